@@ -1,0 +1,291 @@
+// Commands: what a worker's completed workflow task asks the server to do, and the events each one
+// writes (temporal-semantics.md 1.1-1.3, 2.1).
+//
+//   command                       event written                         side records
+//   ScheduleActivityTask          ActivityTaskScheduled (normalised)    activity task, timeouts
+//   RequestCancelActivityTask     ActivityTaskCancelRequested           (+ ActivityTaskCanceled if not started)
+//   StartTimer                    TimerStarted                          a durable user timer
+//   CancelTimer                   TimerCanceled                         (a buffered TimerFired is dropped)
+//   RecordMarker                  MarkerRecorded                        -
+//   UpsertWorkflowSearchAttributes UpsertWorkflowSearchAttributes       -
+//   CompleteWorkflowExecution     WorkflowExecutionCompleted            the run closes
+//   FailWorkflowExecution         WorkflowExecutionFailed               the run closes
+//   CancelWorkflowExecution       WorkflowExecutionCanceled             the run closes
+//
+// All commands are validated before any is applied (validate_commands): a bad one fails the
+// workflow task with the matching WorkflowTaskFailedCause and nothing of the completion is kept.
+// Exercised by tests/engine/server_*_test.cpp.
+#include <set>
+
+#include "retry_policy.h"
+#include "time_util.h"
+#include "update_run.h"
+
+namespace reprise::engine {
+
+namespace {
+
+using api::command::v1::ScheduleActivityTaskCommandAttributes;
+
+bool is_close_command(enums::CommandType type) {
+  return type == enums::COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION || type == enums::COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION ||
+         type == enums::COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION ||
+         type == enums::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION;
+}
+
+// Fills and caps an activity's timeouts as Temporal does (temporal-semantics.md 2.1).
+// Returns an error message, or empty when the attributes are usable.
+std::string normalize_activity(ScheduleActivityTaskCommandAttributes& a, const MutableState& st) {
+  if (a.activity_id().empty()) return "ActivityId is not set on ScheduleActivityTaskCommand";
+  if (a.activity_type().name().empty()) return "ActivityType is not set on ScheduleActivityTaskCommand";
+  int64_t s2c = ms_from_duration(a.schedule_to_close_timeout());
+  int64_t s2s = ms_from_duration(a.schedule_to_start_timeout());
+  int64_t stc = ms_from_duration(a.start_to_close_timeout());
+  int64_t hb = ms_from_duration(a.heartbeat_timeout());
+  if (s2c < 0 || s2s < 0 || stc < 0 || hb < 0) return "activity timeouts cannot be negative";
+  int64_t run = ms_from_duration(st.execution().workflow_run_timeout());
+  if (s2c > 0) {
+    s2s = s2s == 0 ? s2c : std::min(s2s, s2c);
+    stc = stc == 0 ? s2c : std::min(stc, s2c);
+  } else if (stc > 0) {
+    s2c = run;
+    if (s2s == 0) s2s = run;
+  } else {
+    return "a valid StartToCloseTimeout or ScheduleToCloseTimeout must be set on ScheduleActivityTaskCommand";
+  }
+  if (run > 0) {
+    s2c = s2c == 0 ? run : std::min(s2c, run);
+    s2s = s2s == 0 ? run : std::min(s2s, run);
+    stc = std::min(stc, run);
+  }
+  hb = std::min(hb, stc);
+  *a.mutable_schedule_to_close_timeout() = duration_from_ms(s2c);
+  *a.mutable_schedule_to_start_timeout() = duration_from_ms(s2s);
+  *a.mutable_start_to_close_timeout() = duration_from_ms(stc);
+  *a.mutable_heartbeat_timeout() = duration_from_ms(hb);
+  if (a.task_queue().name().empty()) a.mutable_task_queue()->set_name(st.execution().task_queue());
+  a.mutable_task_queue()->set_kind(enums::TASK_QUEUE_KIND_NORMAL);
+  try {
+    *a.mutable_retry_policy() = normalize_retry_policy(a.retry_policy());
+  } catch (const EngineError& e) {
+    return e.what();
+  }
+  return {};
+}
+
+// The timers a buffered TimerFired belongs to still count as "known" for CancelTimer.
+const HistoryEvent* buffered_timer_fired(const MutableState& st, const std::string& timer_id) {
+  for (const auto& e : st.buffered_events())
+    if (e.event_type() == enums::EVENT_TYPE_TIMER_FIRED && e.timer_fired_event_attributes().timer_id() == timer_id)
+      return &e;
+  return nullptr;
+}
+
+}  // namespace
+
+bool has_close_command(const google::protobuf::RepeatedPtrField<Command>& commands) {
+  for (const auto& c : commands)
+    if (is_close_command(c.command_type())) return true;
+  return false;
+}
+
+std::optional<BadCommand> validate_commands(const MutableState& st,
+                                            const google::protobuf::RepeatedPtrField<Command>& commands) {
+  std::set<std::string> activity_ids;
+  for (const auto& [id, act] : st.activities()) activity_ids.insert(act.activity_id());
+  std::set<std::string> timers;
+  for (const auto& [id, t] : st.timers()) timers.insert(id);
+
+  for (int i = 0; i < commands.size(); ++i) {
+    const Command& c = commands[i];
+    const std::string name = enums::CommandType_Name(c.command_type());
+    if (is_close_command(c.command_type()) && i != commands.size() - 1)
+      return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+                        name + " must be the last command of a workflow task"};
+    switch (c.command_type()) {
+      case enums::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: {
+        auto a = c.schedule_activity_task_command_attributes();
+        if (auto err = normalize_activity(a, st); !err.empty())
+          return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES, err};
+        if (!activity_ids.insert(a.activity_id()).second)
+          return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_SCHEDULE_ACTIVITY_DUPLICATE_ID,
+                            "activity id " + a.activity_id() + " is already in use by a pending activity"};
+        break;
+      }
+      case enums::COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: {
+        int64_t id = c.request_cancel_activity_task_command_attributes().scheduled_event_id();
+        if (!st.activities().contains(id))
+          return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
+                            "no pending activity was scheduled by event " + std::to_string(id)};
+        break;
+      }
+      case enums::COMMAND_TYPE_START_TIMER: {
+        const auto& a = c.start_timer_command_attributes();
+        if (a.timer_id().empty())
+          return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES, "TimerId is not set on StartTimerCommand"};
+        if (ms_from_duration(a.start_to_fire_timeout()) <= 0)
+          return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES,
+                            "StartToFireTimeout of timer " + a.timer_id() + " must be positive"};
+        if (!timers.insert(a.timer_id()).second)
+          return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_START_TIMER_DUPLICATE_ID,
+                            "timer id " + a.timer_id() + " is already in use by a pending timer"};
+        break;
+      }
+      case enums::COMMAND_TYPE_CANCEL_TIMER: {
+        const auto& id = c.cancel_timer_command_attributes().timer_id();
+        if (!timers.erase(id) && !buffered_timer_fired(st, id))
+          return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_TIMER_ATTRIBUTES,
+                            "no pending timer has id " + id};
+        break;
+      }
+      case enums::COMMAND_TYPE_RECORD_MARKER:
+        if (c.record_marker_command_attributes().marker_name().empty())
+          return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES,
+                            "MarkerName is not set on RecordMarkerCommand"};
+        break;
+      case enums::COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
+      case enums::COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
+      case enums::COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
+      case enums::COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+        break;
+      default:
+        return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+                          "command " + name + " is not supported by Reprise yet"};
+    }
+  }
+  return std::nullopt;
+}
+
+void HistoryEngine::apply_commands(ExecutionUpdate& u, const google::protobuf::RepeatedPtrField<Command>& commands,
+                                   int64_t completed_id, const std::string& identity) {
+  auto& st = u.state();
+  for (const Command& c : commands) {
+    HistoryEvent e;
+    switch (c.command_type()) {
+      case enums::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: {
+        auto a = c.schedule_activity_task_command_attributes();
+        normalize_activity(a, st);  // validated already
+        e.set_event_type(enums::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
+        auto* ea = e.mutable_activity_task_scheduled_event_attributes();
+        ea->set_activity_id(a.activity_id());
+        *ea->mutable_activity_type() = a.activity_type();
+        *ea->mutable_task_queue() = a.task_queue();
+        if (a.has_header()) *ea->mutable_header() = a.header();
+        if (a.has_input()) *ea->mutable_input() = a.input();
+        *ea->mutable_schedule_to_close_timeout() = a.schedule_to_close_timeout();
+        *ea->mutable_schedule_to_start_timeout() = a.schedule_to_start_timeout();
+        *ea->mutable_start_to_close_timeout() = a.start_to_close_timeout();
+        *ea->mutable_heartbeat_timeout() = a.heartbeat_timeout();
+        ea->set_workflow_task_completed_event_id(completed_id);
+        *ea->mutable_retry_policy() = a.retry_policy();
+        int64_t id = u.append(std::move(e));
+        const ActivityInfo& act = st.activities().at(id);
+        make_activity_dispatchable(u, act);
+        if (int64_t s2c = ms_from_duration(act.schedule_to_close_timeout()); s2c > 0)
+          u.add_timer(history::TimerKind::ActivityScheduleToClose, u.now_ms() + s2c, id, 0);
+        break;
+      }
+      case enums::COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: {
+        int64_t scheduled_id = c.request_cancel_activity_task_command_attributes().scheduled_event_id();
+        e.set_event_type(enums::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED);
+        auto* ea = e.mutable_activity_task_cancel_requested_event_attributes();
+        ea->set_scheduled_event_id(scheduled_id);
+        ea->set_workflow_task_completed_event_id(completed_id);
+        int64_t requested_id = u.append(std::move(e));
+        if (!st.activities().at(scheduled_id).started()) {
+          // Not running anywhere yet: cancel it on the spot (a worker that polls it later gets nothing).
+          HistoryEvent canceled;
+          canceled.set_event_type(enums::EVENT_TYPE_ACTIVITY_TASK_CANCELED);
+          auto* ca = canceled.mutable_activity_task_canceled_event_attributes();
+          ca->set_scheduled_event_id(scheduled_id);
+          ca->set_latest_cancel_requested_event_id(requested_id);
+          ca->set_identity(identity);
+          u.append(std::move(canceled));
+        }
+        break;
+      }
+      case enums::COMMAND_TYPE_START_TIMER: {
+        const auto& a = c.start_timer_command_attributes();
+        e.set_event_type(enums::EVENT_TYPE_TIMER_STARTED);
+        auto* ea = e.mutable_timer_started_event_attributes();
+        ea->set_timer_id(a.timer_id());
+        *ea->mutable_start_to_fire_timeout() = a.start_to_fire_timeout();
+        ea->set_workflow_task_completed_event_id(completed_id);
+        int64_t id = u.append(std::move(e));
+        u.add_timer(history::TimerKind::UserTimer, u.now_ms() + ms_from_duration(a.start_to_fire_timeout()), id, 0,
+                    a.timer_id());
+        break;
+      }
+      case enums::COMMAND_TYPE_CANCEL_TIMER: {
+        const auto& id = c.cancel_timer_command_attributes().timer_id();
+        int64_t started_id = 0;
+        if (auto it = st.timers().find(id); it != st.timers().end()) {
+          started_id = it->second.started_event_id();
+        } else if (const HistoryEvent* fired = buffered_timer_fired(st, id)) {
+          // It fired while the worker was deciding to cancel it: the cancel wins, the firing is dropped.
+          started_id = fired->timer_fired_event_attributes().started_event_id();
+          u.drop_buffered_timer_fired(id);
+        }
+        e.set_event_type(enums::EVENT_TYPE_TIMER_CANCELED);
+        auto* ea = e.mutable_timer_canceled_event_attributes();
+        ea->set_timer_id(id);
+        ea->set_started_event_id(started_id);
+        ea->set_workflow_task_completed_event_id(completed_id);
+        ea->set_identity(identity);
+        u.append(std::move(e));
+        break;
+      }
+      case enums::COMMAND_TYPE_RECORD_MARKER: {
+        const auto& a = c.record_marker_command_attributes();
+        e.set_event_type(enums::EVENT_TYPE_MARKER_RECORDED);
+        auto* ea = e.mutable_marker_recorded_event_attributes();
+        ea->set_marker_name(a.marker_name());
+        *ea->mutable_details() = a.details();
+        ea->set_workflow_task_completed_event_id(completed_id);
+        if (a.has_header()) *ea->mutable_header() = a.header();
+        if (a.has_failure()) *ea->mutable_failure() = a.failure();
+        u.append(std::move(e));
+        break;
+      }
+      case enums::COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
+        e.set_event_type(enums::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES);
+        auto* ea = e.mutable_upsert_workflow_search_attributes_event_attributes();
+        ea->set_workflow_task_completed_event_id(completed_id);
+        *ea->mutable_search_attributes() = c.upsert_workflow_search_attributes_command_attributes().search_attributes();
+        u.append(std::move(e));
+        break;
+      }
+      case enums::COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: {
+        e.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
+        auto* ea = e.mutable_workflow_execution_completed_event_attributes();
+        if (c.complete_workflow_execution_command_attributes().has_result())
+          *ea->mutable_result() = c.complete_workflow_execution_command_attributes().result();
+        ea->set_workflow_task_completed_event_id(completed_id);
+        u.append(std::move(e));
+        break;
+      }
+      case enums::COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: {
+        e.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED);
+        auto* ea = e.mutable_workflow_execution_failed_event_attributes();
+        *ea->mutable_failure() = c.fail_workflow_execution_command_attributes().failure();
+        ea->set_retry_state(enums::RETRY_STATE_RETRY_POLICY_NOT_SET);
+        ea->set_workflow_task_completed_event_id(completed_id);
+        u.append(std::move(e));
+        break;
+      }
+      case enums::COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: {
+        e.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED);
+        auto* ea = e.mutable_workflow_execution_canceled_event_attributes();
+        ea->set_workflow_task_completed_event_id(completed_id);
+        if (c.cancel_workflow_execution_command_attributes().has_details())
+          *ea->mutable_details() = c.cancel_workflow_execution_command_attributes().details();
+        u.append(std::move(e));
+        break;
+      }
+      default:
+        break;  // refused by validate_commands
+    }
+  }
+}
+
+}  // namespace reprise::engine

@@ -1,0 +1,218 @@
+// The engine's core loop: per-workflow locking, loading mutable state, committing transactions,
+// and routing fired timers. See history_engine.h for the map of the other files.
+#include "history_engine.h"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "time_util.h"
+#include "update_run.h"
+
+namespace reprise::engine {
+
+HistoryEngine::HistoryEngine(history::HistoryStore& store, Clock& clock, EngineOptions options)
+    : store_(store), clock_(clock), options_(std::move(options)) {
+  pool_ = std::make_unique<boost::asio::thread_pool>(options_.pool_threads);
+  matching_ = std::make_unique<Matching>(io_, *pool_);
+  timer_service_ = std::make_unique<TimerService>(clock_, io_, *pool_, [this](const TimerRow& t) { on_timer(t); });
+}
+
+HistoryEngine::~HistoryEngine() { stop(); }
+
+bool HistoryEngine::namespace_exists(const std::string& ns) const {
+  for (const auto& n : options_.namespaces)
+    if (n == ns) return true;
+  return false;
+}
+
+void HistoryEngine::start() {
+  if (started_.exchange(true)) return;
+  io_work_.emplace(io_.get_executor());
+  io_thread_ = std::thread([this] { io_.run(); });
+  // Whatever was scheduled before a restart is still in the store: pick it up again.
+  auto tasks = store_.load_tasks();
+  for (const auto& t : tasks) enqueue_task(t);
+  auto timers = store_.load_timers();
+  for (const auto& t : timers) timer_service_->add(t);
+  spdlog::info("engine started: {} tasks and {} timers reloaded from the store", tasks.size(), timers.size());
+}
+
+void HistoryEngine::stop() {
+  if (!started_ || stopped_.exchange(true)) return;
+  matching_->shutdown();
+  timer_service_->stop();
+  cancel_history_waiters();
+  pool_->join();  // lets the answers above go out
+  io_work_.reset();
+  io_.stop();
+  if (io_thread_.joinable()) io_thread_.join();
+}
+
+void HistoryEngine::enqueue_task(const TaskRow& task) {
+  matching_->add_task(QueueKey{task.execution.namespace_, task.task_queue, task.kind}, task);
+}
+
+HistoryEngine::ContextPtr HistoryEngine::context_for(const std::string& ns, const std::string& workflow_id) {
+  std::string k = ns;
+  k.push_back('\x1f');
+  k += workflow_id;
+  std::lock_guard lock(contexts_mu_);
+  auto& slot = contexts_[k];
+  if (!slot) slot = std::make_shared<WorkflowContext>();
+  return slot;
+}
+
+HistoryEngine::LoadedRun& HistoryEngine::load_run(WorkflowContext& ctx, const ExecutionKey& key) {
+  const std::string& run_id = key.run_id.empty() ? ctx.current_run_id : key.run_id;
+  if (!run_id.empty() && ctx.cached && ctx.cached->row.key.run_id == run_id) return *ctx.cached;
+
+  std::optional<history::ExecutionRow> row =
+      run_id.empty() ? store_.get_current_execution(key.namespace_, key.workflow_id)
+                     : store_.get_execution(ExecutionKey{key.namespace_, key.workflow_id, run_id});
+  if (!row) {
+    throw not_found("workflow execution not found: WorkflowId " + key.workflow_id +
+                    (key.run_id.empty() ? std::string() : ", RunId " + key.run_id));
+  }
+  if (key.run_id.empty()) ctx.current_run_id = row->key.run_id;
+  LoadedRun loaded;
+  if (!loaded.state.ParseFromString(row->state))
+    throw EngineError(grpc::StatusCode::DATA_LOSS, "stored mutable state of " + key.workflow_id + " is corrupt");
+  row->state.clear();
+  loaded.row = std::move(*row);
+  ctx.cached = std::move(loaded);
+  return *ctx.cached;
+}
+
+namespace {
+history::ExecutionRow row_from_state(const ExecutionKey& key, const MutableState& state) {
+  history::ExecutionRow row;
+  row.key = key;
+  row.workflow_type = state.execution().workflow_type();
+  row.task_queue = state.execution().task_queue();
+  row.status = state.execution().status();
+  row.next_event_id = state.next_event_id();
+  row.state_transition_count = state.state_transition_count();
+  row.start_time_ms = ms_from_timestamp(state.execution().start_time());
+  row.close_time_ms = state.execution().has_close_time() ? ms_from_timestamp(state.execution().close_time()) : 0;
+  state.SerializeToString(&row.state);
+  return row;
+}
+
+history::Transaction transaction_from(ExecutionUpdate& u, history::ExecutionRow row) {
+  history::Transaction tx;
+  tx.execution = std::move(row);
+  tx.events = std::move(u.events());
+  tx.add_tasks = std::move(u.tasks());
+  tx.remove_tasks = std::move(u.removed_tasks());
+  tx.add_timers = std::move(u.timers());
+  tx.remove_timers = std::move(u.removed_timers());
+  return tx;
+}
+}  // namespace
+
+history::CommitResult HistoryEngine::commit(WorkflowContext& ctx, LoadedRun& run, ExecutionUpdate& u) {
+  MutableState& state = run.state;
+  state.set_state_transition_count(run.row.state_transition_count + 1);
+  history::Transaction tx = transaction_from(u, row_from_state(run.row.key, state));
+  tx.expected_next_event_id = run.row.next_event_id;
+  tx.expected_state_transition_count = run.row.state_transition_count;
+
+  history::CommitResult result;
+  try {
+    result = store_.commit(tx);
+  } catch (const std::exception& e) {
+    // The write may or may not have landed (think of a crash between write and acknowledgement).
+    // Ask the store which it was instead of guessing.
+    auto stored = store_.get_execution(run.row.key);
+    if (!stored || stored->state_transition_count != tx.execution.state_transition_count) {
+      ctx.cached.reset();
+      throw EngineError(grpc::StatusCode::UNAVAILABLE, std::string("could not persist the change: ") + e.what());
+    }
+    spdlog::warn("commit of {} reported an error but landed: {}", run.row.key.workflow_id, e.what());
+    result = history::CommitResult::Ok;
+    // Task and timer ids are unknown after such a failure: reload this run's rows from the store.
+    tx.add_tasks.clear();
+    tx.add_timers.clear();
+    for (auto& t : store_.load_tasks())
+      if (t.execution == run.row.key) tx.add_tasks.push_back(t);
+    for (auto& t : store_.load_timers())
+      if (t.execution == run.row.key) tx.add_timers.push_back(t);
+  }
+  if (result != history::CommitResult::Ok) return result;
+
+  tx.execution.state.clear();
+  run.row = std::move(tx.execution);
+  for (const auto& t : tx.add_tasks) enqueue_task(t);
+  for (const auto& t : tx.add_timers) timer_service_->add(t);
+  if (!tx.events.empty()) notify_history_waiters(run.row.key);
+  return result;
+}
+
+void HistoryEngine::commit_new_run(WorkflowContext& ctx, ExecutionUpdate& u, std::optional<LoadedRun>& out) {
+  MutableState& state = u.state();
+  state.set_state_transition_count(1);
+  history::Transaction tx = transaction_from(u, row_from_state(u.key(), state));
+  auto result = store_.commit(tx);
+  if (result != history::CommitResult::Ok)
+    throw EngineError(grpc::StatusCode::ALREADY_EXISTS, "run " + u.key().run_id + " already exists");
+  tx.execution.state.clear();
+  LoadedRun loaded{std::move(tx.execution), std::move(state)};
+  ctx.current_run_id = loaded.row.key.run_id;
+  ctx.cached = std::move(loaded);
+  for (const auto& t : tx.add_tasks) enqueue_task(t);
+  for (const auto& t : tx.add_timers) timer_service_->add(t);
+  out = ctx.cached;
+}
+
+void HistoryEngine::on_timer(const TimerRow& timer) {
+  try {
+    switch (timer.kind) {
+      case history::TimerKind::UserTimer:
+        update_run(timer.execution, [&](ExecutionUpdate& u) {
+          u.remove_timer(timer.id);
+          auto& st = u.state();
+          auto it = st.timers().find(timer.timer_id);
+          if (it == st.timers().end() || it->second.started_event_id() != timer.event_id) return;  // canceled
+          HistoryEvent fired;
+          fired.set_event_type(enums::EVENT_TYPE_TIMER_FIRED);
+          auto* a = fired.mutable_timer_fired_event_attributes();
+          a->set_timer_id(timer.timer_id);
+          a->set_started_event_id(timer.event_id);
+          u.append(std::move(fired));
+          schedule_workflow_task_if_needed(u);
+        });
+        break;
+      case history::TimerKind::ActivityScheduleToStart:
+      case history::TimerKind::ActivityScheduleToClose:
+      case history::TimerKind::ActivityStartToClose:
+      case history::TimerKind::ActivityHeartbeat:
+      case history::TimerKind::ActivityRetryBackoff:
+        on_activity_timer(timer);
+        break;
+      case history::TimerKind::WorkflowTaskScheduleToStart:
+      case history::TimerKind::WorkflowTaskStartToClose:
+        on_workflow_task_timer(timer);
+        break;
+      case history::TimerKind::WorkflowRunTimeout:
+      case history::TimerKind::WorkflowExecutionTimeout:
+        on_workflow_timeout_timer(timer);
+        break;
+    }
+  } catch (const EngineError& e) {
+    if (e.code() == grpc::StatusCode::NOT_FOUND) return;  // the run is gone: nothing to do
+    spdlog::warn("timer {} of {} failed ({}); retrying in 1s", timer.id, timer.execution.workflow_id, e.what());
+    retry_later(timer);
+  } catch (const std::exception& e) {
+    spdlog::warn("timer {} of {} failed ({}); retrying in 1s", timer.id, timer.execution.workflow_id, e.what());
+    retry_later(timer);
+  }
+}
+
+void HistoryEngine::retry_later(const TimerRow& timer) {
+  if (stopped_) return;
+  TimerRow again = timer;
+  again.fire_time_ms = clock_.now_ms() + 1000;
+  timer_service_->add(again);
+}
+
+}  // namespace reprise::engine

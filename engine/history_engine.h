@@ -1,0 +1,236 @@
+// The history engine: where every workflow RPC turns into events.
+//
+// The gRPC layer (workflow_service.cpp) hands each request to one method here. Each method:
+//   1. takes the lock of the workflow id, so two requests on one workflow never interleave their
+//      read-modify-write (different workflows run in parallel);
+//   2. loads the run's mutable state (cached in memory, else read from the store);
+//   3. checks the request against it (a stale task token is NOT_FOUND and changes nothing);
+//   4. appends events, tasks and timers to an ExecutionUpdate (execution_update.h);
+//   5. commits them as one Transaction (history/history_store.h), then hands new tasks to matching
+//      (matching.h), new timers to the timer service (timer_service.h), and wakes history long polls.
+//
+// Methods are split by concept over several files:
+//   workflow_lifecycle.cpp   start, signal, cancel request, terminate, run timeouts, describe, list
+//   workflow_tasks.cpp       scheduling, handing out, completing, failing and timing out workflow tasks
+//   commands.cpp             what each command of a completed workflow task writes
+//   activities.cpp           activity tasks: hand-out, heartbeat, completion, retry, timeouts
+//   history_reads.cpp        GetWorkflowExecutionHistory, paging and long polls
+//   history_engine.cpp       locking, loading, committing, timers, start-up
+// The walk-through in ARCHITECTURE.md follows one workflow through these files.
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "clock.h"
+#include "errors.h"
+#include "execution_update.h"
+#include "history/history_store.h"
+#include "matching.h"
+#include "proto_names.h"
+#include "temporal/api/workflowservice/v1/request_response.pb.h"
+#include "timer_service.h"
+
+namespace reprise::engine {
+
+namespace ws = temporal::api::workflowservice::v1;
+using history::ExecutionKey;
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+struct EngineOptions {
+  std::vector<std::string> namespaces{"default"};
+  int64_t default_workflow_task_timeout_ms = 10'000;
+  int64_t max_workflow_task_timeout_ms = 120'000;
+  int64_t default_sticky_schedule_to_start_ms = 10'000;
+  // Longest time a poll is parked before it answers "no task" (kept under the client deadline).
+  std::chrono::milliseconds long_poll_timeout{60'000};
+  int pool_threads = 8;
+};
+
+// A parked long poll; cancel() ends it early (the client went away).
+class PollHandle {
+ public:
+  virtual ~PollHandle() = default;
+  virtual void cancel() = 0;
+};
+
+struct StartedWorkflowTask;  // workflow_tasks.cpp
+
+// Why a workflow task's commands were refused (commands.cpp).
+struct BadCommand {
+  enums::WorkflowTaskFailedCause cause;
+  std::string message;
+};
+// Checks every command before any is applied, so a refused completion changes nothing.
+std::optional<BadCommand> validate_commands(const MutableState& state,
+                                            const google::protobuf::RepeatedPtrField<Command>& commands);
+bool has_close_command(const google::protobuf::RepeatedPtrField<Command>& commands);
+
+class HistoryEngine {
+ public:
+  HistoryEngine(history::HistoryStore& store, Clock& clock, EngineOptions options = {});
+  ~HistoryEngine();
+  HistoryEngine(const HistoryEngine&) = delete;
+  HistoryEngine& operator=(const HistoryEngine&) = delete;
+
+  // Loads the persisted tasks and timers and starts the timer and pool threads.
+  void start();
+  // Answers parked polls, stops timers and threads. Idempotent.
+  void stop();
+
+  const EngineOptions& options() const { return options_; }
+  bool namespace_exists(const std::string& ns) const;
+
+  // --- workflow_lifecycle.cpp ---
+  ws::StartWorkflowExecutionResponse start_workflow_execution(const ws::StartWorkflowExecutionRequest& req);
+  ws::SignalWorkflowExecutionResponse signal_workflow_execution(const ws::SignalWorkflowExecutionRequest& req);
+  ws::RequestCancelWorkflowExecutionResponse request_cancel_workflow_execution(
+      const ws::RequestCancelWorkflowExecutionRequest& req);
+  ws::TerminateWorkflowExecutionResponse terminate_workflow_execution(const ws::TerminateWorkflowExecutionRequest& req);
+  ws::DescribeWorkflowExecutionResponse describe_workflow_execution(const ws::DescribeWorkflowExecutionRequest& req);
+  ws::ListWorkflowExecutionsResponse list_workflow_executions(const ws::ListWorkflowExecutionsRequest& req);
+  ws::CountWorkflowExecutionsResponse count_workflow_executions(const ws::CountWorkflowExecutionsRequest& req);
+
+  // --- workflow_tasks.cpp ---
+  // `done` is called exactly once, on an engine thread, with a task or an empty response.
+  std::shared_ptr<PollHandle> poll_workflow_task_queue(const ws::PollWorkflowTaskQueueRequest& req,
+                                                       SteadyTime client_deadline,
+                                                       std::function<void(ws::PollWorkflowTaskQueueResponse)> done);
+  ws::RespondWorkflowTaskCompletedResponse respond_workflow_task_completed(
+      const ws::RespondWorkflowTaskCompletedRequest& req);
+  ws::RespondWorkflowTaskFailedResponse respond_workflow_task_failed(const ws::RespondWorkflowTaskFailedRequest& req);
+
+  // --- activities.cpp ---
+  std::shared_ptr<PollHandle> poll_activity_task_queue(const ws::PollActivityTaskQueueRequest& req,
+                                                       SteadyTime client_deadline,
+                                                       std::function<void(ws::PollActivityTaskQueueResponse)> done);
+  ws::RecordActivityTaskHeartbeatResponse record_activity_task_heartbeat(
+      const ws::RecordActivityTaskHeartbeatRequest& req);
+  ws::RespondActivityTaskCompletedResponse respond_activity_task_completed(
+      const ws::RespondActivityTaskCompletedRequest& req);
+  ws::RespondActivityTaskFailedResponse respond_activity_task_failed(const ws::RespondActivityTaskFailedRequest& req);
+  ws::RespondActivityTaskCanceledResponse respond_activity_task_canceled(
+      const ws::RespondActivityTaskCanceledRequest& req);
+
+  // --- history_reads.cpp ---
+  // Answers at once unless wait_new_event asks to wait; then `done` runs when there is news or at
+  // the deadline (an empty page plus a token to poll again). Errors are thrown before any waiting.
+  std::shared_ptr<PollHandle> get_workflow_execution_history(
+      const ws::GetWorkflowExecutionHistoryRequest& req, SteadyTime client_deadline,
+      std::function<void(ws::GetWorkflowExecutionHistoryResponse)> done);
+
+  // For tests and benchmarks.
+  Matching& matching() { return *matching_; }
+  TimerService& timers() { return *timer_service_; }
+
+ private:
+  struct LoadedRun {
+    history::ExecutionRow row;  // versions as stored; row.state is not kept (see `state`)
+    MutableState state;
+  };
+  // Everything the engine holds for one workflow id; its mutex serializes all requests on it.
+  struct WorkflowContext {
+    std::mutex mu;
+    std::optional<LoadedRun> cached;  // the run touched last
+    std::string current_run_id;       // newest run, once known
+  };
+  using ContextPtr = std::shared_ptr<WorkflowContext>;
+
+  // --- history_engine.cpp ---
+  ContextPtr context_for(const std::string& ns, const std::string& workflow_id);
+  // Resolves an empty run id to the current run. Throws NOT_FOUND. Caller holds ctx->mu.
+  LoadedRun& load_run(WorkflowContext& ctx, const ExecutionKey& key);
+  // Runs `fn` on the run's state and commits what it appended; retries on a store conflict.
+  // `fn` returns a value or throws EngineError (then the cached state is discarded: nothing happened).
+  template <class Fn>
+  auto update_run(const ExecutionKey& key, Fn&& fn);
+  // Commits a run that does not exist yet.
+  void commit_new_run(WorkflowContext& ctx, ExecutionUpdate& update, std::optional<LoadedRun>& out);
+  history::CommitResult commit(WorkflowContext& ctx, LoadedRun& run, ExecutionUpdate& update);
+  void after_commit(const ExecutionKey& key, ExecutionUpdate& update, const MutableState& state);
+  void on_timer(const TimerRow& timer);
+  void retry_later(const TimerRow& timer);
+  void enqueue_task(const TaskRow& task);
+
+  // --- workflow_tasks.cpp ---
+  // Schedules the next workflow task (on the sticky queue when the worker asked for one).
+  void schedule_workflow_task(ExecutionUpdate& u, int32_t attempt);
+  // After a workflow task failed or timed out: next attempt, transient if attempt >= 2.
+  void schedule_workflow_task_retry(ExecutionUpdate& u, int32_t failed_attempt, bool was_sticky);
+  // Schedules a workflow task if the update needs one and none is pending.
+  void schedule_workflow_task_if_needed(ExecutionUpdate& u);
+  // Marks a scheduled workflow task as started (writes WorkflowTaskStarted unless transient).
+  void start_workflow_task(ExecutionUpdate& u, const std::string& identity, const std::string& request_id);
+  ws::PollWorkflowTaskQueueResponse build_workflow_task_response(const StartedWorkflowTask& task);
+  // Fails the in-flight workflow task (WorkflowTaskFailed unless transient).
+  void fail_workflow_task(ExecutionUpdate& u, enums::WorkflowTaskFailedCause cause, const Failure& failure,
+                          const std::string& identity);
+  void on_workflow_task_timer(const TimerRow& timer);
+
+  // --- commands.cpp ---
+  void apply_commands(ExecutionUpdate& u, const google::protobuf::RepeatedPtrField<Command>& commands,
+                      int64_t completed_event_id, const std::string& identity);
+
+  // --- activities.cpp ---
+  std::optional<ws::PollActivityTaskQueueResponse> start_activity_task(const TaskRow& task,
+                                                                       const ws::PollActivityTaskQueueRequest& req);
+  // Writes ActivityTaskStarted for the attempt that is closing; returns its id (0 when buffered).
+  int64_t write_activity_started(ExecutionUpdate& u, const ActivityInfo& activity);
+  // Makes the activity's next attempt (or first) pollable: a task row and its schedule-to-start timer.
+  void make_activity_dispatchable(ExecutionUpdate& u, const ActivityInfo& activity);
+  void on_activity_timer(const TimerRow& timer);
+  // Closes an activity attempt that failed or timed out: retry (no event) or write the final events.
+  void fail_activity_attempt(ExecutionUpdate& u, ActivityInfo& activity, const Failure& failure,
+                             const std::string& identity, const Payloads* last_heartbeat_details, bool timed_out);
+
+  // --- workflow_lifecycle.cpp ---
+  void on_workflow_timeout_timer(const TimerRow& timer);
+  void terminate_run(ExecutionUpdate& u, const std::string& reason, const Payloads& details,
+                     const std::string& identity);
+
+  // --- history_reads.cpp ---
+  struct HistoryWaiter;
+  void notify_history_waiters(const ExecutionKey& key);
+  void cancel_history_waiters();  // answers every parked history poll (shutdown)
+
+
+  history::HistoryStore& store_;
+  Clock& clock_;
+  EngineOptions options_;
+
+  boost::asio::io_context io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> io_work_;
+  std::thread io_thread_;
+  std::unique_ptr<boost::asio::thread_pool> pool_;
+  std::unique_ptr<Matching> matching_;
+  std::unique_ptr<TimerService> timer_service_;
+
+  std::mutex contexts_mu_;
+  std::unordered_map<std::string, ContextPtr> contexts_;
+
+  std::mutex waiters_mu_;
+  std::multimap<ExecutionKey, std::shared_ptr<HistoryWaiter>> history_waiters_;
+
+  std::atomic<bool> started_{false};
+  std::atomic<bool> stopped_{false};
+};
+
+// Task tokens: opaque bytes for workers, a TaskToken message inside (task_token.cpp).
+std::string encode_task_token(const TaskToken& token);
+// Throws INVALID_ARGUMENT when the bytes are not a task token of this server.
+TaskToken decode_task_token(const std::string& bytes);
+
+}  // namespace reprise::engine

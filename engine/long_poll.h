@@ -1,0 +1,100 @@
+// A long poll for a task: parked in matching until a task arrives or the deadline passes.
+//
+// When matching hands the poll a task, the engine tries to start it (a transaction that checks the
+// task against mutable state). A stale task is dropped and the poll parks again, so one worker RPC
+// may look at several tasks before it gets a live one. Shared by workflow_tasks.cpp and
+// activities.cpp; exercised by every server test in tests/engine/.
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <mutex>
+
+#include "history_engine.h"
+
+namespace reprise::engine {
+
+template <class Response>
+class TaskLongPoll final : public PollHandle, public std::enable_shared_from_this<TaskLongPoll<Response>> {
+ public:
+  // Starts the task in a transaction; nullopt when the task turned out stale.
+  using Dispatch = std::function<std::optional<Response>(const TaskRow&)>;
+
+  TaskLongPoll(Matching& matching, QueueKey queue, SteadyTime deadline, Dispatch dispatch,
+               std::function<void(Response)> done)
+      : matching_(matching), queue_(std::move(queue)), deadline_(deadline), dispatch_(std::move(dispatch)),
+        done_(std::move(done)) {}
+
+  void park() {
+    std::lock_guard lock(mu_);
+    if (cancelled_ || std::chrono::steady_clock::now() >= deadline_) {
+      finish_locked();
+      return;
+    }
+    auto self = this->shared_from_this();
+    poller_ = matching_.poll(queue_, deadline_, [self](std::optional<TaskRow> task) { self->on_task(task); });
+  }
+
+  void cancel() override {
+    Matching::PollerId id;
+    {
+      std::lock_guard lock(mu_);
+      cancelled_ = true;
+      id = poller_;
+    }
+    matching_.cancel(id);
+  }
+
+ private:
+  void on_task(std::optional<TaskRow> task) {
+    if (!task) {
+      std::lock_guard lock(mu_);
+      finish_locked();
+      return;
+    }
+    std::optional<Response> response;
+    try {
+      response = dispatch_(*task);
+    } catch (const std::exception& e) {
+      spdlog::warn("could not start task of {} ({}); polling again", task->execution.workflow_id, e.what());
+    }
+    if (response) {
+      std::lock_guard lock(mu_);
+      if (!finished_) {
+        finished_ = true;
+        done_(std::move(*response));
+      }
+      return;
+    }
+    park();
+  }
+
+  void finish_locked() {
+    if (finished_) return;
+    finished_ = true;
+    done_(Response{});
+  }
+
+  Matching& matching_;
+  QueueKey queue_;
+  SteadyTime deadline_;
+  Dispatch dispatch_;
+  std::function<void(Response)> done_;
+  std::mutex mu_;
+  Matching::PollerId poller_ = 0;
+  bool cancelled_ = false;
+  bool finished_ = false;
+};
+
+// The moment a parked poll gives up: a little before the client's own deadline, at most the
+// server's long-poll timeout.
+inline SteadyTime poll_deadline(SteadyTime client_deadline, std::chrono::milliseconds long_poll_timeout) {
+  auto now = std::chrono::steady_clock::now();
+  auto ours = now + long_poll_timeout;
+  if (client_deadline == SteadyTime::max()) return ours;
+  auto theirs = client_deadline - std::chrono::seconds(1);
+  return std::max(now, std::min(ours, theirs));
+}
+
+}  // namespace reprise::engine

@@ -1,0 +1,86 @@
+// Matching: the task queues that hand workflow and activity tasks to polling workers.
+//
+// A task queue is a name ("hello", or a worker's sticky queue) plus a kind (workflow or activity
+// tasks). Workers long-poll it; the engine adds a task whenever it schedules one. If a poller is
+// already waiting the task goes straight to it ("sync match"); otherwise it waits in the backlog.
+// Queues live in memory only: every task is also a row in the store's tasks table, written in the
+// same transaction that scheduled it, and the engine reloads those rows at start-up, so a restart
+// loses nothing. A task handed out may turn out stale (its workflow task already timed out, its
+// activity already completed): the engine checks each one against mutable state before it starts
+// it, and simply polls again for that worker.
+//
+// Threads: add_task/poll/cancel may be called from any thread; deliveries run on the engine's thread
+// pool, never inside the caller, so a caller holding an execution lock cannot deadlock on them.
+// Exercised by tests/engine/matching_test.cpp and every server test in tests/engine/.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "history/history_store.h"
+
+namespace reprise::engine {
+
+using history::TaskKind;
+using history::TaskRow;
+
+struct QueueKey {
+  std::string namespace_;
+  std::string name;
+  TaskKind kind = TaskKind::WorkflowTask;
+  auto operator<=>(const QueueKey&) const = default;
+};
+
+class Matching {
+ public:
+  // Receives a task, or nullopt when the poll's deadline passed or it was canceled. Called once.
+  using Deliver = std::function<void(std::optional<TaskRow>)>;
+  using PollerId = uint64_t;
+
+  Matching(boost::asio::io_context& io, boost::asio::thread_pool& pool) : io_(io), pool_(pool) {}
+
+  // Waits for a task on `queue` until `deadline`.
+  PollerId poll(const QueueKey& queue, std::chrono::steady_clock::time_point deadline, Deliver deliver);
+  // Ends a parked poll early (its RPC was canceled); delivers nullopt if it was still parked.
+  void cancel(PollerId id);
+  // Adds a task: to a waiting poller if there is one, else to the backlog.
+  void add_task(const QueueKey& queue, const TaskRow& task);
+  // Ends every parked poll with nullopt (server shutdown).
+  void shutdown();
+
+  size_t backlog_size(const QueueKey& queue);
+
+ private:
+  struct Parked {
+    PollerId id;
+    Deliver deliver;
+    std::unique_ptr<boost::asio::steady_timer> timer;
+  };
+  struct Queue {
+    std::deque<TaskRow> backlog;
+    std::deque<std::shared_ptr<Parked>> pollers;
+  };
+  std::shared_ptr<Parked> take_parked(PollerId id);  // removes and returns it, if still parked
+  void cancel_timer(const std::shared_ptr<Parked>& p);
+
+  boost::asio::io_context& io_;
+  boost::asio::thread_pool& pool_;
+  std::mutex mu_;
+  std::map<QueueKey, Queue> queues_;
+  std::map<PollerId, QueueKey> parked_on_;
+  PollerId next_id_ = 1;
+  bool shut_down_ = false;
+};
+
+}  // namespace reprise::engine

@@ -1,0 +1,64 @@
+// Durable timers handed back when due (see timer_service.h).
+#include "timer_service.h"
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+
+namespace reprise::engine {
+
+TimerService::TimerService(Clock& clock, boost::asio::io_context& io, boost::asio::thread_pool& pool, Fire fire)
+    : clock_(clock), io_(io), pool_(pool), fire_(std::move(fire)), wake_(io) {
+  clock_.on_jump([this] { boost::asio::post(io_, [this] { fire_due(); }); });
+}
+
+void TimerService::add(const TimerRow& timer) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    due_.emplace(timer.fire_time_ms, timer);
+  }
+  boost::asio::post(io_, [this] { fire_due(); });
+}
+
+size_t TimerService::pending() {
+  std::lock_guard lock(mu_);
+  return due_.size();
+}
+
+void TimerService::stop() {
+  std::lock_guard lock(mu_);
+  stopped_ = true;
+  due_.clear();
+  boost::asio::post(io_, [this] { wake_.cancel(); });
+}
+
+void TimerService::fire_due() {
+  std::vector<TimerRow> ready;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    int64_t now = clock_.now_ms();
+    auto end = due_.upper_bound(now);
+    for (auto it = due_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
+    due_.erase(due_.begin(), end);
+  }
+  for (auto& t : ready) boost::asio::post(pool_, [this, t = std::move(t)] { fire_(t); });
+  arm();
+}
+
+void TimerService::arm() {
+  int64_t wait_ms;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_ || due_.empty()) return;
+    // With a ManualClock real time does not matter: the clock's jump listener wakes us instead.
+    wait_ms = std::clamp<int64_t>(due_.begin()->first - clock_.now_ms(), 0, 60'000);
+  }
+  wake_.expires_after(std::chrono::milliseconds(wait_ms));
+  wake_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) fire_due();
+  });
+}
+
+}  // namespace reprise::engine

@@ -1,0 +1,54 @@
+// The timer service: one mechanism for every durable deadline.
+//
+// User timers (StartTimer), activity timeouts (schedule-to-start, start-to-close, schedule-to-close,
+// heartbeat), activity retry backoff, workflow task timeouts (start-to-close and the sticky queue's
+// schedule-to-start) and workflow run/execution timeouts are all TimerRows: written to the store in
+// the transaction that created them, loaded again at start-up, and handed back to the engine when
+// due. The engine re-checks each fired timer against mutable state and removes its row in the same
+// transaction as its effect, so a timer's effect happens once even if the server dies mid-way.
+//
+// Time comes from the injected Clock; an Asio steady_timer sleeps until the earliest deadline.
+// Exercised by tests/engine/timer_service_test.cpp and the timer/timeout scenarios in tests/engine/.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <functional>
+#include <map>
+#include <mutex>
+
+#include "clock.h"
+#include "history/history_store.h"
+
+namespace reprise::engine {
+
+using history::TimerRow;
+
+class TimerService {
+ public:
+  using Fire = std::function<void(const TimerRow&)>;
+
+  // `fire` runs on `pool` for every timer that is due.
+  TimerService(Clock& clock, boost::asio::io_context& io, boost::asio::thread_pool& pool, Fire fire);
+
+  void add(const TimerRow& timer);
+  size_t pending();
+  void stop();
+
+ private:
+  void arm();       // io thread only
+  void fire_due();  // io thread only
+
+  Clock& clock_;
+  boost::asio::io_context& io_;
+  boost::asio::thread_pool& pool_;
+  Fire fire_;
+  boost::asio::steady_timer wake_;
+  std::mutex mu_;
+  std::multimap<int64_t, TimerRow> due_;  // by fire time (ms)
+  bool stopped_ = false;
+};
+
+}  // namespace reprise::engine

@@ -1,0 +1,424 @@
+// The life of a workflow run from outside: start, signal, cancel request, terminate, time out, and
+// the read-only views (describe, list, count).
+//
+// StartWorkflowExecution writes the first two events of every history in one transaction:
+//   1 WorkflowExecutionStarted   2 WorkflowTaskScheduled
+// and applies Temporal's id rules (temporal-semantics.md 2.4): a request id seen before returns the
+// same run (idempotence); a running workflow id conflicts (FAIL -> ALREADY_EXISTS with details,
+// USE_EXISTING -> that run, TERMINATE_EXISTING -> terminate it first); a closed one may be reused
+// per the reuse policy. Exercised by tests/engine/server_lifecycle_test.cpp.
+#include <regex>
+
+#include "retry_policy.h"
+#include "temporal/api/errordetails/v1/message.pb.h"
+#include "temporal/api/workflow/v1/message.pb.h"
+#include "time_util.h"
+#include "update_run.h"
+
+namespace reprise::engine {
+
+namespace {
+
+bool is_running(const MutableState& st) {
+  return st.execution().status() == enums::WORKFLOW_EXECUTION_STATUS_RUNNING;
+}
+
+void check_namespace(const HistoryEngine& engine, const std::string& ns) {
+  if (ns.empty()) throw invalid_argument("Namespace is not set on request");
+  if (!engine.namespace_exists(ns)) throw not_found("namespace " + ns + " is not found");
+}
+
+int64_t checked_duration(const google::protobuf::Duration& d, const char* name) {
+  int64_t ms = ms_from_duration(d);
+  if (ms < 0) throw invalid_argument(std::string("Invalid ") + name + ": it cannot be negative");
+  return ms;
+}
+
+EngineError already_started(const std::string& workflow_id, const MutableState& running) {
+  api::errordetails::v1::WorkflowExecutionAlreadyStartedFailure details;
+  details.set_start_request_id(running.execution().start_request_id());
+  details.set_run_id(running.execution().run_id());
+  return EngineError(grpc::StatusCode::ALREADY_EXISTS,
+                     "Workflow execution is already running. WorkflowId: " + workflow_id +
+                         ", RunId: " + running.execution().run_id() + ".",
+                     details);
+}
+
+}  // namespace
+
+ws::StartWorkflowExecutionResponse HistoryEngine::start_workflow_execution(
+    const ws::StartWorkflowExecutionRequest& req) {
+  check_namespace(*this, req.namespace_());
+  if (req.workflow_id().empty()) throw invalid_argument("WorkflowId is not set on request");
+  if (req.workflow_type().name().empty()) throw invalid_argument("WorkflowType is not set on request");
+  if (req.task_queue().name().empty()) throw invalid_argument("TaskQueue is not set on request");
+  int64_t execution_timeout = checked_duration(req.workflow_execution_timeout(), "WorkflowExecutionTimeout");
+  int64_t run_timeout = checked_duration(req.workflow_run_timeout(), "WorkflowRunTimeout");
+  int64_t task_timeout = checked_duration(req.workflow_task_timeout(), "WorkflowTaskTimeout");
+  if (req.has_retry_policy()) normalize_retry_policy(req.retry_policy());  // validates
+  // Timeouts as Temporal normalises them (2.3).
+  if (execution_timeout > 0) run_timeout = run_timeout == 0 ? execution_timeout : std::min(run_timeout, execution_timeout);
+  if (task_timeout == 0) task_timeout = options_.default_workflow_task_timeout_ms;
+  task_timeout = std::min(task_timeout, options_.max_workflow_task_timeout_ms);
+  if (run_timeout > 0) task_timeout = std::min(task_timeout, run_timeout);
+  const std::string request_id = req.request_id().empty() ? new_uuid() : req.request_id();
+
+  auto reuse = req.workflow_id_reuse_policy();
+  auto conflict = req.workflow_id_conflict_policy();
+  if (reuse == enums::WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING) {
+    reuse = enums::WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE;
+    conflict = enums::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING;
+  }
+  if (reuse == enums::WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED) reuse = enums::WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE;
+  if (conflict == enums::WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED) conflict = enums::WORKFLOW_ID_CONFLICT_POLICY_FAIL;
+
+  ExecutionKey current_key{req.namespace_(), req.workflow_id(), ""};
+  auto ctx = context_for(req.namespace_(), req.workflow_id());
+  std::lock_guard lock(ctx->mu);
+
+  ws::StartWorkflowExecutionResponse resp;
+  LoadedRun* current = nullptr;
+  try {
+    current = &load_run(*ctx, current_key);
+  } catch (const EngineError& e) {
+    if (e.code() != grpc::StatusCode::NOT_FOUND) throw;
+  }
+  if (current) {
+    const auto& cst = current->state;
+    if (cst.execution().start_request_id() == request_id) {
+      // The same request again (a client retry): the run it created is the answer.
+      resp.set_run_id(cst.execution().run_id());
+      resp.set_started(true);
+      resp.set_status(cst.execution().status());
+      return resp;
+    }
+    if (is_running(cst)) {
+      if (conflict == enums::WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) {
+        resp.set_run_id(cst.execution().run_id());
+        resp.set_started(false);
+        resp.set_status(cst.execution().status());
+        return resp;
+      }
+      if (conflict != enums::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING) throw already_started(req.workflow_id(), cst);
+      ExecutionUpdate u(current->state, clock_.now_ms());
+      u.set_key(current->row.key);
+      Payloads no_details;
+      try {
+        terminate_run(u, "terminated by a new start with conflict policy TERMINATE_EXISTING", no_details,
+                      req.identity());
+        if (commit(*ctx, *current, u) != history::CommitResult::Ok)
+          throw EngineError(grpc::StatusCode::ABORTED, "workflow changed while terminating it; try again");
+      } catch (...) {
+        ctx->cached.reset();
+        throw;
+      }
+    } else {
+      auto status = cst.execution().status();
+      bool failed_like = status == enums::WORKFLOW_EXECUTION_STATUS_FAILED ||
+                         status == enums::WORKFLOW_EXECUTION_STATUS_TERMINATED ||
+                         status == enums::WORKFLOW_EXECUTION_STATUS_CANCELED ||
+                         status == enums::WORKFLOW_EXECUTION_STATUS_TIMED_OUT;
+      if (reuse == enums::WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE ||
+          (reuse == enums::WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY && !failed_like)) {
+        api::errordetails::v1::WorkflowExecutionAlreadyStartedFailure details;
+        details.set_start_request_id(cst.execution().start_request_id());
+        details.set_run_id(cst.execution().run_id());
+        throw EngineError(grpc::StatusCode::ALREADY_EXISTS,
+                          "Workflow execution already finished and its id reuse policy does not allow a new run. "
+                          "WorkflowId: " + req.workflow_id() + ", RunId: " + cst.execution().run_id() + ".",
+                          details);
+      }
+    }
+  }
+
+  // A new run.
+  const std::string run_id = new_uuid();
+  MutableState st;
+  auto* info = st.mutable_execution();
+  info->set_namespace_(req.namespace_());
+  info->set_workflow_id(req.workflow_id());
+  info->set_run_id(run_id);
+  info->set_start_request_id(request_id);
+  st.set_next_event_id(1);
+  ExecutionUpdate u(st, clock_.now_ms());
+  u.set_key(ExecutionKey{req.namespace_(), req.workflow_id(), run_id});
+
+  HistoryEvent started;
+  started.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
+  auto* a = started.mutable_workflow_execution_started_event_attributes();
+  *a->mutable_workflow_type() = req.workflow_type();
+  a->mutable_task_queue()->set_name(req.task_queue().name());
+  a->mutable_task_queue()->set_kind(enums::TASK_QUEUE_KIND_NORMAL);
+  if (req.has_input()) *a->mutable_input() = req.input();
+  *a->mutable_workflow_execution_timeout() = duration_from_ms(execution_timeout);
+  *a->mutable_workflow_run_timeout() = duration_from_ms(run_timeout);
+  *a->mutable_workflow_task_timeout() = duration_from_ms(task_timeout);
+  a->set_original_execution_run_id(run_id);
+  a->set_identity(req.identity());
+  a->set_first_execution_run_id(run_id);
+  if (req.has_retry_policy()) *a->mutable_retry_policy() = normalize_retry_policy(req.retry_policy());
+  a->set_attempt(1);
+  a->set_cron_schedule(req.cron_schedule());
+  *a->mutable_first_workflow_task_backoff() = duration_from_ms(0);
+  if (req.has_memo()) *a->mutable_memo() = req.memo();
+  if (req.has_search_attributes()) *a->mutable_search_attributes() = req.search_attributes();
+  if (req.has_header()) *a->mutable_header() = req.header();
+  a->set_workflow_id(req.workflow_id());
+  if (execution_timeout > 0)
+    *a->mutable_workflow_execution_expiration_time() = timestamp_from_ms(u.now_ms() + execution_timeout);
+  u.append(std::move(started));
+  schedule_workflow_task(u, 1);
+  if (run_timeout > 0) u.add_timer(history::TimerKind::WorkflowRunTimeout, u.now_ms() + run_timeout, 1, 0);
+  if (execution_timeout > 0 && execution_timeout != run_timeout)
+    u.add_timer(history::TimerKind::WorkflowExecutionTimeout, u.now_ms() + execution_timeout, 1, 0);
+
+  std::optional<LoadedRun> created;
+  commit_new_run(*ctx, u, created);
+  resp.set_run_id(run_id);
+  resp.set_started(true);
+  resp.set_status(enums::WORKFLOW_EXECUTION_STATUS_RUNNING);
+  return resp;
+}
+
+ws::SignalWorkflowExecutionResponse HistoryEngine::signal_workflow_execution(
+    const ws::SignalWorkflowExecutionRequest& req) {
+  check_namespace(*this, req.namespace_());
+  if (req.workflow_execution().workflow_id().empty()) throw invalid_argument("WorkflowId is not set on request");
+  if (req.signal_name().empty()) throw invalid_argument("SignalName is not set on request");
+  ExecutionKey key{req.namespace_(), req.workflow_execution().workflow_id(), req.workflow_execution().run_id()};
+  update_run(key, [&](ExecutionUpdate& u) {
+    auto& st = u.state();
+    if (!is_running(st)) throw not_found("workflow execution already completed");
+    if (!req.request_id().empty()) {
+      for (const auto& seen : st.signal_request_ids())
+        if (seen == req.request_id()) return;  // a retried request: applied already
+      st.add_signal_request_ids(req.request_id());
+    }
+    HistoryEvent e;
+    e.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED);
+    auto* a = e.mutable_workflow_execution_signaled_event_attributes();
+    a->set_signal_name(req.signal_name());
+    if (req.has_input()) *a->mutable_input() = req.input();
+    a->set_identity(req.identity());
+    if (req.has_header()) *a->mutable_header() = req.header();
+    a->set_request_id(req.request_id());
+    u.append(std::move(e));
+    schedule_workflow_task_if_needed(u);
+  });
+  return {};
+}
+
+ws::RequestCancelWorkflowExecutionResponse HistoryEngine::request_cancel_workflow_execution(
+    const ws::RequestCancelWorkflowExecutionRequest& req) {
+  check_namespace(*this, req.namespace_());
+  if (req.workflow_execution().workflow_id().empty()) throw invalid_argument("WorkflowId is not set on request");
+  ExecutionKey key{req.namespace_(), req.workflow_execution().workflow_id(), req.workflow_execution().run_id()};
+  update_run(key, [&](ExecutionUpdate& u) {
+    auto& st = u.state();
+    if (!is_running(st)) throw not_found("workflow execution already completed");
+    HistoryEvent e;
+    e.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED);
+    auto* a = e.mutable_workflow_execution_cancel_requested_event_attributes();
+    a->set_cause(req.reason());
+    a->set_identity(req.identity());
+    u.append(std::move(e));
+    schedule_workflow_task_if_needed(u);
+  });
+  return {};
+}
+
+void HistoryEngine::terminate_run(ExecutionUpdate& u, const std::string& reason, const Payloads& details,
+                                  const std::string& identity) {
+  auto& st = u.state();
+  if (workflow_task_in_flight(st)) {
+    // The worker's answer can no longer be accepted: fail its task first, as Temporal does.
+    Failure failure;
+    failure.set_message("Workflow task failed because the workflow was terminated");
+    failure.set_source("Server");
+    fail_workflow_task(u, enums::WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND, failure, "history-service");
+  }
+  u.flush_buffer();
+  HistoryEvent e;
+  e.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED);
+  auto* a = e.mutable_workflow_execution_terminated_event_attributes();
+  a->set_reason(reason);
+  if (details.payloads_size() > 0) *a->mutable_details() = details;
+  a->set_identity(identity);
+  u.append(std::move(e));
+}
+
+ws::TerminateWorkflowExecutionResponse HistoryEngine::terminate_workflow_execution(
+    const ws::TerminateWorkflowExecutionRequest& req) {
+  check_namespace(*this, req.namespace_());
+  if (req.workflow_execution().workflow_id().empty()) throw invalid_argument("WorkflowId is not set on request");
+  ExecutionKey key{req.namespace_(), req.workflow_execution().workflow_id(), req.workflow_execution().run_id()};
+  update_run(key, [&](ExecutionUpdate& u) {
+    if (!is_running(u.state())) throw not_found("workflow execution already completed");
+    terminate_run(u, req.reason(), req.details(), req.identity());
+  });
+  return {};
+}
+
+void HistoryEngine::on_workflow_timeout_timer(const TimerRow& timer) {
+  update_run(timer.execution, [&](ExecutionUpdate& u) {
+    u.remove_timer(timer.id);
+    if (!is_running(u.state())) return;
+    HistoryEvent e;
+    e.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT);
+    e.mutable_workflow_execution_timed_out_event_attributes()->set_retry_state(
+        enums::RETRY_STATE_RETRY_POLICY_NOT_SET);
+    u.append(std::move(e));
+  });
+}
+
+ws::DescribeWorkflowExecutionResponse HistoryEngine::describe_workflow_execution(
+    const ws::DescribeWorkflowExecutionRequest& req) {
+  check_namespace(*this, req.namespace_());
+  if (req.execution().workflow_id().empty()) throw invalid_argument("WorkflowId is not set on request");
+  ExecutionKey key{req.namespace_(), req.execution().workflow_id(), req.execution().run_id()};
+  auto ctx = context_for(key.namespace_, key.workflow_id);
+  std::lock_guard lock(ctx->mu);
+  const LoadedRun& run = load_run(*ctx, key);
+  const MutableState& st = run.state;
+  const auto& info = st.execution();
+
+  ws::DescribeWorkflowExecutionResponse resp;
+  auto* config = resp.mutable_execution_config();
+  config->mutable_task_queue()->set_name(info.task_queue());
+  config->mutable_task_queue()->set_kind(enums::TASK_QUEUE_KIND_NORMAL);
+  *config->mutable_workflow_execution_timeout() = info.workflow_execution_timeout();
+  *config->mutable_workflow_run_timeout() = info.workflow_run_timeout();
+  *config->mutable_default_workflow_task_timeout() = info.workflow_task_timeout();
+
+  auto* wi = resp.mutable_workflow_execution_info();
+  wi->mutable_execution()->set_workflow_id(info.workflow_id());
+  wi->mutable_execution()->set_run_id(info.run_id());
+  wi->mutable_type()->set_name(info.workflow_type());
+  *wi->mutable_start_time() = info.start_time();
+  if (info.has_close_time()) *wi->mutable_close_time() = info.close_time();
+  wi->set_status(info.status());
+  wi->set_history_length(st.next_event_id() - 1);
+  *wi->mutable_execution_time() = info.start_time();
+  wi->set_task_queue(info.task_queue());
+  wi->set_state_transition_count(st.state_transition_count());
+  wi->set_first_run_id(info.first_execution_run_id());
+
+  for (const auto& [id, act] : st.activities()) {
+    auto* pa = resp.add_pending_activities();
+    pa->set_activity_id(act.activity_id());
+    pa->mutable_activity_type()->set_name(act.activity_type());
+    pa->set_state(act.cancel_requested() ? enums::PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
+                  : act.started()        ? enums::PENDING_ACTIVITY_STATE_STARTED
+                                         : enums::PENDING_ACTIVITY_STATE_SCHEDULED);
+    if (act.has_heartbeat_details()) *pa->mutable_heartbeat_details() = act.heartbeat_details();
+    if (act.has_last_heartbeat_time()) *pa->mutable_last_heartbeat_time() = act.last_heartbeat_time();
+    if (act.has_started_time()) *pa->mutable_last_started_time() = act.started_time();
+    pa->set_attempt(act.attempt());
+    pa->set_maximum_attempts(act.retry_policy().maximum_attempts());
+    *pa->mutable_scheduled_time() = act.current_attempt_scheduled_time();
+    if (int64_t s2c = ms_from_duration(act.schedule_to_close_timeout()); s2c > 0)
+      *pa->mutable_expiration_time() = timestamp_from_ms(ms_from_timestamp(act.scheduled_time()) + s2c);
+    if (act.has_last_failure()) *pa->mutable_last_failure() = act.last_failure();
+    pa->set_last_worker_identity(act.last_worker_identity());
+  }
+  if (st.has_workflow_task()) {
+    const auto& wt = st.workflow_task();
+    auto* pw = resp.mutable_pending_workflow_task();
+    pw->set_state(wt.started_event_id() ? enums::PENDING_WORKFLOW_TASK_STATE_STARTED
+                                        : enums::PENDING_WORKFLOW_TASK_STATE_SCHEDULED);
+    *pw->mutable_scheduled_time() = wt.scheduled_time();
+    *pw->mutable_original_scheduled_time() = wt.scheduled_time();
+    if (wt.has_started_time()) *pw->mutable_started_time() = wt.started_time();
+    pw->set_attempt(wt.attempt());
+  }
+  return resp;
+}
+
+namespace {
+
+// Reprise understands a small part of Temporal's list filter language:
+//   WorkflowId = 'x' AND WorkflowType = 'y' AND ExecutionStatus = 'Running'
+history::ListFilter parse_list_query(const std::string& ns, const std::string& query) {
+  history::ListFilter filter;
+  filter.namespace_ = ns;
+  static const std::regex clause(R"re(^\s*(\w+)\s*=\s*(?:'([^']*)'|"([^"]*)")\s*(?:(?:AND|and)\s+|$))re");
+  std::string rest = query;
+  while (!rest.empty() && rest.find_first_not_of(" \t") != std::string::npos) {
+    std::smatch m;
+    if (!std::regex_search(rest, m, clause))
+      throw invalid_argument("invalid query \"" + query +
+                             "\": Reprise understands WorkflowId, WorkflowType and ExecutionStatus compared with = "
+                             "to a quoted value, joined by AND");
+    std::string field = m[1];
+    std::string value = m[2].matched ? m[2].str() : m[3].str();
+    if (field == "WorkflowId") {
+      filter.workflow_id = value;
+    } else if (field == "WorkflowType") {
+      filter.workflow_type = value;
+    } else if (field == "ExecutionStatus") {
+      static const std::map<std::string, int> statuses{
+          {"Running", enums::WORKFLOW_EXECUTION_STATUS_RUNNING},
+          {"Completed", enums::WORKFLOW_EXECUTION_STATUS_COMPLETED},
+          {"Failed", enums::WORKFLOW_EXECUTION_STATUS_FAILED},
+          {"Canceled", enums::WORKFLOW_EXECUTION_STATUS_CANCELED},
+          {"Terminated", enums::WORKFLOW_EXECUTION_STATUS_TERMINATED},
+          {"ContinuedAsNew", enums::WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW},
+          {"TimedOut", enums::WORKFLOW_EXECUTION_STATUS_TIMED_OUT}};
+      auto it = statuses.find(value);
+      if (it == statuses.end())
+        throw invalid_argument("invalid ExecutionStatus '" + value +
+                               "': use Running, Completed, Failed, Canceled, Terminated, ContinuedAsNew or TimedOut");
+      filter.status = it->second;
+    } else {
+      throw invalid_argument("invalid query: unknown field " + field +
+                             " (Reprise filters on WorkflowId, WorkflowType and ExecutionStatus)");
+    }
+    rest = m.suffix();
+  }
+  return filter;
+}
+
+api::workflow::v1::WorkflowExecutionInfo info_from_row(const history::ExecutionRow& row) {
+  api::workflow::v1::WorkflowExecutionInfo wi;
+  wi.mutable_execution()->set_workflow_id(row.key.workflow_id);
+  wi.mutable_execution()->set_run_id(row.key.run_id);
+  wi.mutable_type()->set_name(row.workflow_type);
+  *wi.mutable_start_time() = timestamp_from_ms(row.start_time_ms);
+  *wi.mutable_execution_time() = timestamp_from_ms(row.start_time_ms);
+  if (row.close_time_ms) *wi.mutable_close_time() = timestamp_from_ms(row.close_time_ms);
+  wi.set_status(static_cast<enums::WorkflowExecutionStatus>(row.status));
+  wi.set_history_length(row.next_event_id - 1);
+  wi.set_task_queue(row.task_queue);
+  return wi;
+}
+
+}  // namespace
+
+ws::ListWorkflowExecutionsResponse HistoryEngine::list_workflow_executions(
+    const ws::ListWorkflowExecutionsRequest& req) {
+  check_namespace(*this, req.namespace_());
+  history::ListFilter filter = parse_list_query(req.namespace_(), req.query());
+  filter.page_size = req.page_size() > 0 ? std::min(req.page_size(), 1000) : 100;
+  if (!req.next_page_token().empty()) {
+    try {
+      filter.after = std::stoll(req.next_page_token());
+    } catch (const std::exception&) {
+      throw invalid_argument("next_page_token is malformed");
+    }
+  }
+  auto page = store_.list_executions(filter);
+  ws::ListWorkflowExecutionsResponse resp;
+  for (const auto& row : page.executions) *resp.add_executions() = info_from_row(row);
+  if (page.next) resp.set_next_page_token(std::to_string(page.next));
+  return resp;
+}
+
+ws::CountWorkflowExecutionsResponse HistoryEngine::count_workflow_executions(
+    const ws::CountWorkflowExecutionsRequest& req) {
+  check_namespace(*this, req.namespace_());
+  ws::CountWorkflowExecutionsResponse resp;
+  resp.set_count(store_.count_executions(parse_list_query(req.namespace_(), req.query())));
+  return resp;
+}
+
+}  // namespace reprise::engine

@@ -1,0 +1,809 @@
+// SqliteHistoryStore: the schema, the group-commit writer thread and the pooled readers.
+// Exercised by tests/history/store_conformance_test.cpp and tests/history/store_sqlite_test.cpp.
+//
+// The file, table by table (the schema's version is PRAGMA user_version):
+//   executions      one row per run: the columns list/describe need, the serialized MutableState,
+//                   and `position`, the run's creation order within its namespace (newest = largest).
+//   history_events  the log itself, one row per event, keyed (run, event id). WITHOUT ROWID stores
+//                   the rows in primary-key order, so reading a history is one sequential range scan.
+//   tasks, timers   side records the engine reloads at start-up; ids come from AUTOINCREMENT, so an
+//                   id is never reused even after its row is deleted.
+//
+// Threads and connections:
+//   - one write connection, owned by the writer thread (the only thread that ever writes);
+//   - a small pool of read connections, one per concurrent reader. In WAL mode a reader sees the
+//     last committed state and neither blocks nor is blocked by the writer.
+#include "history/sqlite_history_store.h"
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <future>
+#include <limits>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+#include "history/memory_history_store.h"  // check_transaction: the shape rules every store applies
+
+namespace reprise::history {
+
+StoreError::StoreError(const std::string& operation, int sqlite_code, const std::string& sqlite_message)
+    : std::runtime_error("sqlite history store: " + operation + ": " + sqlite_message + " (code " +
+                         std::to_string(sqlite_code) + ")"),
+      sqlite_code_(sqlite_code) {}
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kCreateSchema = R"sql(
+CREATE TABLE executions (
+  namespace              TEXT    NOT NULL,
+  workflow_id            TEXT    NOT NULL,
+  run_id                 TEXT    NOT NULL,
+  workflow_type          TEXT    NOT NULL,
+  task_queue             TEXT    NOT NULL,
+  status                 INTEGER NOT NULL,
+  next_event_id          INTEGER NOT NULL,
+  state_transition_count INTEGER NOT NULL,
+  start_time_ms          INTEGER NOT NULL,
+  close_time_ms          INTEGER NOT NULL,
+  state                  BLOB    NOT NULL,
+  position               INTEGER NOT NULL,
+  PRIMARY KEY (namespace, workflow_id, run_id)
+);
+-- The current run of a workflow id: the largest position among its runs.
+CREATE INDEX executions_by_workflow ON executions (namespace, workflow_id, position);
+-- Listing a namespace newest first, and the next position when a run is created.
+CREATE INDEX executions_by_position ON executions (namespace, position);
+
+CREATE TABLE history_events (
+  namespace   TEXT    NOT NULL,
+  workflow_id TEXT    NOT NULL,
+  run_id      TEXT    NOT NULL,
+  event_id    INTEGER NOT NULL,
+  event_type  INTEGER NOT NULL,  -- copied out of `data` for ad-hoc inspection with the sqlite3 shell
+  data        BLOB    NOT NULL,  -- serialized temporal.api.history.v1.HistoryEvent
+  PRIMARY KEY (namespace, workflow_id, run_id, event_id)
+) WITHOUT ROWID;
+
+CREATE TABLE tasks (
+  id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind               INTEGER NOT NULL,
+  task_queue         TEXT    NOT NULL,
+  namespace          TEXT    NOT NULL,
+  workflow_id        TEXT    NOT NULL,
+  run_id             TEXT    NOT NULL,
+  scheduled_event_id INTEGER NOT NULL,
+  attempt            INTEGER NOT NULL,
+  created_time_ms    INTEGER NOT NULL
+);
+
+CREATE TABLE timers (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  fire_time_ms INTEGER NOT NULL,
+  kind         INTEGER NOT NULL,
+  namespace    TEXT    NOT NULL,
+  workflow_id  TEXT    NOT NULL,
+  run_id       TEXT    NOT NULL,
+  event_id     INTEGER NOT NULL,
+  attempt      INTEGER NOT NULL,
+  timer_id     TEXT    NOT NULL
+);
+)sql";
+
+// The columns of an ExecutionRow, in the order read_execution_row() expects them.
+#define REPRISE_EXECUTION_COLUMNS                                                               \
+  "namespace, workflow_id, run_id, workflow_type, task_queue, status, next_event_id, "          \
+  "state_transition_count, start_time_ms, close_time_ms, state"
+
+constexpr const char* kInsertExecution =
+    "INSERT INTO executions (" REPRISE_EXECUTION_COLUMNS ", position) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+    "        (SELECT COALESCE(MAX(position), 0) + 1 FROM executions WHERE namespace = ?1)) "
+    // A run that already exists changes nothing; commit() sees 0 changed rows: AlreadyExists.
+    "ON CONFLICT (namespace, workflow_id, run_id) DO NOTHING";
+
+// The optimistic concurrency check IS the WHERE clause: the row changes only if it is still at
+// the version the caller read. 0 changed rows means somebody else got there first.
+constexpr const char* kUpdateExecution =
+    "UPDATE executions SET workflow_type = ?4, task_queue = ?5, status = ?6, next_event_id = ?7, "
+    "state_transition_count = ?8, start_time_ms = ?9, close_time_ms = ?10, state = ?11 "
+    "WHERE namespace = ?1 AND workflow_id = ?2 AND run_id = ?3 "
+    "AND next_event_id = ?12 AND state_transition_count = ?13";
+
+constexpr const char* kInsertEvent =
+    "INSERT INTO history_events (namespace, workflow_id, run_id, event_id, event_type, data) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+constexpr const char* kInsertTask =
+    "INSERT INTO tasks (kind, task_queue, namespace, workflow_id, run_id, scheduled_event_id, "
+    "attempt, created_time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr const char* kDeleteTask = "DELETE FROM tasks WHERE id = ?1";
+
+constexpr const char* kInsertTimer =
+    "INSERT INTO timers (fire_time_ms, kind, namespace, workflow_id, run_id, event_id, attempt, "
+    "timer_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr const char* kDeleteTimer = "DELETE FROM timers WHERE id = ?1";
+
+constexpr const char* kSelectExecution =
+    "SELECT " REPRISE_EXECUTION_COLUMNS " FROM executions "
+    "WHERE namespace = ?1 AND workflow_id = ?2 AND run_id = ?3";
+constexpr const char* kSelectCurrentExecution =
+    "SELECT " REPRISE_EXECUTION_COLUMNS " FROM executions "
+    "WHERE namespace = ?1 AND workflow_id = ?2 ORDER BY position DESC LIMIT 1";
+constexpr const char* kSelectEvents =
+    "SELECT data FROM history_events WHERE namespace = ?1 AND workflow_id = ?2 AND run_id = ?3 "
+    "AND event_id >= ?4 ORDER BY event_id LIMIT ?5";
+constexpr const char* kSelectTasks =
+    "SELECT id, kind, task_queue, namespace, workflow_id, run_id, scheduled_event_id, attempt, "
+    "created_time_ms FROM tasks ORDER BY id";
+constexpr const char* kSelectTimers =
+    "SELECT id, fire_time_ms, kind, namespace, workflow_id, run_id, event_id, attempt, timer_id "
+    "FROM timers ORDER BY fire_time_ms, id";
+
+// ---------------------------------------------------------------------------------------------
+// Thin RAII over the C API. Nothing clever: each wrapper exists so that no error code is ignored
+// and no statement is left bound or mid-step.
+
+// One use of a cached prepared statement. The destructor resets it, which also ends the implicit
+// read transaction a SELECT holds open (a reader must not pin an old WAL snapshot).
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt, const char* operation)
+      : db_(db), stmt_(stmt), operation_(operation) {}
+  ~Statement() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  void bind(int index, int64_t value) { check(sqlite3_bind_int64(stmt_, index, value)); }
+  // SQLITE_TRANSIENT: SQLite copies the bytes, so a temporary argument is safe.
+  void bind(int index, const std::string& text) {
+    check(sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
+  }
+  void bind_blob(int index, const std::string& bytes) {
+    check(sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT));
+  }
+  // Named parameters (":status") for statements assembled from optional filters; a name the
+  // statement does not use is skipped.
+  void bind(const char* name, int64_t value) {
+    if (int index = sqlite3_bind_parameter_index(stmt_, name); index != 0) bind(index, value);
+  }
+  void bind(const char* name, const std::string& text) {
+    if (int index = sqlite3_bind_parameter_index(stmt_, name); index != 0) bind(index, text);
+  }
+
+  // true: a row is ready to read; false: the statement is done.
+  bool step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw StoreError(operation_, rc, sqlite3_errmsg(db_));
+  }
+  // Runs a statement that returns no rows and reports how many rows it changed.
+  int execute() {
+    while (step()) {
+    }
+    return sqlite3_changes(db_);
+  }
+
+  int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+  std::string text(int column) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+    return p ? std::string(p, sqlite3_column_bytes(stmt_, column)) : std::string();
+  }
+  std::string blob(int column) const {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, column));  // before _bytes
+    return p ? std::string(p, sqlite3_column_bytes(stmt_, column)) : std::string();
+  }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK) throw StoreError(operation_, rc, sqlite3_errmsg(db_));
+  }
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  const char* operation_;
+};
+
+// A connection and its prepared statements. Opened with SQLITE_OPEN_NOMUTEX: SQLite does no
+// locking of its own for it, so it must be used by one thread at a time (the writer thread, or
+// whichever reader holds it from the pool).
+class Connection {
+ public:
+  Connection(const SqliteStoreOptions& options, bool read_only) {
+    const std::string& path = options.path;
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+    if (rc != SQLITE_OK) {
+      std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+      sqlite3_close_v2(db_);
+      throw StoreError("open " + path, rc, message);
+    }
+    try {
+      configure(options, read_only);
+    } catch (...) {
+      close();  // the destructor does not run for a constructor that throws
+      throw;
+    }
+  }
+
+  ~Connection() { close(); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // A prepared statement, compiled on first use and kept for the life of the connection:
+  // parsing and planning SQL costs more than running these small statements.
+  Statement statement(const std::string& sql, const char* operation) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) {
+      sqlite3_stmt* stmt = nullptr;
+      const int rc = sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+      if (rc != SQLITE_OK) throw StoreError(std::string("prepare for ") + operation, rc, sqlite3_errmsg(db_));
+      it = cache_.emplace(sql, stmt).first;
+    }
+    return Statement(db_, it->second, operation);
+  }
+
+  // For statements without parameters that run rarely (BEGIN, COMMIT, SAVEPOINT, schema).
+  void exec(const char* sql, const std::string& operation) {
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &error);
+    if (rc != SQLITE_OK) {
+      std::string message = error ? error : sqlite3_errstr(rc);
+      sqlite3_free(error);
+      throw StoreError(operation, rc, message);
+    }
+  }
+
+  int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+
+  // True when no transaction is open. SQLite rolls a transaction back by itself after some errors
+  // (disk full, I/O error); the writer checks this to know whether its group is still alive.
+  bool in_autocommit() const { return sqlite3_get_autocommit(db_) != 0; }
+
+ private:
+  void configure(const SqliteStoreOptions& options, bool read_only) {
+    // Wait for a lock for a while instead of failing at once (e.g. while WAL recovery runs at open).
+    sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+    // WAL: writers append to a log beside the database, readers keep reading the last committed
+    // state. The mode is stored in the file, so setting it again is a cheap no-op.
+    {
+      Statement wal = statement("PRAGMA journal_mode = WAL", "enable WAL");
+      if (!wal.step() || wal.text(0) != "wal") {
+        throw StoreError("enable WAL", SQLITE_ERROR, "the database (" + options.path + ") cannot use WAL mode");
+      }
+    }
+    // Only the writer's setting matters (readers never commit), but every connection gets the same.
+    using Sync = SqliteStoreOptions::Synchronous;
+    exec(options.synchronous == Sync::Full     ? "PRAGMA synchronous = FULL"
+         : options.synchronous == Sync::Normal ? "PRAGMA synchronous = NORMAL"
+                                               : "PRAGMA synchronous = OFF",
+         "set synchronous");
+    // A read connection that tries to write fails loudly rather than racing the writer thread.
+    if (read_only) exec("PRAGMA query_only = ON", "set query_only");
+  }
+
+  void close() {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    cache_.clear();
+    sqlite3_close_v2(db_);  // accepts nullptr
+    db_ = nullptr;
+  }
+
+  sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+ExecutionRow read_execution_row(const Statement& s) {
+  ExecutionRow row;
+  row.key = ExecutionKey{s.text(0), s.text(1), s.text(2)};
+  row.workflow_type = s.text(3);
+  row.task_queue = s.text(4);
+  row.status = static_cast<int>(s.integer(5));
+  row.next_event_id = s.integer(6);
+  row.state_transition_count = s.integer(7);
+  row.start_time_ms = s.integer(8);
+  row.close_time_ms = s.integer(9);
+  row.state = s.blob(10);
+  return row;
+}
+
+// Parameters ?1..?11 of kInsertExecution / kUpdateExecution.
+void bind_execution_row(Statement& s, const ExecutionRow& row) {
+  s.bind(1, row.key.namespace_);
+  s.bind(2, row.key.workflow_id);
+  s.bind(3, row.key.run_id);
+  s.bind(4, row.workflow_type);
+  s.bind(5, row.task_queue);
+  s.bind(6, int64_t{row.status});
+  s.bind(7, row.next_event_id);
+  s.bind(8, row.state_transition_count);
+  s.bind(9, row.start_time_ms);
+  s.bind(10, row.close_time_ms);
+  s.bind_blob(11, row.state);
+}
+
+// The WHERE clause of list/count for the filters that are set. Every variant is a distinct SQL
+// text, so each gets its own cached, separately planned statement (at most 8 of them).
+std::string list_where(const ListFilter& filter) {
+  std::string where = " WHERE namespace = :namespace";
+  if (filter.status) where += " AND status = :status";
+  if (filter.workflow_type) where += " AND workflow_type = :workflow_type";
+  if (filter.workflow_id) where += " AND workflow_id = :workflow_id";
+  return where;
+}
+
+void bind_list_filter(Statement& s, const ListFilter& filter) {
+  s.bind(":namespace", filter.namespace_);
+  if (filter.status) s.bind(":status", int64_t{*filter.status});
+  if (filter.workflow_type) s.bind(":workflow_type", *filter.workflow_type);
+  if (filter.workflow_id) s.bind(":workflow_id", *filter.workflow_id);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Group commit.
+//
+// Why: with synchronous=FULL every SQLite COMMIT ends in an fsync of the WAL, a few milliseconds
+// on real disks. A workflow does several transactions per step (start, task started, task
+// completed, activity completed, ...), so one fsync per transaction would cap the whole server at
+// a few hundred transactions per second however many cores it has.
+//
+// How: commit() does not touch SQLite. It queues the transaction and waits on a future. The
+// writer thread wakes, takes every queued transaction (up to max_group_size), and runs
+//
+//     BEGIN IMMEDIATE
+//       SAVEPOINT tx; apply transaction 1; RELEASE tx      (or ROLLBACK TO tx on Conflict)
+//       SAVEPOINT tx; apply transaction 2; RELEASE tx
+//       ...
+//     COMMIT                                               <- the one fsync of the group
+//
+// and only then answers every caller. While that fsync runs, new commits pile up in the queue
+// and become the next group, so the busier the server, the more transactions share each fsync:
+// the cost of durability is per group, not per workflow. Nobody is answered before the COMMIT
+// that contains their data is on disk, so no caller is ever told "Ok" for something a crash could
+// take back. Savepoints keep transactions independent: a Conflict rolls back only its own
+// changes; only a failing COMMIT (or an error that aborts the SQLite transaction) fails the group.
+
+namespace {
+
+// A commit() waiting for the writer. The caller blocks on the future of `promise`; the writer
+// owns this object (and so the promise), which keeps the promise alive until set_value returns.
+struct Pending {
+  Transaction* tx;                      // the caller's; alive until the promise is satisfied
+  std::vector<std::string> event_data;  // serialized by the caller's thread, not the writer's
+  std::promise<CommitResult> promise;
+};
+
+// What applying one transaction inside the group produced. Ids are held here and copied into the
+// caller's Transaction only once the COMMIT succeeded: a failed group must not hand out ids.
+struct Outcome {
+  CommitResult result = CommitResult::Ok;
+  std::vector<int64_t> task_ids;
+  std::vector<int64_t> timer_ids;
+  std::exception_ptr error;
+};
+
+}  // namespace
+
+struct SqliteHistoryStore::Impl {
+  explicit Impl(const SqliteStoreOptions& opts) : options(opts) {
+    if (options.max_group_size < 1) options.max_group_size = 1;
+    writer = std::make_unique<Connection>(options, /*read_only=*/false);
+    create_or_check_schema();
+    writer_thread = std::thread([this] { writer_loop(); });
+  }
+
+  ~Impl() {
+    {
+      std::lock_guard lock(queue_mu);
+      stopping = true;
+    }
+    queue_cv.notify_one();
+    writer_thread.join();  // the loop drains the queue before it returns
+  }
+
+  void create_or_check_schema() {
+    int64_t version = 0;
+    {
+      Statement s = writer->statement("PRAGMA user_version", "read schema version");
+      if (s.step()) version = s.integer(0);
+    }
+    if (version == kSchemaVersion) return;
+    if (version != 0) {
+      throw StoreError("open " + options.path, SQLITE_ERROR,
+                       "schema version " + std::to_string(version) + ", this build knows version " +
+                           std::to_string(kSchemaVersion));
+    }
+    // Tables and version in one transaction: a crash here leaves an empty file, never half a schema.
+    writer->exec("BEGIN IMMEDIATE", "create schema");
+    try {
+      writer->exec(kCreateSchema, "create schema");
+      writer->exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str(), "create schema");
+      writer->exec("COMMIT", "create schema");
+    } catch (...) {
+      if (!writer->in_autocommit()) writer->exec("ROLLBACK", "create schema");
+      throw;
+    }
+  }
+
+  // --- writer thread -------------------------------------------------------------------------
+
+  void writer_loop() {
+    std::vector<Pending> group;
+    for (;;) {
+      {
+        std::unique_lock lock(queue_mu);
+        queue_cv.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (queue.empty()) return;  // stopping, and nothing left to write
+        while (!queue.empty() && group.size() < static_cast<size_t>(options.max_group_size)) {
+          group.push_back(std::move(queue.front()));
+          queue.pop_front();
+        }
+      }
+      run_group(group);
+      group.clear();
+    }
+  }
+
+  void run_group(std::vector<Pending>& group) {
+    std::vector<Outcome> outcomes(group.size());
+    std::exception_ptr group_error;  // set: every transaction of the group failed with it
+    try {
+      writer->exec("BEGIN IMMEDIATE", "begin group");
+      for (size_t i = 0; i < group.size(); ++i) {
+        if (!apply_in_savepoint(group[i], outcomes[i])) break;  // the SQLite transaction is gone
+      }
+      if (writer->in_autocommit()) {
+        // An error inside apply made SQLite abandon the whole transaction; its message is the
+        // first per-transaction error, and it applies to everyone in the group.
+        for (Outcome& outcome : outcomes) {
+          if (outcome.error) {
+            group_error = outcome.error;
+            break;
+          }
+        }
+        if (!group_error) {
+          group_error = std::make_exception_ptr(
+              StoreError("commit group", SQLITE_ERROR, "transaction rolled back by SQLite"));
+        }
+      } else {
+        writer->exec("COMMIT", "commit group");
+        commits.fetch_add(1, std::memory_order_relaxed);
+      }
+    } catch (...) {
+      // BEGIN or COMMIT failed (or a savepoint could not be rolled back): nothing of the group
+      // is known to be on disk.
+      group_error = std::current_exception();
+      if (!writer->in_autocommit()) {
+        try {
+          writer->exec("ROLLBACK", "roll back group");
+        } catch (...) {
+          // The group already fails with the first error; a second one adds nothing.
+        }
+      }
+    }
+    transactions.fetch_add(group.size(), std::memory_order_relaxed);
+
+    // Answer the callers. After set_value/set_exception the caller may return at once, so the
+    // Transaction is written before the promise is satisfied and never touched after.
+    for (size_t i = 0; i < group.size(); ++i) {
+      Pending& pending = group[i];
+      Outcome& outcome = outcomes[i];
+      if (group_error) {
+        pending.promise.set_exception(group_error);
+      } else if (outcome.error) {
+        pending.promise.set_exception(outcome.error);
+      } else {
+        if (outcome.result == CommitResult::Ok) {
+          for (size_t t = 0; t < outcome.task_ids.size(); ++t) pending.tx->add_tasks[t].id = outcome.task_ids[t];
+          for (size_t t = 0; t < outcome.timer_ids.size(); ++t) pending.tx->add_timers[t].id = outcome.timer_ids[t];
+        }
+        pending.promise.set_value(outcome.result);
+      }
+    }
+  }
+
+  // Applies one transaction inside its own savepoint. Returns false if SQLite aborted the whole
+  // enclosing transaction, in which case the group cannot go on.
+  bool apply_in_savepoint(Pending& pending, Outcome& outcome) {
+    writer->exec("SAVEPOINT tx", "savepoint");
+    try {
+      outcome.result = apply(pending, outcome);
+    } catch (...) {
+      outcome.error = std::current_exception();  // reported to this caller only
+      if (writer->in_autocommit()) return false;
+    }
+    if (outcome.error || outcome.result != CommitResult::Ok) {
+      writer->exec("ROLLBACK TO tx", "roll back savepoint");  // undo this transaction only
+      outcome.task_ids.clear();
+      outcome.timer_ids.clear();
+    }
+    writer->exec("RELEASE tx", "release savepoint");
+    return true;
+  }
+
+  CommitResult apply(const Pending& pending, Outcome& outcome) {
+    const Transaction& tx = *pending.tx;
+    const ExecutionRow& row = tx.execution;
+
+    // 1. The execution row first: it is the concurrency check, and on Conflict/AlreadyExists
+    //    nothing else has been written yet (the savepoint rollback is then a formality).
+    if (!tx.expected_next_event_id) {
+      Statement s = writer->statement(kInsertExecution, "insert execution");
+      bind_execution_row(s, row);
+      if (s.execute() == 0) return CommitResult::AlreadyExists;
+    } else {
+      Statement s = writer->statement(kUpdateExecution, "update execution");
+      bind_execution_row(s, row);
+      s.bind(12, *tx.expected_next_event_id);
+      s.bind(13, *tx.expected_state_transition_count);
+      if (s.execute() == 0) return CommitResult::Conflict;
+    }
+
+    // 2. The events. check_transaction() already proved their ids continue the stored history.
+    for (size_t i = 0; i < tx.events.size(); ++i) {
+      Statement s = writer->statement(kInsertEvent, "insert event");
+      s.bind(1, row.key.namespace_);
+      s.bind(2, row.key.workflow_id);
+      s.bind(3, row.key.run_id);
+      s.bind(4, tx.events[i].event_id());
+      s.bind(5, static_cast<int64_t>(tx.events[i].event_type()));
+      s.bind_blob(6, pending.event_data[i]);
+      s.execute();
+    }
+
+    // 3. Tasks and timers. Removing an id that is not there is not an error: the engine may
+    //    remove a task whose run was already cleaned up.
+    for (const TaskRow& task : tx.add_tasks) {
+      Statement s = writer->statement(kInsertTask, "insert task");
+      s.bind(1, static_cast<int64_t>(task.kind));
+      s.bind(2, task.task_queue);
+      s.bind(3, task.execution.namespace_);
+      s.bind(4, task.execution.workflow_id);
+      s.bind(5, task.execution.run_id);
+      s.bind(6, task.scheduled_event_id);
+      s.bind(7, int64_t{task.attempt});
+      s.bind(8, task.created_time_ms);
+      s.execute();
+      outcome.task_ids.push_back(writer->last_insert_rowid());
+    }
+    for (int64_t id : tx.remove_tasks) {
+      Statement s = writer->statement(kDeleteTask, "delete task");
+      s.bind(1, id);
+      s.execute();
+    }
+    for (const TimerRow& timer : tx.add_timers) {
+      Statement s = writer->statement(kInsertTimer, "insert timer");
+      s.bind(1, timer.fire_time_ms);
+      s.bind(2, static_cast<int64_t>(timer.kind));
+      s.bind(3, timer.execution.namespace_);
+      s.bind(4, timer.execution.workflow_id);
+      s.bind(5, timer.execution.run_id);
+      s.bind(6, timer.event_id);
+      s.bind(7, int64_t{timer.attempt});
+      s.bind(8, timer.timer_id);
+      s.execute();
+      outcome.timer_ids.push_back(writer->last_insert_rowid());
+    }
+    for (int64_t id : tx.remove_timers) {
+      Statement s = writer->statement(kDeleteTimer, "delete timer");
+      s.bind(1, id);
+      s.execute();
+    }
+    return CommitResult::Ok;
+  }
+
+  // --- readers -------------------------------------------------------------------------------
+
+  // Runs `read` on a pooled read connection. A connection is opened when all are busy; up to
+  // kMaxIdleReaders are kept for reuse. The pool mutex is held only to take or return one, so
+  // reads on different connections run in parallel (and beside the writer, thanks to WAL).
+  template <class Read>
+  auto with_reader(Read&& read) {
+    std::unique_ptr<Connection> connection;
+    {
+      std::lock_guard lock(readers_mu);
+      if (!idle_readers.empty()) {
+        connection = std::move(idle_readers.back());
+        idle_readers.pop_back();
+      }
+    }
+    if (!connection) {
+      connection = std::make_unique<Connection>(options, /*read_only=*/true);
+    }
+    struct GiveBack {
+      Impl& impl;
+      std::unique_ptr<Connection>& connection;
+      ~GiveBack() {
+        std::lock_guard lock(impl.readers_mu);
+        if (impl.idle_readers.size() < kMaxIdleReaders) impl.idle_readers.push_back(std::move(connection));
+      }
+    } give_back{*this, connection};
+    return read(*connection);
+  }
+
+  static constexpr size_t kMaxIdleReaders = 8;
+
+  SqliteStoreOptions options;
+  std::unique_ptr<Connection> writer;  // after construction, used by writer_thread only
+
+  std::mutex readers_mu;
+  std::vector<std::unique_ptr<Connection>> idle_readers;
+
+  std::mutex queue_mu;
+  std::condition_variable queue_cv;
+  std::deque<Pending> queue;
+  bool stopping = false;
+
+  std::atomic<uint64_t> transactions{0};
+  std::atomic<uint64_t> commits{0};
+
+  std::thread writer_thread;  // last: started once everything above exists
+};
+
+// ---------------------------------------------------------------------------------------------
+
+SqliteHistoryStore::SqliteHistoryStore(const SqliteStoreOptions& options)
+    : impl_(std::make_unique<Impl>(options)) {}
+
+SqliteHistoryStore::~SqliteHistoryStore() = default;
+
+CommitResult SqliteHistoryStore::commit(Transaction& tx) {
+  // Everything that can be checked or prepared without the database happens here, on the
+  // caller's thread, so the single writer thread only does what must be serialized.
+  check_transaction(tx);
+  Pending pending{&tx, {}, {}};
+  pending.event_data.reserve(tx.events.size());
+  for (const HistoryEvent& event : tx.events) {
+    std::string data;
+    if (!event.SerializeToString(&data)) {
+      throw std::invalid_argument("event " + std::to_string(event.event_id()) + " cannot be serialized");
+    }
+    pending.event_data.push_back(std::move(data));
+  }
+  std::future<CommitResult> done = pending.promise.get_future();
+  {
+    std::lock_guard lock(impl_->queue_mu);
+    impl_->queue.push_back(std::move(pending));
+  }
+  impl_->queue_cv.notify_one();
+  return done.get();  // rethrows the writer's exception, if any
+}
+
+std::optional<ExecutionRow> SqliteHistoryStore::get_execution(const ExecutionKey& key) {
+  return impl_->with_reader([&](Connection& c) -> std::optional<ExecutionRow> {
+    Statement s = c.statement(kSelectExecution, "get execution");
+    s.bind(1, key.namespace_);
+    s.bind(2, key.workflow_id);
+    s.bind(3, key.run_id);
+    if (!s.step()) return std::nullopt;
+    return read_execution_row(s);
+  });
+}
+
+std::optional<ExecutionRow> SqliteHistoryStore::get_current_execution(const std::string& namespace_,
+                                                                      const std::string& workflow_id) {
+  return impl_->with_reader([&](Connection& c) -> std::optional<ExecutionRow> {
+    Statement s = c.statement(kSelectCurrentExecution, "get current execution");
+    s.bind(1, namespace_);
+    s.bind(2, workflow_id);
+    if (!s.step()) return std::nullopt;
+    return read_execution_row(s);
+  });
+}
+
+std::vector<HistoryEvent> SqliteHistoryStore::read_events(const ExecutionKey& key, int64_t first_event_id,
+                                                          int64_t max_count) {
+  return impl_->with_reader([&](Connection& c) {
+    Statement s = c.statement(kSelectEvents, "read events");
+    s.bind(1, key.namespace_);
+    s.bind(2, key.workflow_id);
+    s.bind(3, key.run_id);
+    s.bind(4, first_event_id);
+    s.bind(5, max_count > 0 ? max_count : int64_t{-1});  // LIMIT -1: no limit
+    std::vector<HistoryEvent> events;
+    while (s.step()) {
+      const std::string data = s.blob(0);
+      if (!events.emplace_back().ParseFromString(data)) {
+        throw StoreError("read events", SQLITE_CORRUPT,
+                         "event " + std::to_string(events.size()) + " of " + key.workflow_id +
+                             " does not decode as a HistoryEvent");
+      }
+    }
+    return events;
+  });
+}
+
+ListPage SqliteHistoryStore::list_executions(const ListFilter& filter) {
+  const int64_t page_size = filter.page_size > 0 ? filter.page_size : 100;
+  // One row more than the page: if it comes back, there is a further page.
+  const std::string sql = "SELECT " REPRISE_EXECUTION_COLUMNS ", position FROM executions" +
+                          list_where(filter) +
+                          " AND position < :after ORDER BY position DESC LIMIT :limit";
+  return impl_->with_reader([&](Connection& c) {
+    Statement s = c.statement(sql, "list executions");
+    bind_list_filter(s, filter);
+    s.bind(":after", filter.after > 0 ? filter.after : std::numeric_limits<int64_t>::max());
+    s.bind(":limit", page_size + 1);
+    ListPage page;
+    int64_t last_position = 0;
+    while (s.step()) {
+      if (static_cast<int64_t>(page.executions.size()) == page_size) {
+        page.next = last_position;
+        break;
+      }
+      page.executions.push_back(read_execution_row(s));
+      last_position = s.integer(11);
+    }
+    return page;
+  });
+}
+
+int64_t SqliteHistoryStore::count_executions(const ListFilter& filter) {
+  // Paging fields (page_size, after) do not apply to a count.
+  const std::string sql = "SELECT COUNT(*) FROM executions" + list_where(filter);
+  return impl_->with_reader([&](Connection& c) {
+    Statement s = c.statement(sql, "count executions");
+    bind_list_filter(s, filter);
+    s.step();
+    return s.integer(0);
+  });
+}
+
+std::vector<TaskRow> SqliteHistoryStore::load_tasks() {
+  return impl_->with_reader([&](Connection& c) {
+    Statement s = c.statement(kSelectTasks, "load tasks");
+    std::vector<TaskRow> tasks;
+    while (s.step()) {
+      TaskRow& t = tasks.emplace_back();
+      t.id = s.integer(0);
+      t.kind = static_cast<TaskKind>(s.integer(1));
+      t.task_queue = s.text(2);
+      t.execution = ExecutionKey{s.text(3), s.text(4), s.text(5)};
+      t.scheduled_event_id = s.integer(6);
+      t.attempt = static_cast<int32_t>(s.integer(7));
+      t.created_time_ms = s.integer(8);
+    }
+    return tasks;
+  });
+}
+
+std::vector<TimerRow> SqliteHistoryStore::load_timers() {
+  return impl_->with_reader([&](Connection& c) {
+    Statement s = c.statement(kSelectTimers, "load timers");
+    std::vector<TimerRow> timers;
+    while (s.step()) {
+      TimerRow& t = timers.emplace_back();
+      t.id = s.integer(0);
+      t.fire_time_ms = s.integer(1);
+      t.kind = static_cast<TimerKind>(s.integer(2));
+      t.execution = ExecutionKey{s.text(3), s.text(4), s.text(5)};
+      t.event_id = s.integer(6);
+      t.attempt = static_cast<int32_t>(s.integer(7));
+      t.timer_id = s.text(8);
+    }
+    return timers;
+  });
+}
+
+StoreStats SqliteHistoryStore::stats() const {
+  return StoreStats{impl_->transactions.load(std::memory_order_relaxed),
+                    impl_->commits.load(std::memory_order_relaxed)};
+}
+
+std::unique_ptr<HistoryStore> open_sqlite_store(const SqliteStoreOptions& options) {
+  return std::make_unique<SqliteHistoryStore>(options);
+}
+
+}  // namespace reprise::history

@@ -1,0 +1,96 @@
+// The durable HistoryStore: one SQLite file, written by one thread with group commit.
+//
+// Durability costs an fsync, and an fsync costs milliseconds. If every workflow transaction paid
+// its own, the whole server would manage a few hundred state changes per second. So commit() does
+// not write: it queues the transaction and waits. One writer thread takes everything queued,
+// applies it inside ONE SQLite transaction (each caller's transaction in its own SAVEPOINT, so one
+// Conflict does not spoil its neighbours) and pays ONE fsync for the whole group before answering
+// every caller. Readers use separate connections; SQLite's WAL mode lets them read beside the
+// writer. The file layout (tables, indexes) is described in sqlite_history_store.cpp.
+//
+// Exercised by tests/history/store_conformance_test.cpp (the contract every store meets) and
+// tests/history/store_sqlite_test.cpp (reopen, crash durability, group commit).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "history/history_store.h"
+
+namespace reprise::history {
+
+struct SqliteStoreOptions {
+  std::string path;  // the database file; created with its schema if missing
+  // How hard a COMMIT insists that the data is on disk (SQLite's PRAGMA synchronous, in WAL mode):
+  //   Full:   the WAL is fsynced at every COMMIT; an acknowledged commit survives power loss.
+  //   Normal: fsync only at checkpoints; survives the process crashing, may lose the last
+  //           commits on power loss.
+  //   Off:    no fsync at all; for throwaway test databases.
+  enum class Synchronous { Off, Normal, Full };
+  Synchronous synchronous = Synchronous::Full;
+  // At most this many transactions share one SQLite COMMIT. A cap keeps one group from holding
+  // the write lock (and its callers' latency) hostage to an unbounded burst.
+  int max_group_size = 256;
+  // How long a connection waits for a lock held by someone else (another process with the file
+  // open, or WAL recovery at open) before the operation fails with SQLITE_BUSY.
+  int busy_timeout_ms = 5000;
+};
+
+// Counters for benchmarks and tests. transactions / commits is the group-commit factor: how many
+// callers shared each fsync on average.
+struct StoreStats {
+  uint64_t transactions = 0;  // commit() calls the writer thread applied (Ok, Conflict or failed)
+  uint64_t commits = 0;       // SQLite COMMITs executed = fsync groups
+};
+
+// An error reported by SQLite, with the operation that hit it ("open", "commit group", ...).
+// A std::runtime_error, as history_store.h promises for I/O failures.
+class StoreError : public std::runtime_error {
+ public:
+  StoreError(const std::string& operation, int sqlite_code, const std::string& sqlite_message);
+  int sqlite_code() const { return sqlite_code_; }
+
+ private:
+  int sqlite_code_;
+};
+
+// Open a file with one SqliteHistoryStore at a time. A second one (or another process) would not
+// corrupt it, SQLite's locks see to that, but the two writers would queue on the file lock and
+// group commit would lose its point.
+class SqliteHistoryStore final : public HistoryStore {
+ public:
+  // Opens (creating if needed) the file and starts the writer thread. Throws StoreError.
+  explicit SqliteHistoryStore(const SqliteStoreOptions& options);
+  // Finishes every transaction already queued, then stops the writer and closes the file.
+  ~SqliteHistoryStore() override;
+  SqliteHistoryStore(const SqliteHistoryStore&) = delete;
+  SqliteHistoryStore& operator=(const SqliteHistoryStore&) = delete;
+
+  // Blocks until the group containing `tx` is durably committed (or rolled back). May be called
+  // from any number of threads at once; that is what makes groups form.
+  [[nodiscard]] CommitResult commit(Transaction& tx) override;
+
+  std::optional<ExecutionRow> get_execution(const ExecutionKey& key) override;
+  std::optional<ExecutionRow> get_current_execution(const std::string& namespace_,
+                                                    const std::string& workflow_id) override;
+  std::vector<HistoryEvent> read_events(const ExecutionKey& key, int64_t first_event_id,
+                                        int64_t max_count = 0) override;
+  ListPage list_executions(const ListFilter& filter) override;
+  int64_t count_executions(const ListFilter& filter) override;
+  std::vector<TaskRow> load_tasks() override;    // in id order
+  std::vector<TimerRow> load_timers() override;  // by fire time, then id
+
+  StoreStats stats() const;
+
+ private:
+  // Everything that touches sqlite3.h lives in the .cpp, so including this header stays cheap.
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The factory the engine uses; equivalent to std::make_unique<SqliteHistoryStore>(options).
+std::unique_ptr<HistoryStore> open_sqlite_store(const SqliteStoreOptions& options);
+
+}  // namespace reprise::history
