@@ -20,7 +20,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <exception>
 #include <future>
 #include <limits>
 #include <mutex>
@@ -35,7 +34,9 @@ namespace reprise::history {
 StoreError::StoreError(const std::string& operation, int sqlite_code, const std::string& sqlite_message)
     : std::runtime_error("sqlite history store: " + operation + ": " + sqlite_message + " (code " +
                          std::to_string(sqlite_code) + ")"),
-      sqlite_code_(sqlite_code) {}
+      operation_(operation),
+      sqlite_code_(sqlite_code),
+      sqlite_message_(sqlite_message) {}
 
 namespace {
 
@@ -377,12 +378,40 @@ void bind_list_filter(Statement& s, const ListFilter& filter) {
 
 namespace {
 
+// A failure, as plain data. Errors cross from the writer thread to the callers as values, and
+// each caller throws its own StoreError on its own thread: no exception object is shared between
+// threads (a group error reaches every caller of the group).
+struct ErrorInfo {
+  std::string operation;
+  int code = SQLITE_ERROR;
+  std::string message;
+};
+
+// Describes the exception being handled; call only inside a catch block.
+ErrorInfo describe_current_exception() {
+  try {
+    throw;
+  } catch (const StoreError& e) {
+    return ErrorInfo{e.operation(), e.sqlite_code(), e.sqlite_message()};
+  } catch (const std::exception& e) {
+    return ErrorInfo{"commit", SQLITE_ERROR, e.what()};
+  } catch (...) {
+    return ErrorInfo{"commit", SQLITE_ERROR, "unknown exception"};
+  }
+}
+
+// The writer's answer to one commit().
+struct Reply {
+  CommitResult result = CommitResult::Ok;
+  std::optional<ErrorInfo> error;  // set: commit() throws StoreError instead of returning
+};
+
 // A commit() waiting for the writer. The caller blocks on the future of `promise`; the writer
 // owns this object (and so the promise), which keeps the promise alive until set_value returns.
 struct Pending {
   Transaction* tx;                      // the caller's; alive until the promise is satisfied
   std::vector<std::string> event_data;  // serialized by the caller's thread, not the writer's
-  std::promise<CommitResult> promise;
+  std::promise<Reply> promise;
 };
 
 // What applying one transaction inside the group produced. Ids are held here and copied into the
@@ -391,7 +420,7 @@ struct Outcome {
   CommitResult result = CommitResult::Ok;
   std::vector<int64_t> task_ids;
   std::vector<int64_t> timer_ids;
-  std::exception_ptr error;
+  std::optional<ErrorInfo> error;
 };
 
 }  // namespace
@@ -458,7 +487,7 @@ struct SqliteHistoryStore::Impl {
 
   void run_group(std::vector<Pending>& group) {
     std::vector<Outcome> outcomes(group.size());
-    std::exception_ptr group_error;  // set: every transaction of the group failed with it
+    std::optional<ErrorInfo> group_error;  // set: every transaction of the group failed with it
     try {
       writer->exec("BEGIN IMMEDIATE", "begin group");
       for (size_t i = 0; i < group.size(); ++i) {
@@ -473,10 +502,7 @@ struct SqliteHistoryStore::Impl {
             break;
           }
         }
-        if (!group_error) {
-          group_error = std::make_exception_ptr(
-              StoreError("commit group", SQLITE_ERROR, "transaction rolled back by SQLite"));
-        }
+        if (!group_error) group_error = ErrorInfo{"commit group", SQLITE_ERROR, "transaction rolled back by SQLite"};
       } else {
         writer->exec("COMMIT", "commit group");
         commits.fetch_add(1, std::memory_order_relaxed);
@@ -484,7 +510,7 @@ struct SqliteHistoryStore::Impl {
     } catch (...) {
       // BEGIN or COMMIT failed (or a savepoint could not be rolled back): nothing of the group
       // is known to be on disk.
-      group_error = std::current_exception();
+      group_error = describe_current_exception();
       if (!writer->in_autocommit()) {
         try {
           writer->exec("ROLLBACK", "roll back group");
@@ -495,22 +521,22 @@ struct SqliteHistoryStore::Impl {
     }
     transactions.fetch_add(group.size(), std::memory_order_relaxed);
 
-    // Answer the callers. After set_value/set_exception the caller may return at once, so the
-    // Transaction is written before the promise is satisfied and never touched after.
+    // Answer the callers. After set_value the caller may return at once, so the Transaction is
+    // written before the promise is satisfied and never touched after.
     for (size_t i = 0; i < group.size(); ++i) {
       Pending& pending = group[i];
       Outcome& outcome = outcomes[i];
-      if (group_error) {
-        pending.promise.set_exception(group_error);
-      } else if (outcome.error) {
-        pending.promise.set_exception(outcome.error);
+      Reply reply;
+      if (group_error || outcome.error) {
+        reply.error = group_error ? group_error : outcome.error;
       } else {
+        reply.result = outcome.result;
         if (outcome.result == CommitResult::Ok) {
           for (size_t t = 0; t < outcome.task_ids.size(); ++t) pending.tx->add_tasks[t].id = outcome.task_ids[t];
           for (size_t t = 0; t < outcome.timer_ids.size(); ++t) pending.tx->add_timers[t].id = outcome.timer_ids[t];
         }
-        pending.promise.set_value(outcome.result);
       }
+      pending.promise.set_value(std::move(reply));
     }
   }
 
@@ -521,7 +547,7 @@ struct SqliteHistoryStore::Impl {
     try {
       outcome.result = apply(pending, outcome);
     } catch (...) {
-      outcome.error = std::current_exception();  // reported to this caller only
+      outcome.error = describe_current_exception();  // reported to this caller only
       if (writer->in_autocommit()) return false;
     }
     if (outcome.error || outcome.result != CommitResult::Ok) {
@@ -646,6 +672,7 @@ struct SqliteHistoryStore::Impl {
   std::deque<Pending> queue;
   bool stopping = false;
 
+  std::atomic<uint64_t> submitted{0};
   std::atomic<uint64_t> transactions{0};
   std::atomic<uint64_t> commits{0};
 
@@ -672,13 +699,16 @@ CommitResult SqliteHistoryStore::commit(Transaction& tx) {
     }
     pending.event_data.push_back(std::move(data));
   }
-  std::future<CommitResult> done = pending.promise.get_future();
+  std::future<Reply> done = pending.promise.get_future();
   {
     std::lock_guard lock(impl_->queue_mu);
     impl_->queue.push_back(std::move(pending));
+    impl_->submitted.fetch_add(1, std::memory_order_relaxed);
   }
   impl_->queue_cv.notify_one();
-  return done.get();  // rethrows the writer's exception, if any
+  Reply reply = done.get();
+  if (reply.error) throw StoreError(reply.error->operation, reply.error->code, reply.error->message);
+  return reply.result;
 }
 
 std::optional<ExecutionRow> SqliteHistoryStore::get_execution(const ExecutionKey& key) {
@@ -798,7 +828,8 @@ std::vector<TimerRow> SqliteHistoryStore::load_timers() {
 }
 
 StoreStats SqliteHistoryStore::stats() const {
-  return StoreStats{impl_->transactions.load(std::memory_order_relaxed),
+  return StoreStats{impl_->submitted.load(std::memory_order_relaxed),
+                    impl_->transactions.load(std::memory_order_relaxed),
                     impl_->commits.load(std::memory_order_relaxed)};
 }
 

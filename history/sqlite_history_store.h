@@ -41,7 +41,8 @@ struct SqliteStoreOptions {
 // Counters for benchmarks and tests. transactions / commits is the group-commit factor: how many
 // callers shared each fsync on average.
 struct StoreStats {
-  uint64_t transactions = 0;  // commit() calls the writer thread applied (Ok, Conflict or failed)
+  uint64_t submitted = 0;     // commit() calls queued for the writer so far
+  uint64_t transactions = 0;  // of which the writer has finished (Ok, Conflict or failed)
   uint64_t commits = 0;       // SQLite COMMITs executed = fsync groups
 };
 
@@ -50,10 +51,14 @@ struct StoreStats {
 class StoreError : public std::runtime_error {
  public:
   StoreError(const std::string& operation, int sqlite_code, const std::string& sqlite_message);
-  int sqlite_code() const { return sqlite_code_; }
+  const std::string& operation() const { return operation_; }
+  int sqlite_code() const { return sqlite_code_; }  // SQLITE_BUSY, SQLITE_CONSTRAINT, ...
+  const std::string& sqlite_message() const { return sqlite_message_; }
 
  private:
+  std::string operation_;
   int sqlite_code_;
+  std::string sqlite_message_;
 };
 
 // Open a file with one SqliteHistoryStore at a time. A second one (or another process) would not

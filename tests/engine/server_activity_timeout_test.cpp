@@ -1,0 +1,257 @@
+// The four activity timeouts, heartbeats and activity cancellation (temporal-semantics.md 1.2, 1.7,
+// 2.1, 2.5). Every timeout is a durable timer: the test advances the ManualClock past it and waits
+// for its effect. Schedule-to-start and schedule-to-close are final; start-to-close and heartbeat
+// time out one attempt, which is retried under the retry policy (maximum_attempts 1 makes them final).
+// Each timeout writes ActivityTaskTimedOut with a TimeoutFailure made by the server
+// ({message "activity <Type> timeout", source "Server"}); ActivityTaskStarted is written before it
+// only if an attempt was running. Engine code: engine/activities.cpp (on_activity_timer).
+#include "test_server.h"
+
+using namespace reprise::testing;
+using Lines = std::vector<std::string>;
+using ScheduleAttributes = temporal::api::command::v1::ScheduleActivityTaskCommandAttributes;
+
+namespace {
+
+constexpr int64_t kT0Ms = 1'700'000'000'000;  // ManualClock's starting time
+
+const Lines kOpening{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
+                     "4 WorkflowTaskCompleted", "5 ActivityTaskScheduled"};
+
+Lines opening_plus(Lines more) {
+  Lines all = kOpening;
+  all.insert(all.end(), more.begin(), more.end());
+  return all;
+}
+
+void single_attempt(ScheduleAttributes& a) { a.mutable_retry_policy()->set_maximum_attempts(1); }
+
+// Waits until the activity scheduled by event 5 is on `attempt` (a timed-out attempt was retried).
+void wait_for_attempt(TestServer& s, const std::string& workflow_id, int attempt) {
+  REQUIRE(eventually([&] {
+    auto d = describe(s, workflow_id);
+    return d.pending_activities_size() == 1 && d.pending_activities(0).attempt() == attempt;
+  }));
+}
+
+}  // namespace
+
+TEST_CASE("an activity nobody polls times out schedule-to-start without an ActivityTaskStarted",
+          "[server][activity][timeout]") {
+  TestServer s;
+  RawWorker w(s, "timeouts");
+  w.start_and_complete_first_task("wf-s2s", {schedule_activity("1", "slow", 10s, [](auto& a) {
+                                    a.mutable_schedule_to_start_timeout()->set_seconds(5);
+                                  })});
+
+  s.clock.advance(5s);
+  auto events = wait_for_history(s, "wf-s2s", 7);
+  CHECK(event_lines(events) == opening_plus({"6 ActivityTaskTimedOut", "7 WorkflowTaskScheduled"}));
+  const auto& timed_out = events[5].activity_task_timed_out_event_attributes();
+  CHECK(timed_out.scheduled_event_id() == 5);
+  CHECK(timed_out.started_event_id() == 0);
+  CHECK(timed_out.retry_state() == enums::RETRY_STATE_TIMEOUT);  // schedule-to-start is never retried
+  CHECK(timed_out.failure().message() == "activity ScheduleToStart timeout");
+  CHECK(timed_out.failure().source() == "Server");
+  CHECK(timed_out.failure().timeout_failure_info().timeout_type() == enums::TIMEOUT_TYPE_SCHEDULE_TO_START);
+
+  // The task that was waiting in the queue is gone with it.
+  CHECK(w.poll_activity_task({}, kShortPoll).task_token().empty());
+}
+
+TEST_CASE("a single-attempt activity that runs too long times out start-to-close after an ActivityTaskStarted",
+          "[server][activity][timeout]") {
+  TestServer s;
+  RawWorker w(s, "timeouts");
+  w.start_and_complete_first_task("wf-stc", {schedule_activity("1", "slow", 10s, single_attempt)});
+
+  auto a1 = w.next_activity_task();
+  CHECK(a1.start_to_close_timeout().seconds() == 10);
+  s.clock.advance(10s);
+  auto events = wait_for_history(s, "wf-stc", 8);
+  CHECK(event_lines(events) ==
+        opening_plus({"6 ActivityTaskStarted", "7 ActivityTaskTimedOut", "8 WorkflowTaskScheduled"}));
+  CHECK(events[5].activity_task_started_event_attributes().attempt() == 1);
+  const auto& timed_out = events[6].activity_task_timed_out_event_attributes();
+  CHECK(timed_out.scheduled_event_id() == 5);
+  CHECK(timed_out.started_event_id() == 6);
+  CHECK(timed_out.retry_state() == enums::RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED);
+  CHECK(timed_out.failure().message() == "activity StartToClose timeout");
+  CHECK(timed_out.failure().source() == "Server");
+  CHECK(timed_out.failure().timeout_failure_info().timeout_type() == enums::TIMEOUT_TYPE_START_TO_CLOSE);
+
+  // The late worker's result is refused and changes nothing.
+  auto late = w.complete_activity(a1.task_token(), "\"too late\"");
+  CHECK(late.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(history_lines(s, "wf-stc").size() == 8);
+}
+
+TEST_CASE("an activity attempt that times out start-to-close is retried and the retry completes",
+          "[server][activity][timeout]") {
+  TestServer s;
+  RawWorker w(s, "timeouts");
+  w.start_and_complete_first_task("wf-stc-retry", {schedule_activity("1", "slow")});
+
+  auto a1 = w.next_activity_task();
+  s.clock.advance(10s);
+  wait_for_attempt(s, "wf-stc-retry", 2);
+  CHECK(history_lines(s, "wf-stc-retry") == kOpening);  // the timed-out attempt wrote nothing
+
+  s.clock.advance(1s);  // the retry backoff
+  auto a2 = w.next_activity_task();
+  CHECK(a2.attempt() == 2);
+  REQUIRE(w.complete_activity(a2.task_token(), "\"done\"").ok());
+
+  auto events = history_of(s, "wf-stc-retry");
+  CHECK(event_lines(events) ==
+        opening_plus({"6 ActivityTaskStarted", "7 ActivityTaskCompleted", "8 WorkflowTaskScheduled"}));
+  const auto& started = events[5].activity_task_started_event_attributes();
+  CHECK(started.attempt() == 2);
+  CHECK(started.last_failure().message() == "activity StartToClose timeout");
+  CHECK(started.last_failure().timeout_failure_info().timeout_type() == enums::TIMEOUT_TYPE_START_TO_CLOSE);
+  CHECK(events[6].activity_task_completed_event_attributes().started_event_id() == 6);
+}
+
+TEST_CASE("a running activity past its schedule-to-close deadline times out for good", "[server][activity][timeout]") {
+  TestServer s;
+  RawWorker w(s, "timeouts");
+  w.start_and_complete_first_task("wf-s2c", {schedule_activity("1", "slow", 8s, [](auto& a) {
+                                    a.mutable_schedule_to_close_timeout()->set_seconds(10);
+                                  })});
+
+  s.clock.advance(5s);
+  auto a1 = w.next_activity_task();  // started at 5 s: its start-to-close (8 s) would end at 13 s
+  CHECK(a1.schedule_to_close_timeout().seconds() == 10);
+  s.clock.advance(5s);
+  auto events = wait_for_history(s, "wf-s2c", 8);
+  CHECK(event_lines(events) ==
+        opening_plus({"6 ActivityTaskStarted", "7 ActivityTaskTimedOut", "8 WorkflowTaskScheduled"}));
+  const auto& timed_out = events[6].activity_task_timed_out_event_attributes();
+  CHECK(timed_out.started_event_id() == 6);
+  CHECK(timed_out.retry_state() == enums::RETRY_STATE_TIMEOUT);
+  CHECK(timed_out.failure().message() == "activity ScheduleToClose timeout");
+  CHECK(timed_out.failure().timeout_failure_info().timeout_type() == enums::TIMEOUT_TYPE_SCHEDULE_TO_CLOSE);
+}
+
+TEST_CASE("heartbeats re-arm the heartbeat timeout and its expiry carries the last details",
+          "[server][activity][timeout][heartbeat]") {
+  TestServer s;
+  RawWorker w(s, "timeouts");
+  w.start_and_complete_first_task("wf-hb", {schedule_activity("1", "long", 10s, [](auto& a) {
+                                    a.mutable_heartbeat_timeout()->set_seconds(2);
+                                    single_attempt(a);
+                                  })});
+
+  auto a1 = w.next_activity_task();
+  CHECK(a1.heartbeat_timeout().seconds() == 2);
+  s.clock.advance(1s);
+  ws::RecordActivityTaskHeartbeatResponse hb;
+  REQUIRE(w.heartbeat(a1.task_token(), "{\"progress\":1}", &hb).ok());
+  CHECK_FALSE(hb.cancel_requested());
+
+  // At 2.5 s the first heartbeat deadline (2 s) has passed, but the heartbeat at 1 s moved it to 3 s.
+  s.clock.advance(1500ms);
+  REQUIRE(eventually([&] {
+    auto rows = timer_rows(s, reprise::history::TimerKind::ActivityHeartbeat);
+    return rows.size() == 1 && rows[0].fire_time_ms == kT0Ms + 3000;
+  }));
+  CHECK(history_lines(s, "wf-hb") == kOpening);
+
+  s.clock.advance(1s);
+  auto events = wait_for_history(s, "wf-hb", 8);
+  CHECK(event_lines(events) ==
+        opening_plus({"6 ActivityTaskStarted", "7 ActivityTaskTimedOut", "8 WorkflowTaskScheduled"}));
+  const auto& timed_out = events[6].activity_task_timed_out_event_attributes();
+  CHECK(timed_out.retry_state() == enums::RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED);
+  CHECK(timed_out.failure().message() == "activity Heartbeat timeout");
+  CHECK(timed_out.failure().source() == "Server");
+  const auto& info = timed_out.failure().timeout_failure_info();
+  CHECK(info.timeout_type() == enums::TIMEOUT_TYPE_HEARTBEAT);
+  REQUIRE(info.last_heartbeat_details().payloads_size() == 1);
+  CHECK(info.last_heartbeat_details().payloads(0).data() == "{\"progress\":1}");
+}
+
+TEST_CASE("heartbeat details of a timed-out attempt come back in the next attempt's task",
+          "[server][activity][timeout][heartbeat]") {
+  TestServer s;
+  RawWorker w(s, "timeouts");
+  w.start_and_complete_first_task("wf-hb-retry", {schedule_activity("1", "long", 10s, [](auto& a) {
+                                    a.mutable_heartbeat_timeout()->set_seconds(2);
+                                  })});
+
+  auto a1 = w.next_activity_task();
+  CHECK_FALSE(a1.has_heartbeat_details());
+  REQUIRE(w.heartbeat(a1.task_token(), "{\"progress\":7}").ok());
+  s.clock.advance(2s);
+  wait_for_attempt(s, "wf-hb-retry", 2);
+  s.clock.advance(1s);
+  auto a2 = w.next_activity_task();
+  CHECK(a2.attempt() == 2);
+  REQUIRE(a2.heartbeat_details().payloads_size() == 1);
+  CHECK(a2.heartbeat_details().payloads(0).data() == "{\"progress\":7}");
+  REQUIRE(w.complete_activity(a2.task_token(), "\"done\"").ok());
+
+  auto events = history_of(s, "wf-hb-retry");
+  CHECK(event_lines(events) ==
+        opening_plus({"6 ActivityTaskStarted", "7 ActivityTaskCompleted", "8 WorkflowTaskScheduled"}));
+  const auto& last_failure = events[5].activity_task_started_event_attributes().last_failure();
+  CHECK(last_failure.message() == "activity Heartbeat timeout");
+  CHECK(last_failure.timeout_failure_info().last_heartbeat_details().payloads(0).data() == "{\"progress\":7}");
+}
+
+TEST_CASE("a started activity learns of its cancellation from the heartbeat response", "[server][activity][cancel]") {
+  TestServer s;
+  RawWorker w(s, "timeouts");
+  w.start_and_complete_first_task("wf-cancel", {schedule_activity("1", "long")});
+  auto a1 = w.next_activity_task();
+
+  // The workflow asks to cancel the activity in its next workflow task.
+  REQUIRE(send_signal(s, "wf-cancel", "stop").ok());
+  auto wt = w.next_workflow_task();
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {request_cancel_activity(5)}).ok());
+  CHECK(history_lines(s, "wf-cancel") ==
+        opening_plus({"6 WorkflowExecutionSignaled", "7 WorkflowTaskScheduled", "8 WorkflowTaskStarted",
+                      "9 WorkflowTaskCompleted", "10 ActivityTaskCancelRequested"}));
+
+  ws::RecordActivityTaskHeartbeatResponse hb;
+  REQUIRE(w.heartbeat(a1.task_token(), "{}", &hb).ok());
+  CHECK(hb.cancel_requested());
+  REQUIRE(w.cancel_activity(a1.task_token()).ok());
+
+  auto events = history_of(s, "wf-cancel");
+  CHECK(event_lines(events) ==
+        opening_plus({"6 WorkflowExecutionSignaled", "7 WorkflowTaskScheduled", "8 WorkflowTaskStarted",
+                      "9 WorkflowTaskCompleted", "10 ActivityTaskCancelRequested", "11 ActivityTaskStarted",
+                      "12 ActivityTaskCanceled", "13 WorkflowTaskScheduled"}));
+  const auto& canceled = events[11].activity_task_canceled_event_attributes();
+  CHECK(canceled.scheduled_event_id() == 5);
+  CHECK(canceled.started_event_id() == 11);
+  CHECK(canceled.latest_cancel_requested_event_id() == 10);
+  CHECK(canceled.identity() == "raw-worker");
+}
+
+TEST_CASE("cancelling an activity that has not started cancels it at once", "[server][activity][cancel]") {
+  TestServer s;
+  RawWorker w(s, "timeouts");
+  w.start_and_complete_first_task("wf-cancel-early", {schedule_activity("1", "long", 10s, [](auto& a) {
+                                    a.mutable_task_queue()->set_name("nobody-polls-this");
+                                  })});
+
+  REQUIRE(send_signal(s, "wf-cancel-early", "stop").ok());
+  auto wt = w.next_workflow_task();
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {request_cancel_activity(5)}).ok());
+
+  auto events = history_of(s, "wf-cancel-early");
+  CHECK(event_lines(events) ==
+        opening_plus({"6 WorkflowExecutionSignaled", "7 WorkflowTaskScheduled", "8 WorkflowTaskStarted",
+                      "9 WorkflowTaskCompleted", "10 ActivityTaskCancelRequested", "11 ActivityTaskCanceled",
+                      "12 WorkflowTaskScheduled"}));
+  const auto& canceled = events[10].activity_task_canceled_event_attributes();
+  CHECK(canceled.scheduled_event_id() == 5);
+  CHECK(canceled.started_event_id() == 0);
+  CHECK(canceled.latest_cancel_requested_event_id() == 10);
+  REQUIRE(canceled.details().payloads_size() == 1);
+  CHECK(canceled.details().payloads(0).data() == "\"ACTIVITY_ID_NOT_STARTED\"");
+
+  CHECK(w.poll_activity_task("nobody-polls-this", kShortPoll).task_token().empty());
+}
