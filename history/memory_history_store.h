@@ -41,7 +41,7 @@ class MemoryHistoryStore final : public HistoryStore {
  private:
   struct Run {
     ExecutionRow row;
-    int64_t position = 0;              // creation order, as in the SQLite executions table
+    int64_t position = 0;              // creation order (a list page token is a position)
     std::vector<HistoryEvent> events;  // events[i] has event id i + 1
   };
 

@@ -1,0 +1,171 @@
+// A run's life seen from outside (temporal-semantics.md 1.8, 2.4, 7.10): starting, with request-id
+// idempotence and the workflow id reuse/conflict policies, and terminating, which first fails a
+// workflow task in flight (FORCE_CLOSE_COMMAND) and flushes what was buffered.
+// Engine code: engine/workflow_lifecycle.cpp.
+#include "google/rpc/status.pb.h"
+#include "temporal/api/errordetails/v1/message.pb.h"
+#include "test_server.h"
+
+using namespace reprise::testing;
+using Lines = std::vector<std::string>;
+using temporal::api::errordetails::v1::WorkflowExecutionAlreadyStartedFailure;
+
+namespace {
+
+ws::StartWorkflowExecutionRequest start_request(const std::string& workflow_id, const std::string& request_id = {}) {
+  ws::StartWorkflowExecutionRequest req;
+  req.set_namespace_("default");
+  req.set_workflow_id(workflow_id);
+  req.mutable_workflow_type()->set_name("TestWorkflow");
+  req.mutable_task_queue()->set_name("lifecycle");
+  req.set_request_id(request_id.empty() ? reprise::engine::new_uuid() : request_id);
+  req.set_identity("test-client");
+  return req;
+}
+
+grpc::Status start(TestServer& s, const ws::StartWorkflowExecutionRequest& req,
+                   ws::StartWorkflowExecutionResponse& resp) {
+  return call(s, &ws::WorkflowService::Stub::StartWorkflowExecution, req, resp);
+}
+
+// The typed details Temporal puts in grpc-status-details-bin for ALREADY_EXISTS.
+WorkflowExecutionAlreadyStartedFailure already_started_details(const grpc::Status& st) {
+  google::rpc::Status status;
+  REQUIRE(status.ParseFromString(st.error_details()));
+  CHECK(status.code() == grpc::StatusCode::ALREADY_EXISTS);
+  REQUIRE(status.details_size() == 1);
+  WorkflowExecutionAlreadyStartedFailure details;
+  REQUIRE(status.details(0).UnpackTo(&details));
+  return details;
+}
+
+void complete_run(RawWorker& w) {
+  auto wt = w.next_workflow_task();
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {complete_workflow("\"done\"")}).ok());
+}
+
+}  // namespace
+
+TEST_CASE("starting twice with the same request id returns the same run and writes one history",
+          "[server][lifecycle][start]") {
+  TestServer s;
+  auto req = start_request("wf-idempotent", "request-1");
+  ws::StartWorkflowExecutionResponse first, second;
+  REQUIRE(start(s, req, first).ok());
+  REQUIRE(start(s, req, second).ok());
+  CHECK(second.run_id() == first.run_id());
+  CHECK(history_lines(s, "wf-idempotent") == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled"});
+}
+
+TEST_CASE("a second start of a running workflow id fails with ALREADY_EXISTS and the running run id",
+          "[server][lifecycle][start]") {
+  TestServer s;
+  ws::StartWorkflowExecutionResponse first, second;
+  REQUIRE(start(s, start_request("wf-running", "request-1"), first).ok());
+  auto st = start(s, start_request("wf-running", "request-2"), second);
+  CHECK(st.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+  CHECK(st.error_message() ==
+        "Workflow execution is already running. WorkflowId: wf-running, RunId: " + first.run_id() + ".");
+  auto details = already_started_details(st);
+  CHECK(details.run_id() == first.run_id());
+  CHECK(details.start_request_id() == "request-1");
+  CHECK(history_lines(s, "wf-running").size() == 2);
+}
+
+TEST_CASE("conflict policy USE_EXISTING returns the running run", "[server][lifecycle][start]") {
+  TestServer s;
+  ws::StartWorkflowExecutionResponse first, second;
+  REQUIRE(start(s, start_request("wf-use-existing"), first).ok());
+  auto req = start_request("wf-use-existing");
+  req.set_workflow_id_conflict_policy(enums::WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING);
+  REQUIRE(start(s, req, second).ok());
+  CHECK(second.run_id() == first.run_id());
+  CHECK_FALSE(second.started());
+  CHECK(history_lines(s, "wf-use-existing").size() == 2);
+}
+
+TEST_CASE("conflict policy TERMINATE_EXISTING terminates the running run and starts a new one",
+          "[server][lifecycle][start]") {
+  TestServer s;
+  ws::StartWorkflowExecutionResponse first, second;
+  REQUIRE(start(s, start_request("wf-terminate-existing"), first).ok());
+  auto req = start_request("wf-terminate-existing");
+  req.set_workflow_id_conflict_policy(enums::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING);
+  REQUIRE(start(s, req, second).ok());
+  CHECK(second.run_id() != first.run_id());
+  CHECK(second.started());
+
+  auto old_run = history_of(s, "wf-terminate-existing", first.run_id());
+  CHECK(event_lines(old_run) ==
+        Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowExecutionTerminated"});
+  CHECK(history_lines(s, "wf-terminate-existing") == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled"});
+  CHECK(describe(s, "wf-terminate-existing").workflow_execution_info().execution().run_id() == second.run_id());
+}
+
+TEST_CASE("reuse policy REJECT_DUPLICATE refuses a closed workflow id and ALLOW_DUPLICATE starts a new run",
+          "[server][lifecycle][start]") {
+  TestServer s;
+  RawWorker w(s, "lifecycle");
+  std::string first_run = w.start("wf-reuse");
+  complete_run(w);
+
+  auto reject = start_request("wf-reuse");
+  reject.set_workflow_id_reuse_policy(enums::WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE);
+  ws::StartWorkflowExecutionResponse resp;
+  auto st = start(s, reject, resp);
+  CHECK(st.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+  CHECK(already_started_details(st).run_id() == first_run);
+
+  auto allow = start_request("wf-reuse");
+  allow.set_workflow_id_reuse_policy(enums::WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE);
+  REQUIRE(start(s, allow, resp).ok());
+  CHECK(resp.run_id() != first_run);
+  CHECK(history_lines(s, "wf-reuse") == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled"});
+  CHECK(history_lines(s, "wf-reuse").size() == 2);
+  CHECK(event_lines(history_of(s, "wf-reuse", first_run)).back() == "5 WorkflowExecutionCompleted");
+}
+
+TEST_CASE("terminating a workflow with a task in flight fails the task, flushes the buffer, then terminates",
+          "[server][lifecycle][terminate]") {
+  TestServer s;
+  RawWorker w(s, "lifecycle");
+  w.start("wf-terminate");
+  auto wt = w.next_workflow_task();
+  REQUIRE(send_signal(s, "wf-terminate", "buffered").ok());
+
+  REQUIRE(terminate(s, "wf-terminate", "operator said so").ok());
+  auto events = history_of(s, "wf-terminate");
+  CHECK(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
+                                     "4 WorkflowTaskFailed", "5 WorkflowExecutionSignaled",
+                                     "6 WorkflowExecutionTerminated"});
+  const auto& failed = events[3].workflow_task_failed_event_attributes();
+  CHECK(failed.cause() == enums::WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND);
+  CHECK(failed.identity() == "history-service");
+  CHECK(failed.scheduled_event_id() == 2);
+  CHECK(failed.started_event_id() == 3);
+  const auto& terminated = events[5].workflow_execution_terminated_event_attributes();
+  CHECK(terminated.reason() == "operator said so");
+  CHECK(terminated.identity() == "test-client");
+  CHECK(describe(s, "wf-terminate").workflow_execution_info().status() == enums::WORKFLOW_EXECUTION_STATUS_TERMINATED);
+
+  // The worker's late answer and a second terminate find no running workflow.
+  auto late = w.complete_workflow_task(wt.task_token(), {complete_workflow("\"too late\"")});
+  CHECK(late.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(late.error_message() == "workflow execution already completed");
+  auto again = terminate(s, "wf-terminate");
+  CHECK(again.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(again.error_message() == "workflow execution already completed");
+  CHECK(send_signal(s, "wf-terminate", "too late").error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(history_lines(s, "wf-terminate").size() == 6);
+}
+
+TEST_CASE("terminating a workflow whose task is only scheduled writes just WorkflowExecutionTerminated",
+          "[server][lifecycle][terminate]") {
+  TestServer s;
+  RawWorker w(s, "lifecycle");
+  w.start("wf-terminate-idle");
+  REQUIRE(terminate(s, "wf-terminate-idle").ok());
+  CHECK(history_lines(s, "wf-terminate-idle") ==
+        Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowExecutionTerminated"});
+  CHECK(w.poll_workflow_task({}, false, kShortPoll).task_token().empty());  // its task is stale now
+}
