@@ -121,7 +121,6 @@ TEST_CASE("reuse policy REJECT_DUPLICATE refuses a closed workflow id and ALLOW_
   REQUIRE(start(s, allow, resp).ok());
   CHECK(resp.run_id() != first_run);
   CHECK(history_lines(s, "wf-reuse") == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled"});
-  CHECK(history_lines(s, "wf-reuse").size() == 2);
   CHECK(event_lines(history_of(s, "wf-reuse", first_run)).back() == "5 WorkflowExecutionCompleted");
 }
 

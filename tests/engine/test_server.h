@@ -47,6 +47,8 @@ inline std::string short_event_name(enums::EventType type) {
 
 struct TestServerOptions {
   bool sqlite = false;  // a SQLite file in a temp dir instead of the memory store
+  // Or any store the test builds itself (e.g. a FaultInjectingStore); takes precedence.
+  std::function<std::unique_ptr<history::HistoryStore>()> make_store;
   engine::EngineOptions engine;
 };
 
@@ -55,7 +57,9 @@ class TestServer {
   explicit TestServer(TestServerOptions options = {}) {
     if (options.engine.long_poll_timeout == std::chrono::milliseconds(60'000))
       options.engine.long_poll_timeout = 5s;  // parked polls in tests answer sooner
-    if (options.sqlite) {
+    if (options.make_store) {
+      store = options.make_store();
+    } else if (options.sqlite) {
       dir_ = std::filesystem::temp_directory_path() / ("reprise-test-" + engine::new_uuid());
       std::filesystem::create_directories(dir_);
       history::SqliteStoreOptions so;

@@ -1,0 +1,123 @@
+// Reading a history with GetWorkflowExecutionHistory (temporal-semantics.md 4.4, 7.9): paging with
+// maximum_page_size, and the CLOSE_EVENT long poll a client uses to wait for a result, which
+// answers with the close event once the run closes, or with an empty page plus a token to ask again
+// when its deadline comes first. Engine code: engine/history_reads.cpp.
+#include <future>
+
+#include "test_server.h"
+
+using namespace reprise::testing;
+using Lines = std::vector<std::string>;
+
+namespace {
+
+ws::GetWorkflowExecutionHistoryRequest history_request(const std::string& workflow_id) {
+  ws::GetWorkflowExecutionHistoryRequest req;
+  req.set_namespace_("default");
+  req.mutable_execution()->set_workflow_id(workflow_id);
+  return req;
+}
+
+ws::GetWorkflowExecutionHistoryRequest wait_for_close_request(const std::string& workflow_id,
+                                                              const std::string& token = {}) {
+  auto req = history_request(workflow_id);
+  req.set_wait_new_event(true);
+  req.set_history_event_filter_type(enums::HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT);
+  req.set_skip_archival(true);
+  req.set_next_page_token(token);
+  return req;
+}
+
+// A workflow with an 11-event history: one activity, then complete.
+void run_one_activity_workflow(RawWorker& w, const std::string& workflow_id) {
+  w.start_and_complete_first_task(workflow_id, {schedule_activity("1", "work")});
+  auto at = w.next_activity_task();
+  REQUIRE(w.complete_activity(at.task_token(), "\"r\"").ok());
+  auto wt = w.next_workflow_task();
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {complete_workflow("\"done\"")}).ok());
+}
+
+}  // namespace
+
+TEST_CASE("a history read in pages of maximum_page_size chains its tokens to the full history", "[server][history]") {
+  TestServer s;
+  RawWorker w(s, "history");
+  run_one_activity_workflow(w, "wf-pages");
+  const auto full = history_lines(s, "wf-pages");
+  REQUIRE(full.size() == 11);
+
+  std::vector<HistoryEvent> paged;
+  std::vector<int> page_sizes;
+  auto req = history_request("wf-pages");
+  req.set_maximum_page_size(3);
+  do {
+    ws::GetWorkflowExecutionHistoryResponse resp;
+    REQUIRE(call(s, &ws::WorkflowService::Stub::GetWorkflowExecutionHistory, req, resp).ok());
+    page_sizes.push_back(resp.history().events_size());
+    for (const auto& e : resp.history().events()) paged.push_back(e);
+    req.set_next_page_token(resp.next_page_token());
+  } while (!req.next_page_token().empty());
+  CHECK(page_sizes == std::vector<int>{3, 3, 3, 2});
+  CHECK(event_lines(paged) == full);
+}
+
+TEST_CASE("a CLOSE_EVENT long poll answers with the close event when the workflow completes", "[server][history]") {
+  TestServer s;
+  RawWorker w(s, "history");
+  w.start("wf-wait-close");
+  auto wt = w.next_workflow_task();
+
+  auto waiting = std::async(std::launch::async, [&] {
+    ws::GetWorkflowExecutionHistoryResponse resp;
+    auto st = call(s, &ws::WorkflowService::Stub::GetWorkflowExecutionHistory, wait_for_close_request("wf-wait-close"),
+                   resp, 30s);
+    return std::make_pair(st, resp);
+  });
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {complete_workflow("\"the answer\"")}).ok());
+
+  auto [st, resp] = waiting.get();
+  REQUIRE(st.error_message() == "");
+  REQUIRE(resp.history().events_size() == 1);
+  const auto& close = resp.history().events(0);
+  CHECK(close.event_id() == 5);
+  CHECK(close.event_type() == enums::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
+  CHECK(close.workflow_execution_completed_event_attributes().result().payloads(0).data() == "\"the answer\"");
+  CHECK(resp.next_page_token().empty());
+}
+
+TEST_CASE("a CLOSE_EVENT long poll that reaches its deadline answers an empty page and a token to continue",
+          "[server][history]") {
+  TestServer s;
+  RawWorker w(s, "history");
+  w.start("wf-wait-timeout");
+
+  // The server answers about a second before the client's deadline, so the call itself succeeds.
+  ws::GetWorkflowExecutionHistoryResponse resp;
+  auto st = call(s, &ws::WorkflowService::Stub::GetWorkflowExecutionHistory, wait_for_close_request("wf-wait-timeout"),
+                 resp, 2s);
+  REQUIRE(st.error_message() == "");
+  CHECK(resp.history().events_size() == 0);
+  REQUIRE_FALSE(resp.next_page_token().empty());
+
+  // The token continues the wait; once the run has closed it answers with the close event.
+  auto wt = w.next_workflow_task();
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {complete_workflow("\"late\"")}).ok());
+  ws::GetWorkflowExecutionHistoryResponse again;
+  st = call(s, &ws::WorkflowService::Stub::GetWorkflowExecutionHistory,
+            wait_for_close_request("wf-wait-timeout", resp.next_page_token()), again, 10s);
+  REQUIRE(st.error_message() == "");
+  REQUIRE(again.history().events_size() == 1);
+  CHECK(again.history().events(0).event_type() == enums::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
+}
+
+TEST_CASE("a page token that was not issued by the server is INVALID_ARGUMENT", "[server][history]") {
+  TestServer s;
+  RawWorker w(s, "history");
+  w.start("wf-bad-token");
+  auto req = history_request("wf-bad-token");
+  req.set_next_page_token("nonsense");
+  ws::GetWorkflowExecutionHistoryResponse resp;
+  auto st = call(s, &ws::WorkflowService::Stub::GetWorkflowExecutionHistory, req, resp);
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(st.error_message() == "next_page_token is malformed: it was not issued by this server");
+}
