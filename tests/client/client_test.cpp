@@ -1,0 +1,75 @@
+// reprise::Client against a real (in-process) server: starting, typed errors, results that wait
+// for the close event, and the failure of a workflow surfacing as WorkflowFailedError.
+// Library code: client/client.cpp.
+#include "reprise/client.h"
+
+#include <future>
+
+#include "test_server.h"
+
+using namespace reprise::testing;
+
+TEST_CASE("the client starts a workflow and its result waits until a worker completes it", "[client]") {
+  TestServer s;
+  reprise::Client client({.address = s.server->address()});
+  auto handle = client.start_workflow("greet", {.id = "wf-client", .task_queue = "q"}, reprise::json_payloads({"Ada"}));
+  CHECK(!handle.run_id.empty());
+
+  auto result = std::async(std::launch::async, [&] { return handle.result_json(std::chrono::seconds(20)); });
+  RawWorker w(s, "q");
+  auto wt = w.next_workflow_task();
+  CHECK(wt.history().events(0).workflow_execution_started_event_attributes().input().payloads(0).data() == "\"Ada\"");
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {complete_workflow("\"Hello, Ada\"")}).ok());
+  CHECK(result.get() == "Hello, Ada");
+  CHECK(handle.describe().workflow_execution_info().status() == enums::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  CHECK(handle.history().events_size() == 5);
+}
+
+TEST_CASE("the client reports typed errors: already started, not found, failed, terminated", "[client]") {
+  TestServer s;
+  reprise::Client client({.address = s.server->address()});
+  auto handle = client.start_workflow("greet", {.id = "wf-typed", .task_queue = "q"});
+
+  try {
+    client.start_workflow("greet", {.id = "wf-typed", .task_queue = "q"});
+    FAIL("a second start of a running id must fail");
+  } catch (const reprise::WorkflowAlreadyStartedError& e) {
+    CHECK(e.run_id == handle.run_id);
+  }
+  CHECK_THROWS_AS(client.describe("no-such-workflow"), reprise::WorkflowNotFoundError);
+
+  // A worker fails the workflow: result() throws with the failure the worker sent.
+  RawWorker w(s, "q");
+  auto wt = w.next_workflow_task();
+  Command fail;
+  fail.set_command_type(enums::COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION);
+  fail.mutable_fail_workflow_execution_command_attributes()->mutable_failure()->set_message("boom");
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {fail}).ok());
+  try {
+    handle.result(std::chrono::seconds(10));
+    FAIL("result() of a failed workflow must throw");
+  } catch (const reprise::WorkflowFailedError& e) {
+    CHECK(e.status == enums::WORKFLOW_EXECUTION_STATUS_FAILED);
+    CHECK(e.failure.message() == "boom");
+  }
+
+  auto second = client.start_workflow("greet", {.id = "wf-terminated", .task_queue = "q"});
+  second.terminate("enough");
+  try {
+    second.result(std::chrono::seconds(10));
+    FAIL("result() of a terminated workflow must throw");
+  } catch (const reprise::WorkflowFailedError& e) {
+    CHECK(e.status == enums::WORKFLOW_EXECUTION_STATUS_TERMINATED);
+    CHECK(std::string(e.what()).find("enough") != std::string::npos);
+  }
+}
+
+TEST_CASE("the client says the server is unreachable instead of a bare gRPC code", "[client]") {
+  reprise::Client client({.address = "127.0.0.1:1", .rpc_timeout = std::chrono::seconds(2)});
+  try {
+    client.list();
+    FAIL("listing against no server must fail");
+  } catch (const reprise::ServiceError& e) {
+    CHECK(std::string(e.what()).find("not reachable") != std::string::npos);
+  }
+}
