@@ -8,7 +8,8 @@
 //   ActivityTaskCompleted | ActivityTaskFailed | ActivityTaskTimedOut | ActivityTaskCanceled
 // Timeouts (2.1): schedule-to-start and schedule-to-close are final; start-to-close and heartbeat
 // time out one attempt, which is then retried under the retry policy like any failure.
-// Exercised by tests/engine/server_activity_test.cpp.
+// Exercised by tests/engine/server_activity_test.cpp, server_activity_retry_test.cpp and
+// server_activity_timeout_test.cpp.
 #include "long_poll.h"
 #include "retry_policy.h"
 #include "time_util.h"

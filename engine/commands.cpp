@@ -14,7 +14,10 @@
 //
 // All commands are validated before any is applied (validate_commands): a bad one fails the
 // workflow task with the matching WorkflowTaskFailedCause and nothing of the completion is kept.
-// Exercised by tests/engine/server_*_test.cpp.
+// A close command that is not the last one makes the whole request malformed
+// (validate_command_sequence): it is refused and nothing at all is written.
+// Exercised by tests/engine/server_errors_test.cpp, server_timer_test.cpp and the other server tests.
+#include <cctype>
 #include <set>
 
 #include "retry_policy.h"
@@ -89,6 +92,30 @@ bool has_close_command(const google::protobuf::RepeatedPtrField<Command>& comman
   return false;
 }
 
+std::string BadCommand::describe() const {
+  // WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES -> BadScheduleActivityAttributes
+  const std::string full = enums::WorkflowTaskFailedCause_Name(cause);
+  std::string name;
+  bool upper = true;
+  for (char c : full.substr(std::string("WORKFLOW_TASK_FAILED_CAUSE_").size())) {
+    if (c == '_') {
+      upper = true;
+      continue;
+    }
+    name += upper ? c : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    upper = false;
+  }
+  return name + ": " + message;
+}
+
+std::optional<std::string> validate_command_sequence(const google::protobuf::RepeatedPtrField<Command>& commands) {
+  for (int i = 0; i + 1 < commands.size(); ++i)
+    if (is_close_command(commands[i].command_type()))
+      return "invalid command sequence: " + enums::CommandType_Name(commands[i].command_type()) +
+             " must be the last command";
+  return std::nullopt;
+}
+
 std::optional<BadCommand> validate_commands(const MutableState& st,
                                             const google::protobuf::RepeatedPtrField<Command>& commands) {
   std::set<std::string> activity_ids;
@@ -99,9 +126,6 @@ std::optional<BadCommand> validate_commands(const MutableState& st,
   for (int i = 0; i < commands.size(); ++i) {
     const Command& c = commands[i];
     const std::string name = enums::CommandType_Name(c.command_type());
-    if (is_close_command(c.command_type()) && i != commands.size() - 1)
-      return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
-                        name + " must be the last command of a workflow task"};
     switch (c.command_type()) {
       case enums::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: {
         auto a = c.schedule_activity_task_command_attributes();
@@ -194,9 +218,13 @@ void HistoryEngine::apply_commands(ExecutionUpdate& u, const google::protobuf::R
         int64_t requested_id = u.append(std::move(e));
         if (!st.activities().at(scheduled_id).started()) {
           // Not running anywhere yet: cancel it on the spot (a worker that polls it later gets nothing).
+          // Temporal says why in the details, as a JSON string.
           HistoryEvent canceled;
           canceled.set_event_type(enums::EVENT_TYPE_ACTIVITY_TASK_CANCELED);
           auto* ca = canceled.mutable_activity_task_canceled_event_attributes();
+          auto* why = ca->mutable_details()->add_payloads();
+          (*why->mutable_metadata())["encoding"] = "json/plain";
+          why->set_data("\"ACTIVITY_ID_NOT_STARTED\"");
           ca->set_scheduled_event_id(scheduled_id);
           ca->set_latest_cancel_requested_event_id(requested_id);
           ca->set_identity(identity);

@@ -5,7 +5,8 @@
 // append() is where Temporal's buffering rule lives: while a workflow task is in flight, events
 // that arrive from outside (an activity completed, a timer fired, a signal) wait in the buffer and
 // are written after the workflow task's own events when it completes (or fails, or times out).
-// Exercised by every scenario in tests/engine/server_*_test.cpp.
+// Exercised by every scenario in tests/engine/server_*_test.cpp; the buffering rule by
+// server_buffering_test.cpp and tests/engine/mutable_state_test.cpp.
 #pragma once
 
 #include <cstdint>

@@ -148,6 +148,11 @@ history::CommitResult HistoryEngine::commit(WorkflowContext& ctx, LoadedRun& run
   return result;
 }
 
+void HistoryEngine::forget_if_closed(WorkflowContext& ctx) {
+  if (ctx.cached && ctx.cached->state.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING)
+    ctx.cached.reset();
+}
+
 void HistoryEngine::commit_new_run(WorkflowContext& ctx, ExecutionUpdate& u, std::optional<LoadedRun>& out) {
   MutableState& state = u.state();
   state.set_state_transition_count(1);

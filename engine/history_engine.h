@@ -73,7 +73,13 @@ struct StartedWorkflowTask;  // workflow_tasks.cpp
 struct BadCommand {
   enums::WorkflowTaskFailedCause cause;
   std::string message;
+  // "BadScheduleActivityAttributes: <message>": Temporal's wording, in the WorkflowTaskFailed
+  // event's failure and in the worker's INVALID_ARGUMENT.
+  std::string describe() const;
 };
+// A close command (complete, fail, cancel, continue-as-new) must come last. A sequence that breaks
+// this is a malformed request, refused before anything else (as in Temporal): returns why, or nullopt.
+std::optional<std::string> validate_command_sequence(const google::protobuf::RepeatedPtrField<Command>& commands);
 // Checks every command before any is applied, so a refused completion changes nothing.
 std::optional<BadCommand> validate_commands(const MutableState& state,
                                             const google::protobuf::RepeatedPtrField<Command>& commands);
@@ -160,6 +166,8 @@ class HistoryEngine {
   // Commits a run that does not exist yet.
   void commit_new_run(WorkflowContext& ctx, ExecutionUpdate& update, std::optional<LoadedRun>& out);
   history::CommitResult commit(WorkflowContext& ctx, LoadedRun& run, ExecutionUpdate& update);
+  // A closed run is rarely touched again: drop its cached state so memory stays bounded.
+  static void forget_if_closed(WorkflowContext& ctx);
   void after_commit(const ExecutionKey& key, ExecutionUpdate& update, const MutableState& state);
   void on_timer(const TimerRow& timer);
   void retry_later(const TimerRow& timer);
@@ -198,6 +206,9 @@ class HistoryEngine {
 
   // --- workflow_lifecycle.cpp ---
   void on_workflow_timeout_timer(const TimerRow& timer);
+  // Before the run closes from outside (terminate, timeout): fails a workflow task in flight
+  // (FORCE_CLOSE_COMMAND) and writes what waited in the buffer.
+  void force_close_workflow_task(ExecutionUpdate& u);
   void terminate_run(ExecutionUpdate& u, const std::string& reason, const Payloads& details,
                      const std::string& identity);
 

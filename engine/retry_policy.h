@@ -4,7 +4,7 @@
 // otherwise wait initial_interval * backoff_coefficient^(n-1), capped at maximum_interval (an
 // application failure's next_retry_delay replaces both), and stop with TIMEOUT if that wait would
 // pass the schedule-to-close deadline. A retried attempt writes no event: only mutable state knows.
-// Exercised by tests/engine/retry_policy_test.cpp and the retry scenario in tests/engine/.
+// Exercised by tests/engine/retry_policy_test.cpp and tests/engine/server_activity_retry_test.cpp.
 #pragma once
 
 #include <cstdint>

@@ -23,10 +23,13 @@ auto HistoryEngine::update_run(const ExecutionKey& key, Fn&& fn) {
     try {
       if constexpr (std::is_void_v<std::invoke_result_t<Fn&, ExecutionUpdate&>>) {
         fn(update);
-        if (update.empty() || commit(*ctx, run, update) == history::CommitResult::Ok) return;
+        if (update.empty() || commit(*ctx, run, update) == history::CommitResult::Ok) return forget_if_closed(*ctx);
       } else {
         auto result = fn(update);
-        if (update.empty() || commit(*ctx, run, update) == history::CommitResult::Ok) return result;
+        if (update.empty() || commit(*ctx, run, update) == history::CommitResult::Ok) {
+          forget_if_closed(*ctx);
+          return result;
+        }
       }
     } catch (...) {
       ctx->cached.reset();  // the handler may have changed the cached state half-way: forget it

@@ -6,7 +6,8 @@
 // and applies Temporal's id rules (temporal-semantics.md 2.4): a request id seen before returns the
 // same run (idempotence); a running workflow id conflicts (FAIL -> ALREADY_EXISTS with details,
 // USE_EXISTING -> that run, TERMINATE_EXISTING -> terminate it first); a closed one may be reused
-// per the reuse policy. Exercised by tests/engine/server_lifecycle_test.cpp.
+// per the reuse policy. Exercised by tests/engine/server_lifecycle_test.cpp (start, terminate,
+// timeout, cancel) and server_visibility_test.cpp (describe, list, count).
 #include <regex>
 
 #include "retry_policy.h"
@@ -227,17 +228,18 @@ ws::RequestCancelWorkflowExecutionResponse HistoryEngine::request_cancel_workflo
   return {};
 }
 
-void HistoryEngine::terminate_run(ExecutionUpdate& u, const std::string& reason, const Payloads& details,
-                                  const std::string& identity) {
-  auto& st = u.state();
-  if (workflow_task_in_flight(st)) {
-    // The worker's answer can no longer be accepted: fail its task first, as Temporal does.
-    Failure failure;
-    failure.set_message("Workflow task failed because the workflow was terminated");
-    failure.set_source("Server");
-    fail_workflow_task(u, enums::WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND, failure, "history-service");
+void HistoryEngine::force_close_workflow_task(ExecutionUpdate& u) {
+  if (workflow_task_in_flight(u.state())) {
+    // The worker's answer can no longer be accepted: fail its task first, as Temporal does
+    // (with no failure details; a transient attempt writes nothing).
+    fail_workflow_task(u, enums::WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND, Failure{}, "history-service");
   }
   u.flush_buffer();
+}
+
+void HistoryEngine::terminate_run(ExecutionUpdate& u, const std::string& reason, const Payloads& details,
+                                  const std::string& identity) {
+  force_close_workflow_task(u);
   HistoryEvent e;
   e.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED);
   auto* a = e.mutable_workflow_execution_terminated_event_attributes();
@@ -263,6 +265,7 @@ void HistoryEngine::on_workflow_timeout_timer(const TimerRow& timer) {
   update_run(timer.execution, [&](ExecutionUpdate& u) {
     u.remove_timer(timer.id);
     if (!is_running(u.state())) return;
+    force_close_workflow_task(u);
     HistoryEvent e;
     e.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT);
     e.mutable_workflow_execution_timed_out_event_attributes()->set_retry_state(

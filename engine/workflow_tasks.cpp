@@ -14,7 +14,8 @@
 //     and if it does not pick the task up within the schedule-to-start timeout the task moves back
 //     to the normal queue with the full history;
 //   - a completion may ask for the next task inline (return_new_workflow_task).
-// Exercised by tests/engine/server_workflow_task_test.cpp.
+// Exercised by tests/engine/server_workflow_task_test.cpp, server_sticky_test.cpp and
+// server_buffering_test.cpp.
 #include <spdlog/spdlog.h>
 
 #include "long_poll.h"
@@ -34,6 +35,15 @@ TaskQueue normal_queue(const MutableState& st) {
 
 int64_t workflow_task_timeout_ms(const MutableState& st) {
   return ms_from_duration(st.execution().workflow_task_timeout());
+}
+
+// A failure the server itself reports in a WorkflowTaskFailed event.
+Failure server_failure(const std::string& message) {
+  Failure failure;
+  failure.set_message(message);
+  failure.set_source("Server");
+  failure.mutable_server_failure_info();
+  return failure;
 }
 
 void check_workflow_task_token(const MutableState& st, const TaskToken& token) {
@@ -206,7 +216,7 @@ void HistoryEngine::fail_workflow_task(ExecutionUpdate& u, enums::WorkflowTaskFa
   a->set_scheduled_event_id(wt.scheduled_event_id());
   a->set_started_event_id(wt.started_event_id());
   a->set_cause(cause);
-  *a->mutable_failure() = failure;
+  if (failure.ByteSizeLong() > 0) *a->mutable_failure() = failure;  // a force-close carries none
   a->set_identity(identity);
   u.append(std::move(e));
 }
@@ -305,27 +315,29 @@ ws::RespondWorkflowTaskCompletedResponse HistoryEngine::respond_workflow_task_co
   update_run(key, [&](ExecutionUpdate& u) {
     auto& st = u.state();
     check_workflow_task_token(st, token);
+    if (auto malformed = validate_command_sequence(req.commands())) throw invalid_argument(*malformed);
     const bool was_sticky = st.workflow_task().task_queue().kind() == enums::TASK_QUEUE_KIND_STICKY;
     const int32_t attempt = st.workflow_task().attempt();
 
     if (auto bad = validate_commands(st, req.commands())) {
-      // Nothing of the completion is applied; the task fails and the worker is told why.
-      Failure failure;
-      failure.set_message(bad->message);
-      failure.set_source("Server");
-      fail_workflow_task(u, bad->cause, failure, req.identity());
+      // Nothing of the completion is applied; the worker is told why. On a transient attempt
+      // nothing else happens either: the task is left to time out, as in Temporal, so a workflow
+      // stuck on a bug retries at the timeout's pace instead of spinning.
+      if (attempt > 1 && bad->cause != enums::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND)
+        throw invalid_argument(bad->describe());
+      fail_workflow_task(u, bad->cause, server_failure(bad->describe()), req.identity());
       schedule_workflow_task_retry(u, attempt, was_sticky);
-      refused.emplace(invalid_argument(bad->message));
+      refused.emplace(invalid_argument(bad->describe()));
       return;
     }
     if (has_close_command(req.commands()) && st.buffered_events_size() > 0) {
-      // New events arrived while the worker was deciding to close: it must see them first.
-      Failure failure;
-      failure.set_message("UnhandledCommand");
-      failure.set_source("Server");
-      failure.mutable_server_failure_info();
-      fail_workflow_task(u, enums::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, failure, req.identity());
+      // New events arrived while the worker was deciding to close: it must see them first. The
+      // answer is exactly Temporal's INVALID_ARGUMENT "UnhandledCommand", which SDKs recognise
+      // and answer by polling again.
+      fail_workflow_task(u, enums::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, server_failure("UnhandledCommand"),
+                         req.identity());
       schedule_workflow_task_retry(u, attempt, /*was_sticky=*/true);
+      refused.emplace(invalid_argument("UnhandledCommand"));
       return;
     }
 

@@ -44,3 +44,43 @@ TEST_CASE("a workflow that runs one activity and completes has Temporal's event 
   CHECK(events[6].activity_task_completed_event_attributes().result().payloads(0).data() == "\"Hello, Reprise\"");
   CHECK(events[10].workflow_execution_completed_event_attributes().workflow_task_completed_event_id() == 10);
 }
+
+TEST_CASE("activity timeouts are normalised into ActivityTaskScheduled as Temporal does", "[server][activity]") {
+  TestServer s;
+  RawWorker w(s, "hello");
+  w.start("wf-normalise", "TestWorkflow", [](auto& req) { req.mutable_workflow_run_timeout()->set_seconds(60); });
+  auto wt = w.next_workflow_task();
+  REQUIRE(w.complete_workflow_task(
+                wt.task_token(),
+                {// Only start-to-close: the others come from the run timeout.
+                 schedule_activity("only-stc", "a", 10s),
+                 // Only schedule-to-close: it fills the others; the heartbeat is capped at start-to-close.
+                 schedule_activity("only-s2c", "a", 0s,
+                                   [](auto& a) {
+                                     a.clear_start_to_close_timeout();
+                                     a.mutable_schedule_to_close_timeout()->set_seconds(30);
+                                     a.mutable_heartbeat_timeout()->set_seconds(45);
+                                   }),
+                 // Longer than the run: capped at the run timeout.
+                 schedule_activity("too-long", "a", 100s)})
+              .ok());
+
+  auto events = history_of(s, "wf-normalise");
+  REQUIRE(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
+                                       "4 WorkflowTaskCompleted", "5 ActivityTaskScheduled", "6 ActivityTaskScheduled",
+                                       "7 ActivityTaskScheduled"});
+  auto timeouts = [&](int index) {
+    const auto& a = events[index].activity_task_scheduled_event_attributes();
+    REQUIRE(a.has_heartbeat_timeout());  // unset ones are written as "0s", not left out
+    return std::vector<int64_t>{a.schedule_to_close_timeout().seconds(), a.schedule_to_start_timeout().seconds(),
+                                a.start_to_close_timeout().seconds(), a.heartbeat_timeout().seconds()};
+  };
+  //                                  s2c, s2s, stc, heartbeat
+  CHECK(timeouts(4) == std::vector<int64_t>{60, 60, 10, 0});
+  CHECK(timeouts(5) == std::vector<int64_t>{30, 30, 30, 30});
+  CHECK(timeouts(6) == std::vector<int64_t>{60, 60, 60, 0});
+  const auto& first = events[4].activity_task_scheduled_event_attributes();
+  CHECK(first.task_queue().name() == "hello");  // the workflow's queue by default
+  CHECK(first.task_queue().kind() == enums::TASK_QUEUE_KIND_NORMAL);
+  CHECK(first.retry_policy().maximum_attempts() == 0);
+}

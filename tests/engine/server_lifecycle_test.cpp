@@ -168,3 +168,71 @@ TEST_CASE("terminating a workflow whose task is only scheduled writes just Workf
         Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowExecutionTerminated"});
   CHECK(w.poll_workflow_task({}, false, kShortPoll).task_token().empty());  // its task is stale now
 }
+
+TEST_CASE("a run timeout with a task in flight fails the task, flushes the buffer, then times the run out",
+          "[server][lifecycle][timeout]") {
+  TestServer s;
+  RawWorker w(s, "lifecycle");
+  w.start("wf-run-timeout", "TestWorkflow", [](auto& req) { req.mutable_workflow_run_timeout()->set_seconds(5); });
+  s.clock.advance(3s);
+  auto wt = w.next_workflow_task();  // started at 3 s: its own timeout (5 s) would come at 8 s
+  REQUIRE(send_signal(s, "wf-run-timeout", "buffered").ok());
+
+  s.clock.advance(2s);
+  auto events = wait_for_history(s, "wf-run-timeout", 6);
+  CHECK(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
+                                     "4 WorkflowTaskFailed", "5 WorkflowExecutionSignaled",
+                                     "6 WorkflowExecutionTimedOut"});
+  CHECK(events[0].workflow_execution_started_event_attributes().workflow_task_timeout().seconds() == 5);
+  const auto& failed = events[3].workflow_task_failed_event_attributes();
+  CHECK(failed.cause() == enums::WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND);
+  CHECK(failed.identity() == "history-service");
+  CHECK(events[5].workflow_execution_timed_out_event_attributes().retry_state() ==
+        enums::RETRY_STATE_RETRY_POLICY_NOT_SET);
+  CHECK(describe(s, "wf-run-timeout").workflow_execution_info().status() ==
+        enums::WORKFLOW_EXECUTION_STATUS_TIMED_OUT);
+  CHECK(w.complete_workflow_task(wt.task_token(), {complete_workflow("\"late\"")}).error_code() ==
+        grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_CASE("a cancel request reaches the workflow, which then cancels itself", "[server][lifecycle][cancel]") {
+  TestServer s;
+  RawWorker w(s, "lifecycle");
+  w.start("wf-cancel-request");
+
+  ws::RequestCancelWorkflowExecutionRequest req;
+  req.set_namespace_("default");
+  req.mutable_workflow_execution()->set_workflow_id("wf-cancel-request");
+  req.set_identity("test-client");
+  req.set_reason("no longer needed");
+  req.set_request_id(reprise::engine::new_uuid());
+  ws::RequestCancelWorkflowExecutionResponse resp;
+  REQUIRE(call(s, &ws::WorkflowService::Stub::RequestCancelWorkflowExecution, req, resp).ok());
+
+  auto wt = w.next_workflow_task();
+  Command cancel;
+  cancel.set_command_type(enums::COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION);
+  cancel.mutable_cancel_workflow_execution_command_attributes();
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {cancel}).ok());
+
+  auto events = history_of(s, "wf-cancel-request");
+  // The task was already scheduled, so the request lands before its WorkflowTaskStarted and adds no task.
+  CHECK(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled",
+                                     "3 WorkflowExecutionCancelRequested", "4 WorkflowTaskStarted",
+                                     "5 WorkflowTaskCompleted", "6 WorkflowExecutionCanceled"});
+  CHECK(events[2].workflow_execution_cancel_requested_event_attributes().cause() == "no longer needed");
+  CHECK(events[2].workflow_execution_cancel_requested_event_attributes().identity() == "test-client");
+  CHECK(events[5].workflow_execution_canceled_event_attributes().workflow_task_completed_event_id() == 5);
+  CHECK(describe(s, "wf-cancel-request").workflow_execution_info().status() ==
+        enums::WORKFLOW_EXECUTION_STATUS_CANCELED);
+}
+
+TEST_CASE("a signal retried with the same request id is written once", "[server][lifecycle][signal]") {
+  TestServer s;
+  RawWorker w(s, "lifecycle");
+  w.start("wf-signal-once");
+  REQUIRE(send_signal(s, "wf-signal-once", "pay", "1", "request-7").ok());
+  REQUIRE(send_signal(s, "wf-signal-once", "pay", "1", "request-7").ok());
+  CHECK(history_lines(s, "wf-signal-once") ==
+        Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowExecutionSignaled"});
+}

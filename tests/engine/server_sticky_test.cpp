@@ -178,3 +178,21 @@ TEST_CASE("a workflow task that fails on the sticky queue is retried on the norm
   CHECK(retry.attempt() == 1);
   CHECK(retry.history().events_size() == 10);
 }
+
+TEST_CASE("a sticky workflow task that times out start-to-close is retried on the normal queue as attempt 1",
+          "[server][sticky]") {
+  TestServer s;
+  RawWorker w(s, "sticky-tq");
+  start_sticky_workflow(s, w, "wf-sticky-stc");
+  auto wt = w.next_workflow_task("w1-sticky", true);
+  s.clock.advance(10s);  // the default workflow task timeout
+
+  auto events = wait_for_history(s, "wf-sticky-stc", 9);
+  CHECK(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled",
+                                     "3 WorkflowTaskStarted", "4 WorkflowTaskCompleted",
+                                     "5 WorkflowExecutionSignaled", "6 WorkflowTaskScheduled",
+                                     "7 WorkflowTaskStarted", "8 WorkflowTaskTimedOut", "9 WorkflowTaskScheduled"});
+  CHECK(events[7].workflow_task_timed_out_event_attributes().timeout_type() == enums::TIMEOUT_TYPE_START_TO_CLOSE);
+  CHECK(events[8].workflow_task_scheduled_event_attributes().attempt() == 1);
+  CHECK(events[8].workflow_task_scheduled_event_attributes().task_queue().kind() == enums::TASK_QUEUE_KIND_NORMAL);
+}

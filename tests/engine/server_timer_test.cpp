@@ -112,3 +112,29 @@ TEST_CASE("two StartTimer commands with one id in one completion fail with START
   CHECK(events[3].workflow_task_failed_event_attributes().cause() ==
         enums::WORKFLOW_TASK_FAILED_CAUSE_START_TIMER_DUPLICATE_ID);
 }
+
+TEST_CASE("a timer that fires while the workflow is canceling it is dropped: only TimerCanceled is written",
+          "[server][timer][buffer]") {
+  TestServer s;
+  RawWorker w(s, "timers");
+  w.start_and_complete_first_task("wf-timer-race", {start_timer("1", 5s)});
+  REQUIRE(send_signal(s, "wf-timer-race", "cancel it").ok());
+  auto wt = w.next_workflow_task();
+
+  // The timer fires while the worker holds the task (whose own 10 s timeout is still far off):
+  // TimerFired waits in the buffer.
+  s.clock.advance(5s);
+  REQUIRE(eventually([&] { return timer_rows(s, reprise::history::TimerKind::UserTimer).empty(); }));
+  CHECK(history_lines(s, "wf-timer-race").size() == 8);
+
+  // The worker, not knowing, cancels the timer; the cancel wins and the buffered firing is dropped.
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {cancel_timer("1")}).ok());
+  auto events = history_of(s, "wf-timer-race");
+  CHECK(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
+                                     "4 WorkflowTaskCompleted", "5 TimerStarted", "6 WorkflowExecutionSignaled",
+                                     "7 WorkflowTaskScheduled", "8 WorkflowTaskStarted", "9 WorkflowTaskCompleted",
+                                     "10 TimerCanceled"});
+  CHECK(events[9].timer_canceled_event_attributes().started_event_id() == 5);
+  // Nothing is left for the workflow to see, so no new workflow task.
+  CHECK(w.poll_workflow_task({}, false, kShortPoll).task_token().empty());
+}

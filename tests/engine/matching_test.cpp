@@ -1,0 +1,141 @@
+// Unit tests of matching (engine/matching.h): task queues that hand tasks to long-polling workers.
+// A task finds a parked poller at once ("sync match") or waits in the backlog for the next poll;
+// a poll that reaches its deadline, is canceled, or meets a shutdown gets nothing.
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "engine/matching.h"
+
+using namespace reprise::engine;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The engine's two executors: one io thread for timers, a small pool for deliveries.
+struct Executors {
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  boost::asio::thread_pool pool{2};
+  std::thread io_thread{[this] { io.run(); }};
+
+  // Waits until everything posted to the io thread so far has run (canceled timers included).
+  void drain() {
+    std::promise<void> done;
+    boost::asio::post(io, [&] { done.set_value(); });
+    done.get_future().wait();
+  }
+  ~Executors() {
+    work.reset();
+    io_thread.join();
+    pool.join();
+  }
+};
+
+// What a poller receives, as a future.
+struct Delivery {
+  std::shared_ptr<std::promise<std::optional<TaskRow>>> promise = std::make_shared<std::promise<std::optional<TaskRow>>>();
+  std::future<std::optional<TaskRow>> result = promise->get_future();
+  Matching::Deliver deliver() {
+    return [p = promise](std::optional<TaskRow> task) { p->set_value(std::move(task)); };
+  }
+};
+
+TaskRow task(int64_t scheduled_event_id) {
+  TaskRow t;
+  t.kind = TaskKind::ActivityTask;
+  t.task_queue = "q";
+  t.scheduled_event_id = scheduled_event_id;
+  return t;
+}
+
+const QueueKey kQueue{"default", "q", TaskKind::ActivityTask};
+auto far_deadline() { return std::chrono::steady_clock::now() + 1h; }
+
+}  // namespace
+
+TEST_CASE("a task added with no poller waits in the backlog for the next poll", "[matching]") {
+  Executors ex;
+  Matching m(ex.io, ex.pool);
+  m.add_task(kQueue, task(5));
+  m.add_task(kQueue, task(6));
+  CHECK(m.backlog_size(kQueue) == 2);
+
+  Delivery first;
+  m.poll(kQueue, far_deadline(), first.deliver());
+  auto got = first.result.get();
+  REQUIRE(got);
+  CHECK(got->scheduled_event_id == 5);  // first in, first out
+  CHECK(m.backlog_size(kQueue) == 1);
+  m.shutdown();
+  ex.drain();
+}
+
+TEST_CASE("a parked poller gets a new task at once", "[matching]") {
+  Executors ex;
+  Matching m(ex.io, ex.pool);
+  Delivery parked;
+  m.poll(kQueue, far_deadline(), parked.deliver());
+  m.add_task(kQueue, task(7));
+  auto got = parked.result.get();
+  REQUIRE(got);
+  CHECK(got->scheduled_event_id == 7);
+  CHECK(m.backlog_size(kQueue) == 0);
+  m.shutdown();
+  ex.drain();
+}
+
+TEST_CASE("queues are separate by name and by kind", "[matching]") {
+  Executors ex;
+  Matching m(ex.io, ex.pool);
+  m.add_task(QueueKey{"default", "q", TaskKind::WorkflowTask}, task(1));
+  m.add_task(QueueKey{"default", "other", TaskKind::ActivityTask}, task(2));
+  CHECK(m.backlog_size(kQueue) == 0);
+  CHECK(m.backlog_size(QueueKey{"default", "q", TaskKind::WorkflowTask}) == 1);
+  CHECK(m.backlog_size(QueueKey{"default", "other", TaskKind::ActivityTask}) == 1);
+  m.shutdown();
+  ex.drain();
+}
+
+TEST_CASE("a poll that reaches its deadline gets nothing, and a later task waits in the backlog", "[matching]") {
+  Executors ex;
+  Matching m(ex.io, ex.pool);
+  Delivery poll;
+  m.poll(kQueue, std::chrono::steady_clock::now() + 20ms, poll.deliver());
+  CHECK_FALSE(poll.result.get());
+  m.add_task(kQueue, task(8));
+  CHECK(m.backlog_size(kQueue) == 1);  // not handed to the poller that gave up
+  m.shutdown();
+  ex.drain();
+}
+
+TEST_CASE("a canceled poll gets nothing and takes no task", "[matching]") {
+  Executors ex;
+  Matching m(ex.io, ex.pool);
+  Delivery poll;
+  auto id = m.poll(kQueue, far_deadline(), poll.deliver());
+  m.cancel(id);
+  CHECK_FALSE(poll.result.get());
+  m.add_task(kQueue, task(9));
+  CHECK(m.backlog_size(kQueue) == 1);
+  m.shutdown();
+  ex.drain();
+}
+
+TEST_CASE("shutdown answers every parked poll with nothing, and later polls too", "[matching]") {
+  Executors ex;
+  Matching m(ex.io, ex.pool);
+  Delivery a, b, later;
+  m.poll(kQueue, far_deadline(), a.deliver());
+  m.poll(QueueKey{"default", "other", TaskKind::WorkflowTask}, far_deadline(), b.deliver());
+  m.shutdown();
+  CHECK_FALSE(a.result.get());
+  CHECK_FALSE(b.result.get());
+  m.poll(kQueue, far_deadline(), later.deliver());
+  CHECK_FALSE(later.result.get());
+  ex.drain();
+}
