@@ -92,7 +92,7 @@ TEST_CASE("when no server is running the CLI says so and exits 1", "[cli]") {
   CHECK(contains(out, "not reachable"));
 }
 
-TEST_CASE("execute waits for the result; show, describe, list, signal, terminate and cancel work", "[cli]") {
+TEST_CASE("execute waits for the result, and show, describe, list, signal, terminate and cancel work", "[cli]") {
   TestServer s;
   auto execute = std::async(std::launch::async, [&] {
     return cli(s, "workflow execute --type greet --task-queue hello --workflow-id cli-x --input '\"Ada\"'");

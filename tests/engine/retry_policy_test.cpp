@@ -123,7 +123,7 @@ TEST_CASE("only start-to-close and heartbeat timeouts are retryable, unless list
   CHECK(is_retryable(p, timeout(enums::TIMEOUT_TYPE_HEARTBEAT)));
 }
 
-TEST_CASE("canceled and terminated failures are never retried; server failures follow their flag", "[retry]") {
+TEST_CASE("canceled and terminated failures are never retried, server failures follow their flag", "[retry]") {
   RetryPolicy p = defaults();
   Failure canceled;
   canceled.mutable_canceled_failure_info();

@@ -99,7 +99,7 @@ TEST_CASE("describe shows a running workflow's pending activity with its attempt
   CHECK_FALSE(d.has_pending_workflow_task());
 }
 
-TEST_CASE("list filters workflows by status, type and id, newest first, and pages; count counts them",
+TEST_CASE("list filters workflows by status, type and id, newest first, and pages, and count counts them",
           "[server][list]") {
   TestServer s;
   RawWorker w(s, "list");
