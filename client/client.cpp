@@ -97,6 +97,8 @@ Client::Client(ClientOptions options) : options_(std::move(options)), impl_(std:
 
 Client::~Client() = default;
 
+std::shared_ptr<grpc::Channel> Client::channel() const { return impl_->channel; }
+
 namespace {
 template <class Req, class Resp, class Fn>
 Resp unary(Client& c, Fn fn, const Req& req, const std::string& what) {

@@ -25,6 +25,10 @@
 #include "temporal/api/workflow/v1/message.pb.h"
 #include "temporal/api/workflowservice/v1/request_response.pb.h"
 
+namespace grpc {
+class Channel;
+}
+
 namespace reprise {
 
 using Payload = temporal::api::common::v1::Payload;
@@ -141,7 +145,9 @@ class Client {
   Payloads result(const std::string& workflow_id, const std::string& run_id,
                   std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
-  // The raw gRPC stub, for calls the client does not wrap.
+  // The connection, shared with workers built on this client (reprise::Worker).
+  std::shared_ptr<grpc::Channel> channel() const;
+
   struct Impl;
   Impl& impl() { return *impl_; }
 

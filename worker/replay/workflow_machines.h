@@ -1,0 +1,125 @@
+// WorkflowMachines: one attempt at executing a run. It holds every state machine of the run, the
+// command queue, the scheduler and the workflow's coroutines, and moves them forward event by event.
+// (Temporal's core SDK has a type of the same name and job.) Its work is split by file:
+//
+//   task_loop.cpp       walks history, finds workflow-task boundaries, decides replay vs new work,
+//                       runs the code at each boundary and checks that no command is left over;
+//   command_queue.cpp   pairs command events with the commands the code produced (nondeterminism);
+//   event_dispatch.cpp  hands every other event to the machine or inbox it concerns;
+//   run_code.cpp        runs workflow code (signals first, then the ready queue), closes the run,
+//                       and creates the machines that WorkflowContext calls ask for;
+//   src/context.cpp     turns WorkflowContext calls into those machines and commands.
+//
+// The rule at the heart of it: workflow code runs only at a WorkflowTaskStarted, after every event
+// before it has been applied. If history shows that task completed (the next event is
+// WorkflowTaskCompleted), the code is *replaying*: its commands must equal the command events that
+// follow. If the WorkflowTaskStarted is the last event known, this is the task being answered: the
+// commands go to the server. A task that failed or timed out (WorkflowTaskFailed/TimedOut after
+// its Started) left nothing in history, so the code does not run for it.
+//
+// Members are declared so that the workflow's coroutines (root_) are destroyed first, while the
+// machines and the scheduler they point into still exist.
+// Exercised by tests/worker/three_ways_test.cpp and every test that runs a workflow.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <source_location>
+#include <string>
+#include <vector>
+
+#include "machines/marker_machine.h"
+#include "machines/signal_events.h"
+#include "replay/command_queue.h"
+#include "reprise/context.h"
+#include "reprise/registry.h"
+#include "reprise/scheduler.h"
+#include "reprise/workflow_run.h"
+
+namespace reprise::detail {
+
+class WorkflowMachines {
+ public:
+  WorkflowMachines(const WorkflowRegistry& registry, const StartInfo& start);
+  ~WorkflowMachines();
+  WorkflowMachines(const WorkflowMachines&) = delete;
+  WorkflowMachines& operator=(const WorkflowMachines&) = delete;
+
+  // ---- Driven by WorkflowRun (task_loop.cpp) ----
+  // Applies history[from..] (history holds every event known so far; earlier ones were applied).
+  // Throws NondeterminismError, or whatever escaped workflow code that must fail the task.
+  void apply(const std::vector<HistoryEvent>& history, std::size_t from);
+  // The commands produced for the task being answered.
+  std::vector<Command> commands_to_send() const { return commands_.commands(); }
+  // The WorkflowTaskStarted event id of the last task answered (code run as new work), or 0.
+  std::int64_t answered_task_started_id() const { return answered_task_started_id_; }
+  bool closed() const { return closed_; }
+
+  // ---- For WorkflowContext (src/context.cpp) ----
+  WorkflowContext& context() { return context_; }
+  const WorkflowInfo& info() const { return info_; }
+  const DataConverter& converter() const { return registry_.converter(); }
+  spdlog::logger& log_sink() const { return registry_.logger(); }
+  Scheduler& scheduler() { return scheduler_; }
+  bool replaying() const { return replaying_; }
+  std::chrono::system_clock::time_point now() const { return now_; }
+  std::mt19937_64& random_engine() { return random_; }
+  SignalInbox& signals() { return signals_; }
+
+  // New machines; each emits its first command. Ids: "" takes the next per-kind sequence number.
+  Operation* schedule_activity(temporal::api::command::v1::ScheduleActivityTaskCommandAttributes attributes,
+                               ActivityCancellationType cancellation_type, std::source_location where);
+  Operation* start_timer(std::string timer_id, Duration duration, std::source_location where);
+  void record_marker(std::string marker_name, MarkerDetails details, std::source_location where);
+  // Markers history holds for the tasks replayed so far (see marker_machine.h).
+  const MarkerDetails* recorded_marker(const std::string& marker_name, const std::string& key) const {
+    return recorded_markers_.find(marker_name, key);
+  }
+  long long next_side_effect_id() { return ++side_effect_seq_; }
+  // Answers already given by patched()/get_version() in this run, by id.
+  std::map<std::string, bool>& patch_answers() { return patch_answers_; }
+  std::map<std::string, int>& version_answers() { return version_answers_; }
+
+ private:
+  // task_loop.cpp
+  void on_task_started(const std::vector<HistoryEvent>& history, std::size_t index);
+  void look_ahead_for_markers(const std::vector<HistoryEvent>& history, std::size_t from);
+  // event_dispatch.cpp
+  void apply_non_command_event(const HistoryEvent& event);
+  void on_workflow_started(const HistoryEvent& event);
+  Machine& machine_for(std::int64_t initial_event_id, const HistoryEvent& event);
+  // run_code.cpp
+  void run_workflow_code();
+  void close_workflow();
+
+  const WorkflowRegistry& registry_;
+  WorkflowInfo info_;
+  Payloads input_;
+  Scheduler scheduler_;
+  CommandQueue commands_;
+  std::vector<std::unique_ptr<Machine>> machines_;         // every machine of the run, in creation order
+  std::map<std::int64_t, Machine*> by_initial_event_id_;   // e.g. ActivityTaskScheduled id -> activity
+  RecordedMarkers recorded_markers_;
+  SignalInbox signals_;
+  std::mt19937_64 random_;
+  std::map<std::string, bool> patch_answers_;
+  std::map<std::string, int> version_answers_;
+
+  int activity_seq_ = 0;
+  int timer_seq_ = 0;
+  long long side_effect_seq_ = 0;
+  bool replaying_ = false;
+  bool closed_ = false;
+  std::chrono::system_clock::time_point now_{};
+  std::int64_t answered_task_started_id_ = 0;
+  std::optional<HistoryEvent> first_event_after_commands_;  // for "extra command" messages
+
+  WorkflowContext context_{*this};
+  std::optional<Workflow<Payloads>> root_;  // last: destroyed first (frees every workflow frame)
+};
+
+}  // namespace reprise::detail

@@ -1,0 +1,95 @@
+// reprise::Worker: the process that runs your workflows and activities for one task queue.
+//
+//   reprise::Client client;                                   // 127.0.0.1:7233, namespace default
+//   reprise::Worker worker(client, {.task_queue = "hello"});
+//   worker.register_workflow("greet", greet);
+//   worker.register_activity("compose_greeting", compose_greeting);
+//   worker.run();                                             // until SIGINT/SIGTERM or shutdown()
+//
+// What it does (worker/runtime/):
+//   - workflow pollers long-poll the task queue (and this worker's own sticky queue); each workflow
+//     task is answered by a WorkflowRun (reprise/workflow_run.h) that replays history and runs the
+//     workflow code to its next blocking point (workflow_task_handler.cpp);
+//   - the sticky cache keeps recently used runs in memory (LRU), so a cached run applies only new
+//     events instead of replaying from event 1; an evicted run is replayed in full (sticky_cache.h);
+//   - activity pollers hand activity tasks to a thread pool of bounded size (activity_task_handler.cpp);
+//   - lost connections are retried with backoff; shutdown() stops polling, lets running activities
+//     finish within a grace period and reports the rest as failed.
+// Exercised by tests/worker/runtime_test.cpp (against a real server process).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "reprise/activity.h"
+#include "reprise/client.h"
+#include "reprise/registry.h"
+
+namespace reprise {
+
+struct WorkerOptions {
+  std::string task_queue;                      // required
+  std::string identity;                        // default: the client's identity
+  int workflow_pollers = 2;
+  int activity_pollers = 2;
+  int max_concurrent_activities = 16;
+  // Runs kept in memory between workflow tasks; 0 turns the sticky cache (and sticky queue) off,
+  // so every workflow task replays the workflow from event 1.
+  std::size_t max_cached_workflows = 1000;
+  std::chrono::milliseconds sticky_schedule_to_start_timeout{10'000};
+  std::chrono::milliseconds graceful_shutdown_timeout{10'000};
+  DataConverter converter;
+};
+
+// Counters, for tests, labs and benchmarks. Read them while the worker runs or after.
+struct WorkerStats {
+  std::uint64_t workflow_tasks = 0;     // workflow tasks answered (completed or failed)
+  std::uint64_t workflow_task_failures = 0;
+  std::uint64_t cache_hits = 0;         // tasks answered by a cached run (only new events applied)
+  std::uint64_t full_replays = 0;       // tasks that replayed a run from event 1
+  std::uint64_t events_replayed = 0;    // events fed to runs that were rebuilt from event 1
+  std::uint64_t activity_tasks = 0;     // activity attempts executed
+  std::uint64_t activity_failures = 0;
+};
+
+class Worker {
+ public:
+  Worker(Client& client, WorkerOptions options);
+  ~Worker();  // shutdown()
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  template <class R, class... Args>
+  void register_workflow(const std::string& type, Workflow<R> (*function)(WorkflowContext&, Args...)) {
+    workflows().register_workflow(type, function);
+  }
+  template <class R, class... Args>
+  void register_activity(const std::string& type, R (*function)(ActivityContext&, Args...)) {
+    activities().register_activity(type, function);
+  }
+
+  // Starts the pollers and returns. Register everything first.
+  void start();
+  // start(), then blocks until shutdown() is called or the process gets SIGINT/SIGTERM.
+  void run();
+  // Stops polling, waits up to graceful_shutdown_timeout for running activities, reports the ones
+  // still running as failed, and joins every thread. Idempotent; safe from any thread but a worker's own.
+  void shutdown();
+
+  WorkerStats stats() const;
+  const WorkerOptions& options() const;
+  // The sticky queue this worker asks the server to send its cached runs' tasks to.
+  const std::string& sticky_queue() const;
+
+  WorkflowRegistry& workflows();
+  ActivityRegistry& activities();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace reprise

@@ -1,0 +1,125 @@
+// Running one activity attempt and telling the server how it ended (see reprise/activity.h).
+//   returned a value           -> RespondActivityTaskCompleted{result}
+//   threw ActivityCancelled... -> RespondActivityTaskCanceled (the workflow asked for it)
+//   threw ApplicationError     -> RespondActivityTaskFailed{its Failure: type, non_retryable, details}
+//   threw anything else        -> RespondActivityTaskFailed{type = the exception's class name}
+// Retries are the server's business (engine/activities.cpp): the worker only reports.
+#include <cxxabi.h>
+#include <spdlog/spdlog.h>
+
+#include <typeinfo>
+
+#include "worker_impl.h"
+
+namespace reprise {
+
+namespace {
+std::string class_name(const std::exception& e) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(typeid(e).name(), nullptr, nullptr, &status),
+                                              std::free);
+  return status == 0 && name ? name.get() : typeid(e).name();
+}
+
+Failure application_failure(const std::string& message, const std::string& type, bool non_retryable) {
+  Failure f;
+  f.set_message(message);
+  f.set_source(kFailureSource);
+  f.mutable_application_failure_info()->set_type(type);
+  f.mutable_application_failure_info()->set_non_retryable(non_retryable);
+  return f;
+}
+}  // namespace
+
+void Worker::Impl::run_activity_task(const ws::PollActivityTaskQueueResponse& task) {
+  ++activity_tasks;
+  ActivityInfo info;
+  info.activity_id = task.activity_id();
+  info.activity_type = task.activity_type().name();
+  info.workflow_id = task.workflow_execution().workflow_id();
+  info.run_id = task.workflow_execution().run_id();
+  info.workflow_type = task.workflow_type().name();
+  info.task_queue = options.task_queue;
+  info.attempt = task.attempt();
+  info.heartbeat_details = task.heartbeat_details();
+
+  const std::string& token = task.task_token();
+  ActivityContext ctx(info, workflows.converter(), [this, &token](const Payloads& details) {
+    ws::RecordActivityTaskHeartbeatRequest req;
+    req.set_namespace_(namespace_name);
+    req.set_task_token(token);
+    *req.mutable_details() = details;
+    req.set_identity(options.identity);
+    ws::RecordActivityTaskHeartbeatResponse resp;
+    auto status = call(&ws::WorkflowService::Stub::RecordActivityTaskHeartbeat, req, resp);
+    // NOT_FOUND: the attempt is over for the server (timed out, workflow closed): stop working.
+    return resp.cancel_requested() || status.error_code() == grpc::StatusCode::NOT_FOUND;
+  });
+  {
+    std::lock_guard lock(slots_mu);
+    running_contexts.insert(&ctx);
+  }
+
+  enum class Outcome { Completed, Failed, Canceled } outcome = Outcome::Completed;
+  Payloads result;
+  Failure failure;
+  if (const ActivityFunction* fn = activities.find(info.activity_type)) {
+    try {
+      result = (*fn)(ctx, task.input());
+    } catch (const ActivityCancelledError&) {
+      outcome = Outcome::Canceled;
+    } catch (const TemporalFailure& e) {
+      outcome = Outcome::Failed;
+      failure = e.to_failure();
+    } catch (const std::exception& e) {
+      outcome = Outcome::Failed;
+      failure = application_failure(e.what(), class_name(e), false);
+    }
+  } else {
+    outcome = Outcome::Failed;
+    failure = application_failure("activity type " + info.activity_type + " is not registered on worker " +
+                                      options.identity + " (task queue " + options.task_queue + ")",
+                                  "NotFoundError", false);
+  }
+  bool stopping_now = ctx.is_cancelled() && stopping;
+  {
+    std::lock_guard lock(slots_mu);
+    running_contexts.erase(&ctx);
+  }
+  if (stopping_now && outcome != Outcome::Completed) {
+    outcome = Outcome::Failed;
+    failure = application_failure("worker " + options.identity + " shut down while the activity was running",
+                                  "WorkerShutdown", false);
+  }
+
+  grpc::Status status;
+  if (outcome == Outcome::Completed) {
+    ws::RespondActivityTaskCompletedRequest req;
+    req.set_namespace_(namespace_name);
+    req.set_task_token(token);
+    *req.mutable_result() = result;
+    req.set_identity(options.identity);
+    ws::RespondActivityTaskCompletedResponse resp;
+    status = call(&ws::WorkflowService::Stub::RespondActivityTaskCompleted, req, resp);
+  } else if (outcome == Outcome::Canceled) {
+    ws::RespondActivityTaskCanceledRequest req;
+    req.set_namespace_(namespace_name);
+    req.set_task_token(token);
+    req.set_identity(options.identity);
+    ws::RespondActivityTaskCanceledResponse resp;
+    status = call(&ws::WorkflowService::Stub::RespondActivityTaskCanceled, req, resp);
+  } else {
+    ++activity_failures;
+    ws::RespondActivityTaskFailedRequest req;
+    req.set_namespace_(namespace_name);
+    req.set_task_token(token);
+    *req.mutable_failure() = failure;
+    req.set_identity(options.identity);
+    ws::RespondActivityTaskFailedResponse resp;
+    status = call(&ws::WorkflowService::Stub::RespondActivityTaskFailed, req, resp);
+  }
+  if (!status.ok())
+    spdlog::warn("reporting activity {} of {} failed: {}", info.activity_id, info.workflow_id, status.error_message());
+}
+
+}  // namespace reprise

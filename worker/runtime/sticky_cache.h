@@ -1,0 +1,69 @@
+// The sticky cache: workflow runs kept in a worker's memory between workflow tasks.
+//
+// Without it, every workflow task replays the workflow from event 1: a workflow of N steps costs
+// O(N^2) work in total. With it, a run that answered the previous task is still here, so the next
+// task applies only the events since then: O(N) in total. The server cooperates by sending a cached
+// run's next tasks to this worker's sticky queue with only the new events (engine/workflow_tasks.cpp).
+// The cache is an LRU of bounded size; an evicted run is simply replayed in full next time, which is
+// always correct, only slower. A run is taken out while a task is being answered, so no two threads
+// ever touch one run. Exercised by tests/worker/runtime_test.cpp ("sticky and evicted ... identical").
+#pragma once
+
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "reprise/workflow_run.h"
+
+namespace reprise::detail {
+
+class StickyCache {
+ public:
+  explicit StickyCache(std::size_t capacity) : capacity_(capacity) {}
+
+  // Removes and returns the run, or nullptr if it is not cached.
+  std::unique_ptr<WorkflowRun> take(const std::string& run_id) {
+    std::lock_guard lock(mu_);
+    auto it = index_.find(run_id);
+    if (it == index_.end()) return nullptr;
+    auto run = std::move(it->second->second);
+    lru_.erase(it->second);
+    index_.erase(it);
+    return run;
+  }
+
+  // Puts a run back as the most recently used; drops the least recently used beyond capacity.
+  void put(const std::string& run_id, std::unique_ptr<WorkflowRun> run) {
+    if (capacity_ == 0) return;
+    std::unique_ptr<WorkflowRun> evicted;  // destroyed outside the lock
+    std::lock_guard lock(mu_);
+    lru_.emplace_front(run_id, std::move(run));
+    index_[run_id] = lru_.begin();
+    if (lru_.size() > capacity_) {
+      evicted = std::move(lru_.back().second);
+      index_.erase(lru_.back().first);
+      lru_.pop_back();
+    }
+  }
+
+  std::size_t size() {
+    std::lock_guard lock(mu_);
+    return lru_.size();
+  }
+  void clear() {
+    std::list<std::pair<std::string, std::unique_ptr<WorkflowRun>>> all;
+    std::lock_guard lock(mu_);
+    all.swap(lru_);
+    index_.clear();
+  }
+
+ private:
+  std::size_t capacity_;
+  std::mutex mu_;
+  std::list<std::pair<std::string, std::unique_ptr<WorkflowRun>>> lru_;
+  std::unordered_map<std::string, std::list<std::pair<std::string, std::unique_ptr<WorkflowRun>>>::iterator> index_;
+};
+
+}  // namespace reprise::detail

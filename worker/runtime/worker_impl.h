@@ -1,0 +1,96 @@
+// The inside of reprise::Worker (reprise/worker.h), shared by the runtime's .cpp files:
+//   worker.cpp                   threads, polling loops, backoff, shutdown
+//   workflow_task_handler.cpp    answering one workflow task with a (cached or fresh) WorkflowRun
+//   activity_task_handler.cpp    running one activity attempt and reporting its outcome
+#pragma once
+
+#include <grpcpp/client_context.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "reprise/worker.h"
+#include "sticky_cache.h"
+#include "temporal/api/workflowservice/v1/service.grpc.pb.h"
+
+namespace reprise {
+
+namespace ws = temporal::api::workflowservice::v1;
+
+struct Worker::Impl {
+  Impl(Client& client, WorkerOptions options);
+
+  Client& client;
+  WorkerOptions options;
+  std::string namespace_name;
+  std::string sticky_queue;
+  std::unique_ptr<ws::WorkflowService::Stub> stub;
+  WorkflowRegistry workflows;
+  ActivityRegistry activities;
+  detail::StickyCache cache;
+
+  std::atomic<bool> running{false};
+  std::atomic<bool> stopping{false};
+  std::vector<std::thread> threads;
+
+  // In-flight polls, so shutdown() can cancel them instead of waiting out a long poll.
+  std::mutex polls_mu;
+  std::set<grpc::ClientContext*> polls;
+
+  // Activity concurrency: a slot is taken before polling, so the worker never accepts a task it
+  // cannot start at once.
+  std::mutex slots_mu;
+  std::condition_variable slots_cv;
+  int free_slots = 0;
+  int running_activities = 0;
+  std::set<ActivityContext*> running_contexts;
+
+  // Stats (see WorkerStats).
+  std::atomic<std::uint64_t> workflow_tasks{0}, workflow_task_failures{0}, cache_hits{0}, full_replays{0},
+      events_replayed{0}, activity_tasks{0}, activity_failures{0};
+
+  // worker.cpp
+  void workflow_poll_loop(bool sticky);
+  void activity_poll_loop();
+  void shutdown();
+  template <class Req, class Resp, class Fn>
+  grpc::Status poll(Fn fn, const Req& req, Resp& resp);
+  template <class Req, class Resp, class Fn>
+  grpc::Status call(Fn fn, const Req& req, Resp& resp);
+
+  // workflow_task_handler.cpp
+  void handle_workflow_task(ws::PollWorkflowTaskQueueResponse task);
+
+  // activity_task_handler.cpp
+  void run_activity_task(const ws::PollActivityTaskQueueResponse& task);
+};
+
+// Calls a unary RPC with the worker's usual deadline.
+template <class Req, class Resp, class Fn>
+grpc::Status Worker::Impl::call(Fn fn, const Req& req, Resp& resp) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  return ((*stub).*fn)(&ctx, req, &resp);
+}
+
+// A long poll that shutdown() can interrupt.
+template <class Req, class Resp, class Fn>
+grpc::Status Worker::Impl::poll(Fn fn, const Req& req, Resp& resp) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(70));
+  {
+    std::lock_guard lock(polls_mu);
+    if (stopping) return grpc::Status::CANCELLED;
+    polls.insert(&ctx);
+  }
+  auto status = ((*stub).*fn)(&ctx, req, &resp);
+  std::lock_guard lock(polls_mu);
+  polls.erase(&ctx);
+  return status;
+}
+
+}  // namespace reprise

@@ -1,0 +1,113 @@
+// Answering one workflow task (see reprise/worker.h).
+//
+//   1. Find the run: in the sticky cache (apply only the new events) or not (replay from event 1;
+//      if the server sent only the tail of the history, fetch the whole of it first).
+//   2. WorkflowRun::activate runs the workflow code to its next blocking point and returns commands,
+//      or a failure (nondeterminism, an exception in workflow code).
+//   3. Answer: RespondWorkflowTaskCompleted with the commands and this worker's sticky queue, or
+//      RespondWorkflowTaskFailed. Like Temporal's core SDK, a failure is reported only for attempt 1;
+//      later attempts are left to time out so a broken workflow does not flood its history.
+//   4. Keep the run in the cache for next time, unless it closed or failed. If the server handed back
+//      the next task inline, answer it straight away.
+#include <spdlog/spdlog.h>
+
+#include "worker_impl.h"
+
+namespace reprise {
+
+namespace {
+namespace enums = temporal::api::enums::v1;
+
+TaskFailure unexpected_failure(const std::string& message) {
+  TaskFailure f{enums::WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE, {}};
+  f.failure.set_message(message);
+  f.failure.set_source(kFailureSource);
+  f.failure.mutable_application_failure_info()->set_type("WorkerError");
+  return f;
+}
+}  // namespace
+
+void Worker::Impl::handle_workflow_task(ws::PollWorkflowTaskQueueResponse task) {
+  const bool caching = options.max_cached_workflows > 0;
+  while (true) {
+    const std::string run_id = task.workflow_execution().run_id();
+    const auto& events = task.history().events();
+    std::unique_ptr<WorkflowRun> run = cache.take(run_id);
+    if (run && !events.empty() && events[0].event_id() > run->next_event_id()) run.reset();  // a gap: start over
+
+    std::vector<HistoryEvent> batch;
+    if (run) {
+      ++cache_hits;
+      batch.assign(events.begin(), events.end());
+    } else {
+      ++full_replays;
+      run = std::make_unique<WorkflowRun>(workflows, StartInfo::from_poll(task, namespace_name));
+      if (!events.empty() && events[0].event_id() > 1) {
+        // Only the tail came (a sticky task for a run this worker no longer has): fetch it all.
+        try {
+          auto full = client.fetch_history(task.workflow_execution().workflow_id(), run_id);
+          for (const auto& e : full.events())
+            if (e.event_id() < events[0].event_id()) batch.push_back(e);
+        } catch (const std::exception& e) {
+          spdlog::warn("could not fetch the history of {}: {}", task.workflow_execution().workflow_id(), e.what());
+          return;  // the task times out and comes back
+        }
+      }
+      batch.insert(batch.end(), events.begin(), events.end());
+      events_replayed += batch.size();
+    }
+
+    Activation activation;
+    try {
+      activation = run->activate(std::span<const HistoryEvent>(batch.data(), batch.size()));
+    } catch (const std::exception& e) {
+      activation.failure = unexpected_failure(e.what());
+    }
+    ++workflow_tasks;
+
+    if (!activation.ok()) {
+      ++workflow_task_failures;
+      spdlog::warn("workflow task of {} failed: {}", task.workflow_execution().workflow_id(),
+                   activation.failure->failure.message());
+      if (task.attempt() <= 1) {
+        ws::RespondWorkflowTaskFailedRequest req;
+        req.set_namespace_(namespace_name);
+        req.set_task_token(task.task_token());
+        req.set_cause(activation.failure->cause);
+        *req.mutable_failure() = activation.failure->failure;
+        req.set_identity(options.identity);
+        ws::RespondWorkflowTaskFailedResponse resp;
+        (void)call(&ws::WorkflowService::Stub::RespondWorkflowTaskFailed, req, resp);
+      }
+      return;  // the run is dropped: the next attempt replays from event 1 (with fixed code, perhaps)
+    }
+
+    ws::RespondWorkflowTaskCompletedRequest req;
+    req.set_namespace_(namespace_name);
+    req.set_task_token(task.task_token());
+    req.set_identity(options.identity);
+    for (auto& c : activation.commands) *req.add_commands() = std::move(c);
+    if (caching) {
+      auto* sticky = req.mutable_sticky_attributes();
+      sticky->mutable_worker_task_queue()->set_name(sticky_queue);
+      sticky->mutable_worker_task_queue()->set_kind(enums::TASK_QUEUE_KIND_STICKY);
+      sticky->mutable_worker_task_queue()->set_normal_name(options.task_queue);
+      auto ms = options.sticky_schedule_to_start_timeout.count();
+      sticky->mutable_schedule_to_start_timeout()->set_seconds(ms / 1000);
+      sticky->mutable_schedule_to_start_timeout()->set_nanos(static_cast<int32_t>(ms % 1000) * 1'000'000);
+      req.set_return_new_workflow_task(true);
+    }
+    ws::RespondWorkflowTaskCompletedResponse resp;
+    auto status = call(&ws::WorkflowService::Stub::RespondWorkflowTaskCompleted, req, resp);
+    if (!status.ok()) {
+      spdlog::warn("completing a workflow task of {} failed: {}", task.workflow_execution().workflow_id(),
+                   status.error_message());
+      return;  // drop the run: whatever the server kept, a replay will catch up with it
+    }
+    if (caching && !activation.workflow_closed) cache.put(run_id, std::move(run));
+    if (!resp.has_workflow_task() || resp.workflow_task().task_token().empty()) return;
+    task = std::move(*resp.mutable_workflow_task());  // the next task, handed back inline
+  }
+}
+
+}  // namespace reprise
