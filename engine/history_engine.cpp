@@ -37,11 +37,17 @@ void HistoryEngine::start() {
   spdlog::info("engine started: {} tasks and {} timers reloaded from the store", tasks.size(), timers.size());
 }
 
+void HistoryEngine::begin_shutdown() {
+  if (shutting_down_.exchange(true)) return;
+  matching_->shutdown();
+  cancel_history_waiters();
+}
+
 void HistoryEngine::stop() {
   if (!started_ || stopped_.exchange(true)) return;
-  matching_->shutdown();
+  begin_shutdown();
+  cancel_history_waiters();  // any that slipped in while gRPC was draining
   timer_service_->stop();
-  cancel_history_waiters();
   pool_->join();  // lets the answers above go out
   io_work_.reset();
   io_.stop();

@@ -94,6 +94,9 @@ class HistoryEngine {
 
   // Loads the persisted tasks and timers and starts the timer and pool threads.
   void start();
+  // First half of a shutdown: answers every parked long poll at once, and any that arrive later
+  // without waiting. The engine's threads keep running, so the gRPC server can drain its calls.
+  void begin_shutdown();
   // Answers parked polls, stops timers and threads. Idempotent.
   void stop();
 
@@ -236,6 +239,7 @@ class HistoryEngine {
   std::multimap<ExecutionKey, std::shared_ptr<HistoryWaiter>> history_waiters_;
 
   std::atomic<bool> started_{false};
+  std::atomic<bool> shutting_down_{false};
   std::atomic<bool> stopped_{false};
 };
 

@@ -99,6 +99,13 @@ std::shared_ptr<PollHandle> HistoryEngine::get_workflow_execution_history(
     done(std::move(*now));
     return nullptr;
   }
+  if (shutting_down_) {  // no waiting during shutdown: an empty page and a token to ask again
+    ws::GetWorkflowExecutionHistoryResponse empty;
+    empty.mutable_history();
+    empty.set_next_page_token(req.next_page_token());
+    done(std::move(empty));
+    return nullptr;
+  }
   // Park until the run changes or the deadline passes.
   auto waiter = std::make_shared<HistoryWaiter>();
   ExecutionKey resolved = requested;

@@ -41,9 +41,12 @@ void Server::wait() {
 void Server::shutdown() {
   if (shut_down_ || !grpc_server_) return;
   shut_down_ = true;
-  // Parked long polls would hold Shutdown() for its whole deadline: answer them first.
-  engine_->stop();
+  // Parked long polls would hold Shutdown() for its whole deadline: answer them first, and keep the
+  // engine's threads running until gRPC has drained every call (polls arriving meanwhile are
+  // answered at once), then stop them.
+  engine_->begin_shutdown();
   grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  engine_->stop();
 }
 
 }  // namespace reprise::engine
