@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Reprise's one entry point for people and CI.
 #
-#   ./dev.sh run    install what is missing, build, start a dev server on ./reprise-dev.db
+#   ./dev.sh run    install what is missing, build, run the hello lab (a dev server on a fresh SQLite
+#                   file, a worker, the workflow, its history)
+#   ./dev.sh server install what is missing, build, start a dev server on ./reprise-dev.db
 #   ./dev.sh test   install what is missing, build, run the whole test suite under ctest
 #   ./dev.sh build  install what is missing and build (into ./build)
 #
@@ -65,6 +67,11 @@ case "${1:-}" in
     ;;
   run)
     build
+    say "running the hello lab (examples/hello/README.md says what to watch for)"
+    REPRISE_BUILD="$PWD/$BUILD_DIR" exec examples/hello/run.sh
+    ;;
+  server)
+    build
     say "starting the dev server on 127.0.0.1:7233 with history in ./reprise-dev.db (Ctrl-C stops it)"
     exec "$BUILD_DIR/client/reprise" server start-dev --db-filename reprise-dev.db
     ;;
@@ -74,7 +81,7 @@ case "${1:-}" in
     cd "$BUILD_DIR" && ctest --output-on-failure -j"$(nproc)" --timeout 600
     ;;
   *)
-    echo "usage: ./dev.sh run | test | build" >&2
+    echo "usage: ./dev.sh run | test | build | server" >&2
     exit 2
     ;;
 esac
