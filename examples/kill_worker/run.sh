@@ -45,7 +45,7 @@ stop "$worker"
 worker=""
 echo
 echo "== What worker 2 did:"
-grep "pipeline worker" "$dir/worker-2.log" | sed 's/^/   /'
+grep -E "pipeline worker|replaying" "$dir/worker-2.log" | sed -E 's/^\[[^]]*\] \[[a-z]*\] //; s/^/   /'
 echo "== Side effects (each step appears exactly once: completed activities never ran again):"
 sed 's/^/   /' "$effects"
 "$reprise" workflow show --address "$address" --workflow-id pipeline-workflow --output json >"$dir/history.json"
