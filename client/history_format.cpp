@@ -10,13 +10,11 @@ namespace reprise {
 namespace enums = temporal::api::enums::v1;
 using temporal::api::history::v1::HistoryEvent;
 
-std::string event_type_name(enums::EventType type) {
-  std::string full = enums::EventType_Name(type);
-  const std::string prefix = "EVENT_TYPE_";
-  if (full.rfind(prefix, 0) == 0) full = full.substr(prefix.size());
+std::string short_enum_name(const std::string& full_name, const std::string& prefix) {
+  std::string name = full_name.rfind(prefix, 0) == 0 ? full_name.substr(prefix.size()) : full_name;
   std::string out;
   bool upper = true;
-  for (char c : full) {
+  for (char c : name) {
     if (c == '_') {
       upper = true;
       continue;
@@ -26,6 +24,8 @@ std::string event_type_name(enums::EventType type) {
   }
   return out;
 }
+
+std::string event_type_name(enums::EventType type) { return short_enum_name(enums::EventType_Name(type), "EVENT_TYPE_"); }
 
 bool is_command_event(enums::EventType type) {
   switch (type) {

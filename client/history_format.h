@@ -11,6 +11,9 @@
 
 namespace reprise {
 
+// Temporal's short form of an enum value name: ("EVENT_TYPE_WORKFLOW_TASK_SCHEDULED", "EVENT_TYPE_")
+// gives "WorkflowTaskScheduled", as Temporal's CLI and UI print them.
+std::string short_enum_name(const std::string& full_name, const std::string& prefix);
 // "WorkflowTaskScheduled" for EVENT_TYPE_WORKFLOW_TASK_SCHEDULED.
 std::string event_type_name(temporal::api::enums::v1::EventType type);
 // The attributes that matter for this kind of event, e.g. "ActivityId 1, ActivityType greet".

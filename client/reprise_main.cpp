@@ -79,18 +79,7 @@ std::string proto_json(const google::protobuf::Message& m) {
 }
 
 std::string status_name(enums::WorkflowExecutionStatus s) {
-  std::string n = enums::WorkflowExecutionStatus_Name(s).substr(std::string("WORKFLOW_EXECUTION_STATUS_").size());
-  std::string out;
-  bool upper = true;
-  for (char c : n) {
-    if (c == '_') {
-      upper = true;
-      continue;
-    }
-    out += upper ? c : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    upper = false;
-  }
-  return out;
+  return reprise::short_enum_name(enums::WorkflowExecutionStatus_Name(s), "WORKFLOW_EXECUTION_STATUS_");
 }
 
 reprise::Payloads parse_inputs(const std::vector<std::string>& inputs) {
