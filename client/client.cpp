@@ -284,23 +284,25 @@ Payloads Client::result(const std::string& workflow_id, const std::string& first
           run_id = a.new_execution_run_id();
           continue;
         }
-        throw WorkflowFailedError("workflow " + workflow_id + " timed out", enums::WORKFLOW_EXECUTION_STATUS_TIMED_OUT, {});
+        throw WorkflowFailedError("workflow " + workflow_id + " timed out", enums::WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
+                                  {});
       }
       case enums::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: {
         temporal::api::failure::v1::Failure f;
         f.set_message("Workflow canceled");
         *f.mutable_canceled_failure_info()->mutable_details() =
             close.workflow_execution_canceled_event_attributes().details();
-        throw WorkflowFailedError("workflow " + workflow_id + " was canceled", enums::WORKFLOW_EXECUTION_STATUS_CANCELED, f);
+        throw WorkflowFailedError("workflow " + workflow_id + " was canceled",
+                                  enums::WORKFLOW_EXECUTION_STATUS_CANCELED, f);
       }
       case enums::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: {
         const auto& a = close.workflow_execution_terminated_event_attributes();
         temporal::api::failure::v1::Failure f;
         f.set_message(a.reason().empty() ? "Workflow terminated" : a.reason());
         f.mutable_terminated_failure_info()->set_identity(a.identity());
-        throw WorkflowFailedError("workflow " + workflow_id + " was terminated" +
-                                      (a.reason().empty() ? "" : ": " + a.reason()),
-                                  enums::WORKFLOW_EXECUTION_STATUS_TERMINATED, f);
+        throw WorkflowFailedError(
+            "workflow " + workflow_id + " was terminated" + (a.reason().empty() ? "" : ": " + a.reason()),
+            enums::WORKFLOW_EXECUTION_STATUS_TERMINATED, f);
       }
       default:
         throw ClientError("unexpected close event " + enums::EventType_Name(close.event_type()));

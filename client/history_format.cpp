@@ -25,7 +25,9 @@ std::string short_enum_name(const std::string& full_name, const std::string& pre
   return out;
 }
 
-std::string event_type_name(enums::EventType type) { return short_enum_name(enums::EventType_Name(type), "EVENT_TYPE_"); }
+std::string event_type_name(enums::EventType type) {
+  return short_enum_name(enums::EventType_Name(type), "EVENT_TYPE_");
+}
 
 bool is_command_event(enums::EventType type) {
   switch (type) {
@@ -69,9 +71,7 @@ std::string payloads_text(const temporal::api::common::v1::Payloads& payloads) {
   return out;
 }
 
-std::string duration_text(const google::protobuf::Duration& d) {
-  return google::protobuf::util::TimeUtil::ToString(d);
-}
+std::string duration_text(const google::protobuf::Duration& d) { return google::protobuf::util::TimeUtil::ToString(d); }
 
 std::string failure_text(const temporal::api::failure::v1::Failure& f) {
   std::string out = f.message();
@@ -86,8 +86,8 @@ std::string event_summary(const HistoryEvent& e) {
   switch (e.event_type()) {
     case enums::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: {
       const auto& a = e.workflow_execution_started_event_attributes();
-      s << "WorkflowType " << a.workflow_type().name() << ", TaskQueue " << a.task_queue().name()
-        << ", Input " << payloads_text(a.input());
+      s << "WorkflowType " << a.workflow_type().name() << ", TaskQueue " << a.task_queue().name() << ", Input "
+        << payloads_text(a.input());
       break;
     }
     case enums::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED: {

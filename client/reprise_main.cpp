@@ -8,11 +8,11 @@
 // Exit codes: 0 success, 1 the workflow or the request failed, 2 usage error. Errors go to stderr
 // with what went wrong and what to try; stdout carries only results.
 // Exercised by tests/client/cli_test.cpp and tests/crash/crash_test.cpp (start-dev).
-#include <CLI/CLI.hpp>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -125,8 +125,9 @@ int main(int argc, char** argv) {
   start_dev->add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
-  start_dev->add_option("--sqlite-synchronous", synchronous,
-                        "full: every commit is on disk before it is acknowledged; normal; off")
+  start_dev
+      ->add_option("--sqlite-synchronous", synchronous,
+                   "full: every commit is on disk before it is acknowledged; normal; off")
       ->capture_default_str()
       ->check(CLI::IsMember({"full", "normal", "off"}));
   start_dev->add_option("-n,--namespace", namespaces, "Extra namespaces to create besides default");
@@ -136,7 +137,9 @@ int main(int argc, char** argv) {
   workflow->require_subcommand(1);
   workflow->add_option("--address", address, "Server address")->capture_default_str();
   workflow->add_option("-n,--namespace", ns, "Namespace")->capture_default_str();
-  workflow->add_option("-o,--output", output, "text or json")->capture_default_str()->check(CLI::IsMember({"text", "json"}));
+  workflow->add_option("-o,--output", output, "text or json")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
   workflow->fallthrough();  // the verbs below inherit it: global flags may come after the verb
   std::string type, task_queue, workflow_id, run_id, query, reason, signal_name;
   std::vector<std::string> inputs;
@@ -211,8 +214,10 @@ int main(int argc, char** argv) {
       }
       auto result = handle.result();
       if (json)
-        std::cout << nlohmann::json{{"workflowId", handle.workflow_id}, {"runId", handle.run_id},
-                                    {"status", "Completed"}, {"result", nlohmann::json::parse(result_text(result))}}
+        std::cout << nlohmann::json{{"workflowId", handle.workflow_id},
+                                    {"runId", handle.run_id},
+                                    {"status", "Completed"},
+                                    {"result", nlohmann::json::parse(result_text(result))}}
                          .dump(2)
                   << "\n";
       else
@@ -266,8 +271,8 @@ int main(int argc, char** argv) {
       }
       std::printf("%-12s %-36s %-36s %-20s %s\n", "Status", "WorkflowId", "RunId", "Type", "StartTime");
       for (const auto& r : runs)
-        std::printf("%-12s %-36s %-36s %-20s %s\n", status_name(r.status()).c_str(), r.execution().workflow_id().c_str(),
-                    r.execution().run_id().c_str(), r.type().name().c_str(),
+        std::printf("%-12s %-36s %-36s %-20s %s\n", status_name(r.status()).c_str(),
+                    r.execution().workflow_id().c_str(), r.execution().run_id().c_str(), r.type().name().c_str(),
                     google::protobuf::util::TimeUtil::ToString(r.start_time()).c_str());
       return 0;
     }

@@ -20,9 +20,7 @@ class Clock {
   virtual TimePoint now() const = 0;
   // Called whenever time jumps (only a ManualClock does that), so waiters can re-check deadlines.
   virtual void on_jump(std::function<void()> listener) {}
-  int64_t now_ms() const {
-    return std::chrono::duration_cast<Millis>(now().time_since_epoch()).count();
-  }
+  int64_t now_ms() const { return std::chrono::duration_cast<Millis>(now().time_since_epoch()).count(); }
 };
 
 class SystemClock final : public Clock {

@@ -31,8 +31,8 @@ namespace {
 using api::command::v1::ScheduleActivityTaskCommandAttributes;
 
 bool is_close_command(enums::CommandType type) {
-  return type == enums::COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION || type == enums::COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION ||
-         type == enums::COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION ||
+  return type == enums::COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION ||
+         type == enums::COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION || type == enums::COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION ||
          type == enums::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION;
 }
 
@@ -146,7 +146,8 @@ std::optional<BadCommand> validate_commands(const MutableState& st,
       case enums::COMMAND_TYPE_START_TIMER: {
         const auto& a = c.start_timer_command_attributes();
         if (a.timer_id().empty())
-          return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES, "TimerId is not set on StartTimerCommand"};
+          return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES,
+                            "TimerId is not set on StartTimerCommand"};
         if (ms_from_duration(a.start_to_fire_timeout()) <= 0)
           return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES,
                             "StartToFireTimeout of timer " + a.timer_id() + " must be positive"};

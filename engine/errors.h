@@ -14,8 +14,7 @@ namespace reprise::engine {
 
 class EngineError : public std::runtime_error {
  public:
-  EngineError(grpc::StatusCode code, std::string message)
-      : std::runtime_error(std::move(message)), code_(code) {}
+  EngineError(grpc::StatusCode code, std::string message) : std::runtime_error(std::move(message)), code_(code) {}
   template <class Details>
   EngineError(grpc::StatusCode code, std::string message, const Details& details)
       : EngineError(code, std::move(message)) {
@@ -29,13 +28,9 @@ class EngineError : public std::runtime_error {
   std::optional<google::protobuf::Any> details_;
 };
 
-inline EngineError invalid_argument(std::string m) {
-  return {grpc::StatusCode::INVALID_ARGUMENT, std::move(m)};
-}
+inline EngineError invalid_argument(std::string m) { return {grpc::StatusCode::INVALID_ARGUMENT, std::move(m)}; }
 inline EngineError not_found(std::string m) { return {grpc::StatusCode::NOT_FOUND, std::move(m)}; }
-inline EngineError failed_precondition(std::string m) {
-  return {grpc::StatusCode::FAILED_PRECONDITION, std::move(m)};
-}
+inline EngineError failed_precondition(std::string m) { return {grpc::StatusCode::FAILED_PRECONDITION, std::move(m)}; }
 
 // Converts an EngineError into the status sent on the wire, details included.
 grpc::Status to_grpc_status(const EngineError& e);

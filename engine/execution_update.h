@@ -37,10 +37,14 @@ class ExecutionUpdate {
   bool drop_buffered_timer_fired(const std::string& timer_id);
 
   void add_task(history::TaskRow task) { tasks_.push_back(std::move(task)); }
-  void remove_task(int64_t id) { if (id) removed_tasks_.push_back(id); }
+  void remove_task(int64_t id) {
+    if (id) removed_tasks_.push_back(id);
+  }
   void add_timer(history::TimerKind kind, int64_t fire_time_ms, int64_t event_id, int32_t attempt,
                  std::string timer_id = {});
-  void remove_timer(int64_t id) { if (id) removed_timers_.push_back(id); }
+  void remove_timer(int64_t id) {
+    if (id) removed_timers_.push_back(id);
+  }
   // Marks the run as changed even though no event was written (retry attempt, heartbeat, ...).
   void touch() { touched_ = true; }
 

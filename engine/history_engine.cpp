@@ -2,8 +2,9 @@
 // and routing fired timers. See history_engine.h for the map of the other files.
 #include "history_engine.h"
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
 
 #include "time_util.h"
 #include "update_run.h"

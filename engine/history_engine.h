@@ -19,11 +19,10 @@
 // The walk-through in ARCHITECTURE.md follows one workflow through these files.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
-
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -219,7 +218,6 @@ class HistoryEngine {
   struct HistoryWaiter;
   void notify_history_waiters(const ExecutionKey& key);
   void cancel_history_waiters();  // answers every parked history poll (shutdown)
-
 
   history::HistoryStore& store_;
   Clock& clock_;

@@ -16,8 +16,8 @@ namespace reprise::engine {
 struct HistoryEngine::HistoryWaiter : PollHandle {
   std::mutex mu;
   bool finished = false;
-  std::function<bool()> try_answer;            // true when it answered
-  std::function<void()> answer_empty;          // at the deadline
+  std::function<bool()> try_answer;    // true when it answered
+  std::function<void()> answer_empty;  // at the deadline
   std::unique_ptr<boost::asio::steady_timer> timer;
   void cancel() override {
     std::lock_guard lock(mu);
@@ -80,7 +80,8 @@ std::shared_ptr<PollHandle> HistoryEngine::get_workflow_execution_history(
         if (wait) return std::nullopt;
         return resp;
       }
-      for (auto& e : store_.read_events(key, next_event_id - 1, 1)) *resp.mutable_history()->add_events() = std::move(e);
+      for (auto& e : store_.read_events(key, next_event_id - 1, 1))
+        *resp.mutable_history()->add_events() = std::move(e);
       return resp;
     }
     int64_t first = position ? position->next_event_id : 1;
@@ -128,7 +129,8 @@ std::shared_ptr<PollHandle> HistoryEngine::get_workflow_execution_history(
     done(std::move(*resp));
     return true;
   };
-  waiter->timer = std::make_unique<boost::asio::steady_timer>(io_, poll_deadline(client_deadline, options_.long_poll_timeout));
+  waiter->timer =
+      std::make_unique<boost::asio::steady_timer>(io_, poll_deadline(client_deadline, options_.long_poll_timeout));
   {
     std::lock_guard lock(waiters_mu_);
     history_waiters_.emplace(resolved, waiter);

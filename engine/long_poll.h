@@ -23,7 +23,10 @@ class TaskLongPoll final : public PollHandle, public std::enable_shared_from_thi
 
   TaskLongPoll(Matching& matching, QueueKey queue, SteadyTime deadline, Dispatch dispatch,
                std::function<void(Response)> done)
-      : matching_(matching), queue_(std::move(queue)), deadline_(deadline), dispatch_(std::move(dispatch)),
+      : matching_(matching),
+        queue_(std::move(queue)),
+        deadline_(deadline),
+        dispatch_(std::move(dispatch)),
         done_(std::move(done)) {}
 
   void park() {

@@ -22,15 +22,14 @@ Matching::PollerId Matching::poll(const QueueKey& queue, std::chrono::steady_clo
     boost::asio::post(pool_, [deliver = std::move(deliver), task = std::move(task)] { deliver(task); });
     return id;
   }
-  auto parked = std::make_shared<Parked>(Parked{id, std::move(deliver),
-                                                std::make_unique<boost::asio::steady_timer>(io_, deadline)});
+  auto parked = std::make_shared<Parked>(
+      Parked{id, std::move(deliver), std::make_unique<boost::asio::steady_timer>(io_, deadline)});
   q.pollers.push_back(parked);
   parked_on_[id] = queue;
   // The handler holds the Parked (and so its timer) alive until it has run.
   parked->timer->async_wait([this, id, parked](const boost::system::error_code& ec) {
     if (ec) return;  // canceled: the poller got a task or was removed
-    if (auto p = take_parked(id))
-      boost::asio::post(pool_, [p] { p->deliver(std::nullopt); });
+    if (auto p = take_parked(id)) boost::asio::post(pool_, [p] { p->deliver(std::nullopt); });
   });
   return id;
 }

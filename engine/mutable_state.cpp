@@ -193,8 +193,8 @@ void apply_event(MutableState& state, const HistoryEvent& event) {
       auto& timer = (*state.mutable_timers())[a.timer_id()];
       timer.set_timer_id(a.timer_id());
       timer.set_started_event_id(event.event_id());
-      *timer.mutable_expiry_time() = timestamp_from_ms(ms_from_timestamp(event.event_time()) +
-                                                       ms_from_duration(a.start_to_fire_timeout()));
+      *timer.mutable_expiry_time() =
+          timestamp_from_ms(ms_from_timestamp(event.event_time()) + ms_from_duration(a.start_to_fire_timeout()));
       break;
     }
     case enums::EVENT_TYPE_TIMER_FIRED:

@@ -17,8 +17,7 @@ RetryPolicy normalize_retry_policy(const RetryPolicy& in) {
     *p.mutable_maximum_interval() = duration_from_ms(100 * ms_from_duration(p.initial_interval()));
   if (p.maximum_attempts() == 1) return p;  // a single attempt needs no valid backoff
   if (p.maximum_attempts() < 0) throw invalid_argument("RetryPolicy.maximum_attempts cannot be negative");
-  if (p.backoff_coefficient() < 1)
-    throw invalid_argument("RetryPolicy.backoff_coefficient cannot be less than 1");
+  if (p.backoff_coefficient() < 1) throw invalid_argument("RetryPolicy.backoff_coefficient cannot be less than 1");
   if (ms_from_duration(p.maximum_interval()) < ms_from_duration(p.initial_interval()))
     throw invalid_argument("RetryPolicy.maximum_interval cannot be less than its initial_interval");
   return p;
@@ -26,11 +25,16 @@ RetryPolicy normalize_retry_policy(const RetryPolicy& in) {
 
 const char* timeout_type_short_name(enums::TimeoutType t) {
   switch (t) {
-    case enums::TIMEOUT_TYPE_START_TO_CLOSE: return "StartToClose";
-    case enums::TIMEOUT_TYPE_SCHEDULE_TO_START: return "ScheduleToStart";
-    case enums::TIMEOUT_TYPE_SCHEDULE_TO_CLOSE: return "ScheduleToClose";
-    case enums::TIMEOUT_TYPE_HEARTBEAT: return "Heartbeat";
-    default: return "Unspecified";
+    case enums::TIMEOUT_TYPE_START_TO_CLOSE:
+      return "StartToClose";
+    case enums::TIMEOUT_TYPE_SCHEDULE_TO_START:
+      return "ScheduleToStart";
+    case enums::TIMEOUT_TYPE_SCHEDULE_TO_CLOSE:
+      return "ScheduleToClose";
+    case enums::TIMEOUT_TYPE_HEARTBEAT:
+      return "Heartbeat";
+    default:
+      return "Unspecified";
   }
 }
 
@@ -58,8 +62,8 @@ bool is_retryable(const RetryPolicy& policy, const Failure& failure) {
   return true;
 }
 
-RetryDecision decide_retry(const RetryPolicy& policy, int32_t attempt, const Failure& failure,
-                           int64_t now_ms, int64_t schedule_to_close_deadline_ms) {
+RetryDecision decide_retry(const RetryPolicy& policy, int32_t attempt, const Failure& failure, int64_t now_ms,
+                           int64_t schedule_to_close_deadline_ms) {
   if (!is_retryable(policy, failure)) return {enums::RETRY_STATE_NON_RETRYABLE_FAILURE, 0};
   if (policy.maximum_attempts() > 0 && attempt >= policy.maximum_attempts())
     return {enums::RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED, 0};

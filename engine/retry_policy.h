@@ -26,8 +26,8 @@ struct RetryDecision {
 
 // `attempt` is the attempt that just failed (1-based); `now_ms` and `schedule_to_close_deadline_ms`
 // (0 = none) decide whether another attempt still fits.
-RetryDecision decide_retry(const RetryPolicy& policy, int32_t attempt, const Failure& failure,
-                           int64_t now_ms, int64_t schedule_to_close_deadline_ms);
+RetryDecision decide_retry(const RetryPolicy& policy, int32_t attempt, const Failure& failure, int64_t now_ms,
+                           int64_t schedule_to_close_deadline_ms);
 
 // Whether a failure may be retried at all: canceled/terminated never; application failures unless
 // non_retryable or their type is listed; timeouts unless "TemporalTimeout:<Type>" is listed.

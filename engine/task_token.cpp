@@ -25,8 +25,8 @@ std::string encode_task_token(const TaskToken& token) {
 TaskToken decode_task_token(const std::string& bytes) {
   TaskToken token;
   if (bytes.empty()) throw invalid_argument("task token is not set on request");
-  if (bytes.compare(0, kMagic.size(), kMagic) != 0 || !token.ParseFromArray(bytes.data() + kMagic.size(),
-                                                                           static_cast<int>(bytes.size() - kMagic.size())))
+  if (bytes.compare(0, kMagic.size(), kMagic) != 0 ||
+      !token.ParseFromArray(bytes.data() + kMagic.size(), static_cast<int>(bytes.size() - kMagic.size())))
     throw invalid_argument("task token is malformed: it was not issued by this server");
   return token;
 }

@@ -1,9 +1,8 @@
 // Durable timers handed back when due (see timer_service.h).
 #include "timer_service.h"
 
-#include <boost/asio/post.hpp>
-
 #include <algorithm>
+#include <boost/asio/post.hpp>
 
 namespace reprise::engine {
 

@@ -20,9 +20,7 @@ namespace reprise::engine {
 
 namespace {
 
-bool is_running(const MutableState& st) {
-  return st.execution().status() == enums::WORKFLOW_EXECUTION_STATUS_RUNNING;
-}
+bool is_running(const MutableState& st) { return st.execution().status() == enums::WORKFLOW_EXECUTION_STATUS_RUNNING; }
 
 void check_namespace(const HistoryEngine& engine, const std::string& ns) {
   if (ns.empty()) throw invalid_argument("Namespace is not set on request");
@@ -58,7 +56,8 @@ ws::StartWorkflowExecutionResponse HistoryEngine::start_workflow_execution(
   int64_t task_timeout = checked_duration(req.workflow_task_timeout(), "WorkflowTaskTimeout");
   if (req.has_retry_policy()) normalize_retry_policy(req.retry_policy());  // validates
   // Timeouts as Temporal normalises them (2.3).
-  if (execution_timeout > 0) run_timeout = run_timeout == 0 ? execution_timeout : std::min(run_timeout, execution_timeout);
+  if (execution_timeout > 0)
+    run_timeout = run_timeout == 0 ? execution_timeout : std::min(run_timeout, execution_timeout);
   if (task_timeout == 0) task_timeout = options_.default_workflow_task_timeout_ms;
   task_timeout = std::min(task_timeout, options_.max_workflow_task_timeout_ms);
   if (run_timeout > 0) task_timeout = std::min(task_timeout, run_timeout);
@@ -100,7 +99,8 @@ ws::StartWorkflowExecutionResponse HistoryEngine::start_workflow_execution(
         resp.set_status(cst.execution().status());
         return resp;
       }
-      if (conflict != enums::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING) throw already_started(req.workflow_id(), cst);
+      if (conflict != enums::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING)
+        throw already_started(req.workflow_id(), cst);
       ExecutionUpdate u(current->state, clock_.now_ms());
       u.set_key(current->row.key);
       Payloads no_details;
@@ -115,10 +115,9 @@ ws::StartWorkflowExecutionResponse HistoryEngine::start_workflow_execution(
       }
     } else {
       auto status = cst.execution().status();
-      bool failed_like = status == enums::WORKFLOW_EXECUTION_STATUS_FAILED ||
-                         status == enums::WORKFLOW_EXECUTION_STATUS_TERMINATED ||
-                         status == enums::WORKFLOW_EXECUTION_STATUS_CANCELED ||
-                         status == enums::WORKFLOW_EXECUTION_STATUS_TIMED_OUT;
+      bool failed_like =
+          status == enums::WORKFLOW_EXECUTION_STATUS_FAILED || status == enums::WORKFLOW_EXECUTION_STATUS_TERMINATED ||
+          status == enums::WORKFLOW_EXECUTION_STATUS_CANCELED || status == enums::WORKFLOW_EXECUTION_STATUS_TIMED_OUT;
       if (reuse == enums::WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE ||
           (reuse == enums::WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY && !failed_like)) {
         api::errordetails::v1::WorkflowExecutionAlreadyStartedFailure details;
@@ -126,7 +125,8 @@ ws::StartWorkflowExecutionResponse HistoryEngine::start_workflow_execution(
         details.set_run_id(cst.execution().run_id());
         throw EngineError(grpc::StatusCode::ALREADY_EXISTS,
                           "Workflow execution already finished and its id reuse policy does not allow a new run. "
-                          "WorkflowId: " + req.workflow_id() + ", RunId: " + cst.execution().run_id() + ".",
+                          "WorkflowId: " +
+                              req.workflow_id() + ", RunId: " + cst.execution().run_id() + ".",
                           details);
       }
     }
@@ -268,8 +268,7 @@ void HistoryEngine::on_workflow_timeout_timer(const TimerRow& timer) {
     force_close_workflow_task(u);
     HistoryEvent e;
     e.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT);
-    e.mutable_workflow_execution_timed_out_event_attributes()->set_retry_state(
-        enums::RETRY_STATE_RETRY_POLICY_NOT_SET);
+    e.mutable_workflow_execution_timed_out_event_attributes()->set_retry_state(enums::RETRY_STATE_RETRY_POLICY_NOT_SET);
     u.append(std::move(e));
   });
 }

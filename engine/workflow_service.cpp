@@ -1,9 +1,10 @@
 // RPC-by-RPC translation to the engine (see workflow_service.h).
 #include "workflow_service.h"
 
-#include <boost/asio/post.hpp>
-#include <atomic>
 #include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/post.hpp>
 
 namespace reprise::engine {
 
@@ -135,7 +136,8 @@ WorkflowService::Reactor* WorkflowService::DescribeNamespace(Ctx* ctx, const ws:
   return reactor;
 }
 
-WorkflowService::Reactor* WorkflowService::StartWorkflowExecution(Ctx* ctx, const ws::StartWorkflowExecutionRequest* req,
+WorkflowService::Reactor* WorkflowService::StartWorkflowExecution(Ctx* ctx,
+                                                                  const ws::StartWorkflowExecutionRequest* req,
                                                                   ws::StartWorkflowExecutionResponse* resp) {
   return unary(ctx, req, resp, [this](const auto& r) { return engine_.start_workflow_execution(r); });
 }
@@ -204,17 +206,20 @@ WorkflowService::Reactor* WorkflowService::RequestCancelWorkflowExecution(
   return unary(ctx, req, resp, [this](const auto& r) { return engine_.request_cancel_workflow_execution(r); });
 }
 
-WorkflowService::Reactor* WorkflowService::TerminateWorkflowExecution(
-    Ctx* ctx, const ws::TerminateWorkflowExecutionRequest* req, ws::TerminateWorkflowExecutionResponse* resp) {
+WorkflowService::Reactor* WorkflowService::TerminateWorkflowExecution(Ctx* ctx,
+                                                                      const ws::TerminateWorkflowExecutionRequest* req,
+                                                                      ws::TerminateWorkflowExecutionResponse* resp) {
   return unary(ctx, req, resp, [this](const auto& r) { return engine_.terminate_workflow_execution(r); });
 }
 
-WorkflowService::Reactor* WorkflowService::DescribeWorkflowExecution(
-    Ctx* ctx, const ws::DescribeWorkflowExecutionRequest* req, ws::DescribeWorkflowExecutionResponse* resp) {
+WorkflowService::Reactor* WorkflowService::DescribeWorkflowExecution(Ctx* ctx,
+                                                                     const ws::DescribeWorkflowExecutionRequest* req,
+                                                                     ws::DescribeWorkflowExecutionResponse* resp) {
   return unary(ctx, req, resp, [this](const auto& r) { return engine_.describe_workflow_execution(r); });
 }
 
-WorkflowService::Reactor* WorkflowService::ListWorkflowExecutions(Ctx* ctx, const ws::ListWorkflowExecutionsRequest* req,
+WorkflowService::Reactor* WorkflowService::ListWorkflowExecutions(Ctx* ctx,
+                                                                  const ws::ListWorkflowExecutionsRequest* req,
                                                                   ws::ListWorkflowExecutionsResponse* resp) {
   return unary(ctx, req, resp, [this](const auto& r) { return engine_.list_workflow_executions(r); });
 }

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>
-
 #include <memory>
 
 #include "history_engine.h"

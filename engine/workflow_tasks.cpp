@@ -153,7 +153,8 @@ void HistoryEngine::schedule_workflow_task_if_needed(ExecutionUpdate& u) {
   }
 }
 
-void HistoryEngine::start_workflow_task(ExecutionUpdate& u, const std::string& identity, const std::string& request_id) {
+void HistoryEngine::start_workflow_task(ExecutionUpdate& u, const std::string& identity,
+                                        const std::string& request_id) {
   auto& st = u.state();
   auto* wt = st.mutable_workflow_task();
   if (wt->transient()) {
@@ -201,8 +202,8 @@ static void write_transient_events(ExecutionUpdate& u) {
   u.append(std::move(started));
 }
 
-void HistoryEngine::fail_workflow_task(ExecutionUpdate& u, enums::WorkflowTaskFailedCause cause,
-                                       const Failure& failure, const std::string& identity) {
+void HistoryEngine::fail_workflow_task(ExecutionUpdate& u, enums::WorkflowTaskFailedCause cause, const Failure& failure,
+                                       const std::string& identity) {
   auto& st = u.state();
   const auto& wt = st.workflow_task();
   if (wt.transient()) {

@@ -42,9 +42,9 @@ class FaultInjectingStore final : public HistoryStore {
   void fail_next_commit_after_write(int times = 1);
 
   struct Counters {
-    uint64_t commits = 0;               // commit() calls, failed or not
-    uint64_t failed_before_write = 0;   // of which threw without writing
-    uint64_t failed_after_write = 0;    // of which wrote and then threw
+    uint64_t commits = 0;              // commit() calls, failed or not
+    uint64_t failed_before_write = 0;  // of which threw without writing
+    uint64_t failed_after_write = 0;   // of which wrote and then threw
   };
   Counters counters() const;
 

@@ -120,7 +120,8 @@ void normalize_message(Json& obj, const pb::Descriptor* d, const std::string& pa
     if (f->is_map()) {
       if (!value.is_object()) continue;
       const pb::FieldDescriptor* map_value = f->message_type()->map_value();
-      for (auto& [map_key, element] : value.items()) normalize_value(element, map_value, here + "[\"" + map_key + "\"]");
+      for (auto& [map_key, element] : value.items())
+        normalize_value(element, map_value, here + "[\"" + map_key + "\"]");
     } else if (f->is_repeated()) {
       if (!value.is_array()) continue;
       for (size_t i = 0; i < value.size(); ++i) normalize_value(value[i], f, here + "[" + std::to_string(i) + "]");
@@ -146,9 +147,12 @@ int nesting_depth(std::string_view text) {
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
@@ -185,8 +189,7 @@ Json take_events(Json& root) {
       return std::move(root);
     }
   }
-  if (!history->is_object())
-    fail(std::string("expected an object {\"events\": [...]}, found ") + history->type_name());
+  if (!history->is_object()) fail(std::string("expected an object {\"events\": [...]}, found ") + history->type_name());
   auto events = history->find("events");
   if (events == history->end() || events->is_null()) {
     if (history->contains("eventType") || history->contains("eventId"))

@@ -11,9 +11,9 @@
 // thing with SHORT enum names ("eventType": "WorkflowExecutionStarted", "kind": "Normal",
 // "retryState": "MaximumAttemptsReached"), which protobuf's own JSON parser rejects.
 //
-// Export is protobuf's canonical printer, laid out like the CLI's output. Import first walks the parsed JSON alongside the
-// message Descriptors and rewrites every short enum name into its full name, then hands each event
-// to protobuf's canonical parser. Fields that our subset of Temporal's protos leaves out are ignored.
+// Export is protobuf's canonical printer, laid out like the CLI's output. Import first walks the parsed JSON alongside
+// the message Descriptors and rewrites every short enum name into its full name, then hands each event to protobuf's
+// canonical parser. Fields that our subset of Temporal's protos leaves out are ignored.
 //
 // Exercised by tests/history/json_fixtures_test.cpp (real histories from Temporal's repositories),
 // tests/history/json_dialect_test.cpp and tests/history/json_errors_test.cpp.

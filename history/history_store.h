@@ -43,12 +43,12 @@ struct ExecutionRow {
   ExecutionKey key;
   std::string workflow_type;
   std::string task_queue;
-  int status = 0;                   // temporal.api.enums.v1.WorkflowExecutionStatus
-  int64_t next_event_id = 1;        // events 1 .. next_event_id-1 exist
+  int status = 0;             // temporal.api.enums.v1.WorkflowExecutionStatus
+  int64_t next_event_id = 1;  // events 1 .. next_event_id-1 exist
   int64_t state_transition_count = 0;
-  int64_t start_time_ms = 0;        // Unix epoch milliseconds
-  int64_t close_time_ms = 0;        // 0 while running
-  std::string state;                // serialized reprise.internal.v1.MutableState
+  int64_t start_time_ms = 0;  // Unix epoch milliseconds
+  int64_t close_time_ms = 0;  // 0 while running
+  std::string state;          // serialized reprise.internal.v1.MutableState
 };
 
 enum class TaskKind { WorkflowTask = 0, ActivityTask = 1 };
@@ -67,13 +67,13 @@ struct TaskRow {
 // What a durable timer is for. The engine re-checks mutable state when a timer fires, so a timer
 // whose purpose has gone (the activity completed, the timer was canceled) simply does nothing.
 enum class TimerKind {
-  UserTimer = 0,                       // StartTimer command; timer_id names it
+  UserTimer = 0,  // StartTimer command; timer_id names it
   ActivityScheduleToStart = 1,
   ActivityScheduleToClose = 2,
   ActivityStartToClose = 3,
   ActivityHeartbeat = 4,
-  ActivityRetryBackoff = 5,            // next attempt becomes dispatchable
-  WorkflowTaskScheduleToStart = 6,     // sticky queue fallback
+  ActivityRetryBackoff = 5,         // next attempt becomes dispatchable
+  WorkflowTaskScheduleToStart = 6,  // sticky queue fallback
   WorkflowTaskStartToClose = 7,
   WorkflowRunTimeout = 8,
   WorkflowExecutionTimeout = 9,
@@ -82,17 +82,17 @@ enum class TimerKind {
 // A durable deadline. `id` is assigned by the store when the row is added.
 struct TimerRow {
   int64_t id = 0;
-  int64_t fire_time_ms = 0;            // Unix epoch milliseconds
+  int64_t fire_time_ms = 0;  // Unix epoch milliseconds
   ExecutionKey execution;
   TimerKind kind = TimerKind::UserTimer;
-  int64_t event_id = 0;                // scheduled event id of the activity / workflow task
-  int32_t attempt = 0;                 // attempt the timeout belongs to
-  std::string timer_id;                // user timers only
+  int64_t event_id = 0;  // scheduled event id of the activity / workflow task
+  int32_t attempt = 0;   // attempt the timeout belongs to
+  std::string timer_id;  // user timers only
 };
 
 // One atomic state change of one run.
 struct Transaction {
-  ExecutionRow execution;              // the row as it must be after the change
+  ExecutionRow execution;  // the row as it must be after the change
   // Unset: the run is new and must not exist yet (AlreadyExists otherwise). Set: the row's current
   // next_event_id and state_transition_count must equal these (Conflict otherwise).
   std::optional<int64_t> expected_next_event_id;
@@ -100,9 +100,9 @@ struct Transaction {
   // Appended events; their ids must run contiguously from the row's old next_event_id up to
   // execution.next_event_id - 1.
   std::vector<HistoryEvent> events;
-  std::vector<TaskRow> add_tasks;      // ids are filled in by commit()
+  std::vector<TaskRow> add_tasks;  // ids are filled in by commit()
   std::vector<int64_t> remove_tasks;
-  std::vector<TimerRow> add_timers;    // ids are filled in by commit()
+  std::vector<TimerRow> add_timers;  // ids are filled in by commit()
   std::vector<int64_t> remove_timers;
 };
 
@@ -115,7 +115,7 @@ struct ListFilter {
   std::optional<std::string> workflow_type;
   std::optional<std::string> workflow_id;
   int page_size = 100;
-  int64_t after = 0;                   // page token: continue after this position (0 = from the newest)
+  int64_t after = 0;  // page token: continue after this position (0 = from the newest)
 };
 
 struct ListPage {

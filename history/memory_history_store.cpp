@@ -19,23 +19,21 @@ void check_transaction(const Transaction& tx) {
   int64_t want = old_next;
   for (const HistoryEvent& event : tx.events) {
     if (event.event_id() != want) {
-      throw std::invalid_argument("event id " + std::to_string(event.event_id()) + " where " +
-                                  std::to_string(want) + " was expected (events must be contiguous)");
+      throw std::invalid_argument("event id " + std::to_string(event.event_id()) + " where " + std::to_string(want) +
+                                  " was expected (events must be contiguous)");
     }
     ++want;
   }
   if (want != tx.execution.next_event_id) {
-    throw std::invalid_argument("execution.next_event_id is " +
-                                std::to_string(tx.execution.next_event_id) + " but the events end at " +
-                                std::to_string(want - 1));
+    throw std::invalid_argument("execution.next_event_id is " + std::to_string(tx.execution.next_event_id) +
+                                " but the events end at " + std::to_string(want - 1));
   }
 }
 
 namespace {
 
 bool matches(const ExecutionRow& row, const ListFilter& filter) {
-  return row.key.namespace_ == filter.namespace_ &&
-         (!filter.status || row.status == *filter.status) &&
+  return row.key.namespace_ == filter.namespace_ && (!filter.status || row.status == *filter.status) &&
          (!filter.workflow_type || row.workflow_type == *filter.workflow_type) &&
          (!filter.workflow_id || row.key.workflow_id == *filter.workflow_id);
 }
@@ -88,22 +86,20 @@ std::optional<ExecutionRow> MemoryHistoryStore::get_execution(const ExecutionKey
   return it->second.row;
 }
 
-std::optional<ExecutionRow> MemoryHistoryStore::get_current_execution(
-    const std::string& namespace_, const std::string& workflow_id) {
+std::optional<ExecutionRow> MemoryHistoryStore::get_current_execution(const std::string& namespace_,
+                                                                      const std::string& workflow_id) {
   std::lock_guard lock(mu_);
   // runs_ is ordered by (namespace, workflow id, run id): the runs of one workflow are adjacent.
   const Run* newest = nullptr;
   for (auto it = runs_.lower_bound(ExecutionKey{namespace_, workflow_id, ""});
-       it != runs_.end() && it->first.namespace_ == namespace_ && it->first.workflow_id == workflow_id;
-       ++it) {
+       it != runs_.end() && it->first.namespace_ == namespace_ && it->first.workflow_id == workflow_id; ++it) {
     if (newest == nullptr || it->second.position > newest->position) newest = &it->second;
   }
   if (newest == nullptr) return std::nullopt;
   return newest->row;
 }
 
-std::vector<HistoryEvent> MemoryHistoryStore::read_events(const ExecutionKey& key,
-                                                          int64_t first_event_id,
+std::vector<HistoryEvent> MemoryHistoryStore::read_events(const ExecutionKey& key, int64_t first_event_id,
                                                           int64_t max_count) {
   std::lock_guard lock(mu_);
   auto it = runs_.find(key);
@@ -155,9 +151,8 @@ std::vector<TimerRow> MemoryHistoryStore::load_timers() {
   std::lock_guard lock(mu_);
   std::vector<TimerRow> out;
   for (const auto& [id, timer] : timers_) out.push_back(timer);
-  std::stable_sort(out.begin(), out.end(), [](const TimerRow& a, const TimerRow& b) {
-    return a.fire_time_ms < b.fire_time_ms;
-  });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const TimerRow& a, const TimerRow& b) { return a.fire_time_ms < b.fire_time_ms; });
   return out;
 }
 

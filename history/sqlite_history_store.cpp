@@ -99,12 +99,13 @@ CREATE TABLE timers (
 )sql";
 
 // The columns of an ExecutionRow, in the order read_execution_row() expects them.
-#define REPRISE_EXECUTION_COLUMNS                                                               \
-  "namespace, workflow_id, run_id, workflow_type, task_queue, status, next_event_id, "          \
+#define REPRISE_EXECUTION_COLUMNS                                                      \
+  "namespace, workflow_id, run_id, workflow_type, task_queue, status, next_event_id, " \
   "state_transition_count, start_time_ms, close_time_ms, state"
 
 constexpr const char* kInsertExecution =
-    "INSERT INTO executions (" REPRISE_EXECUTION_COLUMNS ", position) "
+    "INSERT INTO executions (" REPRISE_EXECUTION_COLUMNS
+    ", position) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
     "        (SELECT COALESCE(MAX(position), 0) + 1 FROM executions WHERE namespace = ?1)) "
     // A run that already exists changes nothing; commit() sees 0 changed rows: AlreadyExists.
@@ -132,11 +133,12 @@ constexpr const char* kInsertTimer =
     "timer_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 constexpr const char* kDeleteTimer = "DELETE FROM timers WHERE id = ?1";
 
-constexpr const char* kSelectExecution =
-    "SELECT " REPRISE_EXECUTION_COLUMNS " FROM executions "
-    "WHERE namespace = ?1 AND workflow_id = ?2 AND run_id = ?3";
+constexpr const char* kSelectExecution = "SELECT " REPRISE_EXECUTION_COLUMNS
+                                         " FROM executions "
+                                         "WHERE namespace = ?1 AND workflow_id = ?2 AND run_id = ?3";
 constexpr const char* kSelectCurrentExecution =
-    "SELECT " REPRISE_EXECUTION_COLUMNS " FROM executions "
+    "SELECT " REPRISE_EXECUTION_COLUMNS
+    " FROM executions "
     "WHERE namespace = ?1 AND workflow_id = ?2 ORDER BY position DESC LIMIT 1";
 constexpr const char* kSelectEvents =
     "SELECT data FROM history_events WHERE namespace = ?1 AND workflow_id = ?2 AND run_id = ?3 "
@@ -156,8 +158,7 @@ constexpr const char* kSelectTimers =
 // read transaction a SELECT holds open (a reader must not pin an old WAL snapshot).
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt, const char* operation)
-      : db_(db), stmt_(stmt), operation_(operation) {}
+  Statement(sqlite3* db, sqlite3_stmt* stmt, const char* operation) : db_(db), stmt_(stmt), operation_(operation) {}
   ~Statement() {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
@@ -450,9 +451,9 @@ struct SqliteHistoryStore::Impl {
     }
     if (version == kSchemaVersion) return;
     if (version != 0) {
-      throw StoreError("open " + options.path, SQLITE_ERROR,
-                       "schema version " + std::to_string(version) + ", this build knows version " +
-                           std::to_string(kSchemaVersion));
+      throw StoreError(
+          "open " + options.path, SQLITE_ERROR,
+          "schema version " + std::to_string(version) + ", this build knows version " + std::to_string(kSchemaVersion));
     }
     // Tables and version in one transaction: a crash here leaves an empty file, never half a schema.
     writer->exec("BEGIN IMMEDIATE", "create schema");
@@ -681,8 +682,7 @@ struct SqliteHistoryStore::Impl {
 
 // ---------------------------------------------------------------------------------------------
 
-SqliteHistoryStore::SqliteHistoryStore(const SqliteStoreOptions& options)
-    : impl_(std::make_unique<Impl>(options)) {}
+SqliteHistoryStore::SqliteHistoryStore(const SqliteStoreOptions& options) : impl_(std::make_unique<Impl>(options)) {}
 
 SqliteHistoryStore::~SqliteHistoryStore() = default;
 
@@ -746,9 +746,9 @@ std::vector<HistoryEvent> SqliteHistoryStore::read_events(const ExecutionKey& ke
     while (s.step()) {
       const std::string data = s.blob(0);
       if (!events.emplace_back().ParseFromString(data)) {
-        throw StoreError("read events", SQLITE_CORRUPT,
-                         "event " + std::to_string(events.size()) + " of " + key.workflow_id +
-                             " does not decode as a HistoryEvent");
+        throw StoreError(
+            "read events", SQLITE_CORRUPT,
+            "event " + std::to_string(events.size()) + " of " + key.workflow_id + " does not decode as a HistoryEvent");
       }
     }
     return events;
@@ -758,8 +758,7 @@ std::vector<HistoryEvent> SqliteHistoryStore::read_events(const ExecutionKey& ke
 ListPage SqliteHistoryStore::list_executions(const ListFilter& filter) {
   const int64_t page_size = filter.page_size > 0 ? filter.page_size : 100;
   // One row more than the page: if it comes back, there is a further page.
-  const std::string sql = "SELECT " REPRISE_EXECUTION_COLUMNS ", position FROM executions" +
-                          list_where(filter) +
+  const std::string sql = "SELECT " REPRISE_EXECUTION_COLUMNS ", position FROM executions" + list_where(filter) +
                           " AND position < :after ORDER BY position DESC LIMIT :limit";
   return impl_->with_reader([&](Connection& c) {
     Statement s = c.statement(sql, "list executions");

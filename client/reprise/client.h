@@ -12,12 +12,11 @@
 
 #include <chrono>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "temporal/api/common/v1/message.pb.h"
 #include "temporal/api/failure/v1/message.pb.h"
@@ -77,19 +76,19 @@ class WorkflowFailedError : public ClientError {
 struct ClientOptions {
   std::string address = "127.0.0.1:7233";
   std::string namespace_ = "default";
-  std::string identity;                       // default: "<pid>@<host>"
-  std::chrono::seconds rpc_timeout{30};       // for calls that do not long-poll
+  std::string identity;                  // default: "<pid>@<host>"
+  std::chrono::seconds rpc_timeout{30};  // for calls that do not long-poll
 };
 
 struct StartWorkflowOptions {
-  std::string id;                             // required
-  std::string task_queue;                     // required
+  std::string id;          // required
+  std::string task_queue;  // required
   std::chrono::milliseconds execution_timeout{0};
   std::chrono::milliseconds run_timeout{0};
   std::chrono::milliseconds task_timeout{0};
   temporal::api::enums::v1::WorkflowIdReusePolicy id_reuse_policy{};
   temporal::api::enums::v1::WorkflowIdConflictPolicy id_conflict_policy{};
-  std::string request_id;                     // default: a fresh UUID
+  std::string request_id;  // default: a fresh UUID
 };
 
 class Client;
@@ -134,7 +133,7 @@ class Client {
   // The whole history of a run (all pages).
   temporal::api::history::v1::History fetch_history(const std::string& workflow_id, const std::string& run_id = {});
   temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse describe(const std::string& workflow_id,
-                                                                                  const std::string& run_id = {});
+                                                                                 const std::string& run_id = {});
   // query: Reprise's subset of Temporal's list filter, e.g. "WorkflowType = 'greet' AND ExecutionStatus = 'Running'".
   std::vector<temporal::api::workflow::v1::WorkflowExecutionInfo> list(const std::string& query = {});
   void signal(const std::string& workflow_id, const std::string& run_id, const std::string& name,

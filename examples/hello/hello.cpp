@@ -28,8 +28,7 @@ std::string flaky_fortune(reprise::ActivityContext& ctx, std::string name) {
 // --- The workflow: deterministic code that only asks the server for things. ---
 
 reprise::Workflow<std::string> greet(reprise::WorkflowContext& ctx, std::string name) {
-  auto greeting =
-      co_await ctx.execute_activity<std::string>("compose_greeting", {.start_to_close_timeout = 10s}, name);
+  auto greeting = co_await ctx.execute_activity<std::string>("compose_greeting", {.start_to_close_timeout = 10s}, name);
   co_await ctx.sleep(2s);  // a durable timer: it survives the worker and the server
   auto fortune = co_await ctx.execute_activity<std::string>(
       "flaky_fortune", {.start_to_close_timeout = 10s, .retry_policy = reprise::RetryPolicy{.initial_interval = 1s}},

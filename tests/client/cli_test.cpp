@@ -7,9 +7,8 @@
 #include <cstdio>
 #include <fstream>
 #include <future>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "history/history_json.h"
 #include "test_server.h"
@@ -25,8 +24,8 @@ struct Run {
 
 Run cli(TestServer& s, const std::string& args) {
   static int n = 0;
-  std::string err_file = std::filesystem::temp_directory_path() / ("reprise-cli-err-" + std::to_string(getpid()) + "-" +
-                                                                  std::to_string(n++));
+  std::string err_file = std::filesystem::temp_directory_path() /
+                         ("reprise-cli-err-" + std::to_string(getpid()) + "-" + std::to_string(n++));
   std::string cmd = std::string(REPRISE_BINARY) + " " + args + " --address " + s.server->address() + " 2>" + err_file;
   Run r;
   FILE* p = popen(cmd.c_str(), "r");
@@ -42,7 +41,9 @@ Run cli(TestServer& s, const std::string& args) {
   std::filesystem::remove(err_file);
   return r;
 }
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
 }  // namespace
 
 TEST_CASE("workflow start prints the ids and a second start of a running id fails with exit code 1", "[cli]") {

@@ -4,10 +4,10 @@
 // makes sense event by event, and no timer fired twice. This is what engine/history_engine.cpp's
 // "one transaction per state change" and the reload of tasks and timers at start-up buy.
 #include <grpcpp/create_channel.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -19,6 +19,7 @@
 #include <set>
 #include <thread>
 
+#include "../support/net.h"
 #include "engine/time_util.h"
 #include "temporal/api/workflowservice/v1/service.grpc.pb.h"
 
@@ -29,18 +30,6 @@ using temporal::api::history::v1::HistoryEvent;
 using namespace std::chrono_literals;
 
 namespace {
-
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // The server under test, as a child process.
 class ServerProcess {
@@ -83,8 +72,12 @@ std::vector<Command> decide(const google::protobuf::RepeatedPtrField<HistoryEven
   std::set<std::string> activities_scheduled, activities_completed;
   for (const auto& e : events) {
     switch (e.event_type()) {
-      case enums::EVENT_TYPE_TIMER_STARTED: timer_started = true; break;
-      case enums::EVENT_TYPE_TIMER_FIRED: timer_fired = true; break;
+      case enums::EVENT_TYPE_TIMER_STARTED:
+        timer_started = true;
+        break;
+      case enums::EVENT_TYPE_TIMER_FIRED:
+        timer_fired = true;
+        break;
       case enums::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
         scheduled[e.event_id()] = e.activity_task_scheduled_event_attributes().activity_id();
         activities_scheduled.insert(scheduled[e.event_id()]);
@@ -92,7 +85,8 @@ std::vector<Command> decide(const google::protobuf::RepeatedPtrField<HistoryEven
       case enums::EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
         activities_completed.insert(scheduled[e.activity_task_completed_event_attributes().scheduled_event_id()]);
         break;
-      default: break;
+      default:
+        break;
     }
   }
   Command c;
@@ -161,12 +155,11 @@ std::string validity_problem(const std::vector<HistoryEvent>& events) {
 
 }  // namespace
 
-TEST_CASE("workflows complete exactly once although the server is killed with SIGKILL again and again",
-          "[crash]") {
+TEST_CASE("workflows complete exactly once although the server is killed with SIGKILL again and again", "[crash]") {
   auto dir = std::filesystem::temp_directory_path() / ("reprise-crash-" + reprise::engine::new_uuid());
   std::filesystem::create_directories(dir);
   const std::string db = (dir / "history.db").string();
-  const int port = free_port();
+  const int port = reprise::testing::free_loopback_port();
   const std::string address = "127.0.0.1:" + std::to_string(port);
   ServerProcess server(db, port);
   server.start();

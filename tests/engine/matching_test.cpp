@@ -1,15 +1,14 @@
 // Unit tests of matching (engine/matching.h): task queues that hand tasks to long-polling workers.
 // A task finds a parked poller at once ("sync match") or waits in the backlog for the next poll;
 // a poll that reaches its deadline, is canceled, or meets a shutdown gets nothing.
+#include "engine/matching.h"
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <future>
 #include <thread>
-
-#include "engine/matching.h"
 
 using namespace reprise::engine;
 using namespace std::chrono_literals;
@@ -38,7 +37,8 @@ struct Executors {
 
 // What a poller receives, as a future.
 struct Delivery {
-  std::shared_ptr<std::promise<std::optional<TaskRow>>> promise = std::make_shared<std::promise<std::optional<TaskRow>>>();
+  std::shared_ptr<std::promise<std::optional<TaskRow>>> promise =
+      std::make_shared<std::promise<std::optional<TaskRow>>>();
   std::future<std::optional<TaskRow>> result = promise->get_future();
   Matching::Deliver deliver() {
     return [p = promise](std::optional<TaskRow> task) { p->set_value(std::move(task)); };

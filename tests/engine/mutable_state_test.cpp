@@ -2,9 +2,10 @@
 // from event lists with apply_event and check what the engine reads from them (pending activities,
 // timers, the workflow task, next_event_id), and how flush_buffered_events orders and numbers the
 // events that waited in the buffer while a workflow task was in flight.
+#include "engine/mutable_state.h"
+
 #include <catch2/catch.hpp>
 
-#include "engine/mutable_state.h"
 #include "engine/time_util.h"
 
 using namespace reprise::engine;
@@ -103,8 +104,8 @@ MutableState fold(const std::vector<HistoryEvent>& events) {
 
 // Events 1-6: started, a first workflow task that scheduled activity "a" (5) and timer "t" (6).
 std::vector<HistoryEvent> opening() {
-  return {workflow_started(1),        task_scheduled(2),         task_started(3, 2),
-          task_completed(4, 2, 3),    activity_scheduled(5, "a"), timer_started(6, "t", 30)};
+  return {workflow_started(1),     task_scheduled(2),          task_started(3, 2),
+          task_completed(4, 2, 3), activity_scheduled(5, "a"), timer_started(6, "t", 30)};
 }
 
 // Buffers an event as ExecutionUpdate::append does while a workflow task is in flight.
@@ -212,8 +213,7 @@ TEST_CASE("buffered events count at once but take ids only when flushed", "[muta
   CHECK(st.buffered_events_size() == 3);
 }
 
-TEST_CASE("flushing moves completions behind other buffered events and rewires their started ids",
-          "[mutable-state]") {
+TEST_CASE("flushing moves completions behind other buffered events and rewires their started ids", "[mutable-state]") {
   auto st = fold(opening());
   apply_event(st, task_scheduled(7));
   apply_event(st, task_started(8, 7));

@@ -1,10 +1,11 @@
 // Unit tests of the activity retry rules (engine/retry_policy.h, temporal-semantics.md 2.1, 2.2):
 // Temporal's defaults, validation, the backoff sequence and its cap, next_retry_delay, the
 // schedule-to-close limit, and which failures may be retried at all.
+#include "engine/retry_policy.h"
+
 #include <catch2/catch.hpp>
 
 #include "engine/errors.h"
-#include "engine/retry_policy.h"
 #include "engine/time_util.h"
 
 using namespace reprise::engine;
@@ -107,8 +108,7 @@ TEST_CASE("application failures are retryable unless marked non-retryable or lis
   CHECK(is_retryable(p, application_failure("Error")));
   CHECK_FALSE(is_retryable(p, application_failure("Error", /*non_retryable=*/true)));
   CHECK_FALSE(is_retryable(p, application_failure("BadInput")));
-  CHECK(decide_retry(p, 1, application_failure("BadInput"), kNow, 0).state ==
-        enums::RETRY_STATE_NON_RETRYABLE_FAILURE);
+  CHECK(decide_retry(p, 1, application_failure("BadInput"), kNow, 0).state == enums::RETRY_STATE_NON_RETRYABLE_FAILURE);
 }
 
 TEST_CASE("only start-to-close and heartbeat timeouts are retryable, unless listed as TemporalTimeout", "[retry]") {

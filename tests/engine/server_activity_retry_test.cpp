@@ -101,9 +101,8 @@ TEST_CASE("an activity failure whose type is in non_retryable_error_types is not
           "[server][activity][retry]") {
   TestServer s;
   RawWorker w(s, "retry");
-  w.start_and_complete_first_task("wf-listed-type", {activity_with_policy([](auto& p) {
-                                    p.add_non_retryable_error_types("BadInput");
-                                  })});
+  w.start_and_complete_first_task("wf-listed-type",
+                                  {activity_with_policy([](auto& p) { p.add_non_retryable_error_types("BadInput"); })});
 
   auto a1 = w.next_activity_task();
   REQUIRE(w.fail_activity(a1.task_token(), "flaky network", false, "NetworkError").ok());  // not listed
@@ -183,9 +182,9 @@ TEST_CASE("an activity whose next retry would pass its schedule-to-close deadlin
           "[server][activity][retry]") {
   TestServer s;
   RawWorker w(s, "retry");
-  w.start_and_complete_first_task("wf-no-time-left", {schedule_activity("1", "flaky", 10s, [](auto& a) {
-                                    a.mutable_schedule_to_close_timeout()->set_seconds(10);
-                                  })});
+  w.start_and_complete_first_task(
+      "wf-no-time-left",
+      {schedule_activity("1", "flaky", 10s, [](auto& a) { a.mutable_schedule_to_close_timeout()->set_seconds(10); })});
 
   auto a1 = w.next_activity_task();
   s.clock.advance(9500ms);  // the 1 s backoff would end after the 10 s deadline

@@ -51,18 +51,18 @@ TEST_CASE("activity timeouts are normalised into ActivityTaskScheduled as Tempor
   w.start("wf-normalise", "TestWorkflow", [](auto& req) { req.mutable_workflow_run_timeout()->set_seconds(60); });
   auto wt = w.next_workflow_task();
   REQUIRE(w.complete_workflow_task(
-                wt.task_token(),
-                {// Only start-to-close: the others come from the run timeout.
-                 schedule_activity("only-stc", "a", 10s),
-                 // Only schedule-to-close: it fills the others; the heartbeat is capped at start-to-close.
-                 schedule_activity("only-s2c", "a", 0s,
-                                   [](auto& a) {
-                                     a.clear_start_to_close_timeout();
-                                     a.mutable_schedule_to_close_timeout()->set_seconds(30);
-                                     a.mutable_heartbeat_timeout()->set_seconds(45);
-                                   }),
-                 // Longer than the run: capped at the run timeout.
-                 schedule_activity("too-long", "a", 100s)})
+               wt.task_token(),
+               {// Only start-to-close: the others come from the run timeout.
+                schedule_activity("only-stc", "a", 10s),
+                // Only schedule-to-close: it fills the others; the heartbeat is capped at start-to-close.
+                schedule_activity("only-s2c", "a", 0s,
+                                  [](auto& a) {
+                                    a.clear_start_to_close_timeout();
+                                    a.mutable_schedule_to_close_timeout()->set_seconds(30);
+                                    a.mutable_heartbeat_timeout()->set_seconds(45);
+                                  }),
+                // Longer than the run: capped at the run timeout.
+                schedule_activity("too-long", "a", 100s)})
               .ok());
 
   auto events = history_of(s, "wf-normalise");

@@ -40,9 +40,9 @@ TEST_CASE("an activity nobody polls times out schedule-to-start without an Activ
           "[server][activity][timeout]") {
   TestServer s;
   RawWorker w(s, "timeouts");
-  w.start_and_complete_first_task("wf-s2s", {schedule_activity("1", "slow", 10s, [](auto& a) {
-                                    a.mutable_schedule_to_start_timeout()->set_seconds(5);
-                                  })});
+  w.start_and_complete_first_task(
+      "wf-s2s",
+      {schedule_activity("1", "slow", 10s, [](auto& a) { a.mutable_schedule_to_start_timeout()->set_seconds(5); })});
 
   s.clock.advance(5s);
   auto events = wait_for_history(s, "wf-s2s", 7);
@@ -115,9 +115,9 @@ TEST_CASE("an activity attempt that times out start-to-close is retried and the 
 TEST_CASE("a running activity past its schedule-to-close deadline times out for good", "[server][activity][timeout]") {
   TestServer s;
   RawWorker w(s, "timeouts");
-  w.start_and_complete_first_task("wf-s2c", {schedule_activity("1", "slow", 8s, [](auto& a) {
-                                    a.mutable_schedule_to_close_timeout()->set_seconds(10);
-                                  })});
+  w.start_and_complete_first_task(
+      "wf-s2c",
+      {schedule_activity("1", "slow", 8s, [](auto& a) { a.mutable_schedule_to_close_timeout()->set_seconds(10); })});
 
   s.clock.advance(5s);
   auto a1 = w.next_activity_task();  // started at 5 s: its start-to-close (8 s) would end at 13 s
@@ -175,9 +175,9 @@ TEST_CASE("heartbeat details of a timed-out attempt come back in the next attemp
           "[server][activity][timeout][heartbeat]") {
   TestServer s;
   RawWorker w(s, "timeouts");
-  w.start_and_complete_first_task("wf-hb-retry", {schedule_activity("1", "long", 10s, [](auto& a) {
-                                    a.mutable_heartbeat_timeout()->set_seconds(2);
-                                  })});
+  w.start_and_complete_first_task(
+      "wf-hb-retry",
+      {schedule_activity("1", "long", 10s, [](auto& a) { a.mutable_heartbeat_timeout()->set_seconds(2); })});
 
   auto a1 = w.next_activity_task();
   CHECK_FALSE(a1.has_heartbeat_details());
@@ -233,9 +233,9 @@ TEST_CASE("a started activity learns of its cancellation from the heartbeat resp
 TEST_CASE("cancelling an activity that has not started cancels it at once", "[server][activity][cancel]") {
   TestServer s;
   RawWorker w(s, "timeouts");
-  w.start_and_complete_first_task("wf-cancel-early", {schedule_activity("1", "long", 10s, [](auto& a) {
-                                    a.mutable_task_queue()->set_name("nobody-polls-this");
-                                  })});
+  w.start_and_complete_first_task(
+      "wf-cancel-early",
+      {schedule_activity("1", "long", 10s, [](auto& a) { a.mutable_task_queue()->set_name("nobody-polls-this"); })});
 
   REQUIRE(send_signal(s, "wf-cancel-early", "stop").ok());
   auto wt = w.next_workflow_task();

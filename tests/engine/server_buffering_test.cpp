@@ -27,13 +27,11 @@ TEST_CASE("an activity completion during a workflow task lands after the task's 
 
   REQUIRE(w.complete_workflow_task(wt.task_token(), {start_timer("t", 30s)}).ok());
   auto events = history_of(s, "wf-buffer-activity");
-  CHECK(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled",
-                                     "3 WorkflowTaskStarted",      "4 WorkflowTaskCompleted",
-                                     "5 ActivityTaskScheduled",    "6 WorkflowExecutionSignaled",
-                                     "7 WorkflowTaskScheduled",    "8 WorkflowTaskStarted",
-                                     "9 WorkflowTaskCompleted",    "10 TimerStarted",
-                                     "11 ActivityTaskStarted",     "12 ActivityTaskCompleted",
-                                     "13 WorkflowTaskScheduled"});
+  CHECK(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
+                                     "4 WorkflowTaskCompleted", "5 ActivityTaskScheduled",
+                                     "6 WorkflowExecutionSignaled", "7 WorkflowTaskScheduled", "8 WorkflowTaskStarted",
+                                     "9 WorkflowTaskCompleted", "10 TimerStarted", "11 ActivityTaskStarted",
+                                     "12 ActivityTaskCompleted", "13 WorkflowTaskScheduled"});
   CHECK(events[9].timer_started_event_attributes().workflow_task_completed_event_id() == 9);
   CHECK(events[10].activity_task_started_event_attributes().scheduled_event_id() == 5);
   const auto& completed = events[11].activity_task_completed_event_attributes();
@@ -78,13 +76,11 @@ TEST_CASE("buffered completions move behind other buffered events", "[server][bu
   REQUIRE(w.complete_workflow_task(wt.task_token(), {}).ok());
 
   auto events = history_of(s, "wf-buffer-order");
-  CHECK(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled",
-                                     "3 WorkflowTaskStarted",      "4 WorkflowTaskCompleted",
-                                     "5 ActivityTaskScheduled",    "6 WorkflowExecutionSignaled",
-                                     "7 WorkflowTaskScheduled",    "8 WorkflowTaskStarted",
-                                     "9 WorkflowTaskCompleted",    "10 ActivityTaskStarted",
-                                     "11 WorkflowExecutionSignaled", "12 ActivityTaskCompleted",
-                                     "13 WorkflowTaskScheduled"});
+  CHECK(event_lines(events) ==
+        Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
+              "4 WorkflowTaskCompleted", "5 ActivityTaskScheduled", "6 WorkflowExecutionSignaled",
+              "7 WorkflowTaskScheduled", "8 WorkflowTaskStarted", "9 WorkflowTaskCompleted", "10 ActivityTaskStarted",
+              "11 WorkflowExecutionSignaled", "12 ActivityTaskCompleted", "13 WorkflowTaskScheduled"});
   CHECK(events[10].workflow_execution_signaled_event_attributes().signal_name() == "second");
   CHECK(events[11].activity_task_completed_event_attributes().started_event_id() == 10);
 }
@@ -98,21 +94,20 @@ TEST_CASE("completing the workflow while events are buffered fails the task with
   REQUIRE(send_signal(s, "wf-unhandled", "late news").ok());
 
   // Core asks for a sticky queue with every completion; failing the task must clear it again.
-  auto st = w.complete_workflow_task(wt.task_token(), {start_timer("1", 10s), complete_workflow("\"done\"")},
-                                     [](auto& req) {
-                                       auto* sticky = req.mutable_sticky_attributes();
-                                       sticky->mutable_worker_task_queue()->set_name("w1-sticky");
-                                       sticky->mutable_worker_task_queue()->set_kind(enums::TASK_QUEUE_KIND_STICKY);
-                                       sticky->mutable_schedule_to_start_timeout()->set_seconds(5);
-                                     });
+  auto st =
+      w.complete_workflow_task(wt.task_token(), {start_timer("1", 10s), complete_workflow("\"done\"")}, [](auto& req) {
+        auto* sticky = req.mutable_sticky_attributes();
+        sticky->mutable_worker_task_queue()->set_name("w1-sticky");
+        sticky->mutable_worker_task_queue()->set_kind(enums::TASK_QUEUE_KIND_STICKY);
+        sticky->mutable_schedule_to_start_timeout()->set_seconds(5);
+      });
   // SDK cores recognise exactly this answer and simply poll again.
   CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   CHECK(st.error_message() == "UnhandledCommand");
 
   auto events = history_of(s, "wf-unhandled");
   CHECK(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
-                                     "4 WorkflowTaskFailed", "5 WorkflowExecutionSignaled",
-                                     "6 WorkflowTaskScheduled"});
+                                     "4 WorkflowTaskFailed", "5 WorkflowExecutionSignaled", "6 WorkflowTaskScheduled"});
   const auto& failed = events[3].workflow_task_failed_event_attributes();
   CHECK(failed.cause() == enums::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND);
   CHECK(failed.failure().message() == "UnhandledCommand");

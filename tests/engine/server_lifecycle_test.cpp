@@ -189,8 +189,7 @@ TEST_CASE("a run timeout with a task in flight fails the task, flushes the buffe
   CHECK(failed.identity() == "history-service");
   CHECK(events[5].workflow_execution_timed_out_event_attributes().retry_state() ==
         enums::RETRY_STATE_RETRY_POLICY_NOT_SET);
-  CHECK(describe(s, "wf-run-timeout").workflow_execution_info().status() ==
-        enums::WORKFLOW_EXECUTION_STATUS_TIMED_OUT);
+  CHECK(describe(s, "wf-run-timeout").workflow_execution_info().status() == enums::WORKFLOW_EXECUTION_STATUS_TIMED_OUT);
   CHECK(w.complete_workflow_task(wt.task_token(), {complete_workflow("\"late\"")}).error_code() ==
         grpc::StatusCode::NOT_FOUND);
 }

@@ -44,9 +44,9 @@ TEST_CASE("after a sticky completion the next workflow task goes to the sticky q
   start_sticky_workflow(s, w, "wf-sticky");
 
   auto events = history_of(s, "wf-sticky");
-  REQUIRE(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled",
-                                       "3 WorkflowTaskStarted", "4 WorkflowTaskCompleted",
-                                       "5 WorkflowExecutionSignaled", "6 WorkflowTaskScheduled"});
+  REQUIRE(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
+                                       "4 WorkflowTaskCompleted", "5 WorkflowExecutionSignaled",
+                                       "6 WorkflowTaskScheduled"});
   const auto& queue = events[5].workflow_task_scheduled_event_attributes().task_queue();
   CHECK(queue.name() == "w1-sticky");
   CHECK(queue.kind() == enums::TASK_QUEUE_KIND_STICKY);
@@ -58,9 +58,8 @@ TEST_CASE("after a sticky completion the next workflow task goes to the sticky q
   auto wt = w.next_workflow_task("w1-sticky", /*sticky=*/true);
   CHECK(wt.previous_started_event_id() == 3);
   CHECK(wt.started_event_id() == 7);
-  CHECK(event_lines(events_of(wt)) ==
-        Lines{"4 WorkflowTaskCompleted", "5 WorkflowExecutionSignaled", "6 WorkflowTaskScheduled",
-              "7 WorkflowTaskStarted"});
+  CHECK(event_lines(events_of(wt)) == Lines{"4 WorkflowTaskCompleted", "5 WorkflowExecutionSignaled",
+                                            "6 WorkflowTaskScheduled", "7 WorkflowTaskStarted"});
   CHECK(wt.workflow_execution_task_queue().name() == "sticky-tq");
   CHECK(wt.workflow_execution_task_queue().kind() == enums::TASK_QUEUE_KIND_NORMAL);
 
@@ -78,10 +77,9 @@ TEST_CASE("a sticky workflow task nobody polls times out schedule-to-start and m
 
   s.clock.advance(5s);
   auto events = wait_for_history(s, "wf-sticky-timeout", 8);
-  CHECK(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled",
-                                     "3 WorkflowTaskStarted", "4 WorkflowTaskCompleted",
-                                     "5 WorkflowExecutionSignaled", "6 WorkflowTaskScheduled",
-                                     "7 WorkflowTaskTimedOut", "8 WorkflowTaskScheduled"});
+  CHECK(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
+                                     "4 WorkflowTaskCompleted", "5 WorkflowExecutionSignaled",
+                                     "6 WorkflowTaskScheduled", "7 WorkflowTaskTimedOut", "8 WorkflowTaskScheduled"});
   const auto& timed_out = events[6].workflow_task_timed_out_event_attributes();
   CHECK(timed_out.scheduled_event_id() == 6);
   CHECK(timed_out.started_event_id() == 0);
@@ -98,8 +96,7 @@ TEST_CASE("a sticky workflow task nobody polls times out schedule-to-start and m
   CHECK(wt.history().events(0).event_id() == 1);
 }
 
-TEST_CASE("return_new_workflow_task hands the next workflow task back in the completion response",
-          "[server][sticky]") {
+TEST_CASE("return_new_workflow_task hands the next workflow task back in the completion response", "[server][sticky]") {
   TestServer s;
   RawWorker w(s, "sticky-tq");
   w.start("wf-inline");
@@ -107,12 +104,13 @@ TEST_CASE("return_new_workflow_task hands the next workflow task back in the com
   REQUIRE(send_signal(s, "wf-inline", "while-you-were-busy").ok());
 
   ws::RespondWorkflowTaskCompletedResponse resp;
-  auto st = w.complete_workflow_task(first.task_token(), {},
-                                     [](auto& req) {
-                                       ask_for_sticky_queue(req);
-                                       req.set_return_new_workflow_task(true);
-                                     },
-                                     &resp);
+  auto st = w.complete_workflow_task(
+      first.task_token(), {},
+      [](auto& req) {
+        ask_for_sticky_queue(req);
+        req.set_return_new_workflow_task(true);
+      },
+      &resp);
   REQUIRE(st.error_message() == "");
   REQUIRE(resp.has_workflow_task());
   const auto& inline_task = resp.workflow_task();
@@ -120,15 +118,13 @@ TEST_CASE("return_new_workflow_task hands the next workflow task back in the com
   CHECK(inline_task.attempt() == 1);
   CHECK(inline_task.previous_started_event_id() == 3);
   CHECK(inline_task.started_event_id() == 7);
-  CHECK(event_lines(events_of(inline_task)) ==
-        Lines{"4 WorkflowTaskCompleted", "5 WorkflowExecutionSignaled", "6 WorkflowTaskScheduled",
-              "7 WorkflowTaskStarted"});
+  CHECK(event_lines(events_of(inline_task)) == Lines{"4 WorkflowTaskCompleted", "5 WorkflowExecutionSignaled",
+                                                     "6 WorkflowTaskScheduled", "7 WorkflowTaskStarted"});
 
   auto events = history_of(s, "wf-inline");
-  CHECK(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled",
-                                     "3 WorkflowTaskStarted", "4 WorkflowTaskCompleted",
-                                     "5 WorkflowExecutionSignaled", "6 WorkflowTaskScheduled",
-                                     "7 WorkflowTaskStarted"});
+  CHECK(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
+                                     "4 WorkflowTaskCompleted", "5 WorkflowExecutionSignaled",
+                                     "6 WorkflowTaskScheduled", "7 WorkflowTaskStarted"});
   const auto& started = events[6].workflow_task_started_event_attributes();
   CHECK(started.request_id() == "request-from-RespondWorkflowTaskCompleted");
   CHECK(started.identity() == "raw-worker");
@@ -146,12 +142,13 @@ TEST_CASE("return_new_workflow_task returns nothing when there is no news", "[se
   w.start("wf-inline-none");
   auto first = w.next_workflow_task();
   ws::RespondWorkflowTaskCompletedResponse resp;
-  REQUIRE(w.complete_workflow_task(first.task_token(), {start_timer("1", 10s)},
-                                   [](auto& req) {
-                                     ask_for_sticky_queue(req);
-                                     req.set_return_new_workflow_task(true);
-                                   },
-                                   &resp)
+  REQUIRE(w.complete_workflow_task(
+               first.task_token(), {start_timer("1", 10s)},
+               [](auto& req) {
+                 ask_for_sticky_queue(req);
+                 req.set_return_new_workflow_task(true);
+               },
+               &resp)
               .ok());
   CHECK_FALSE(resp.has_workflow_task());
   CHECK(history_lines(s, "wf-inline-none").size() == 5);
@@ -168,10 +165,10 @@ TEST_CASE("a workflow task that fails on the sticky queue is retried on the norm
               .ok());
 
   auto events = history_of(s, "wf-sticky-fail");
-  CHECK(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled",
-                                     "3 WorkflowTaskStarted", "4 WorkflowTaskCompleted",
-                                     "5 WorkflowExecutionSignaled", "6 WorkflowTaskScheduled",
-                                     "7 WorkflowTaskStarted", "8 WorkflowTaskFailed", "9 WorkflowTaskScheduled"});
+  CHECK(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
+                                     "4 WorkflowTaskCompleted", "5 WorkflowExecutionSignaled",
+                                     "6 WorkflowTaskScheduled", "7 WorkflowTaskStarted", "8 WorkflowTaskFailed",
+                                     "9 WorkflowTaskScheduled"});
   CHECK(events[8].workflow_task_scheduled_event_attributes().attempt() == 1);
   CHECK(events[8].workflow_task_scheduled_event_attributes().task_queue().kind() == enums::TASK_QUEUE_KIND_NORMAL);
   auto retry = w.next_workflow_task();
@@ -188,10 +185,10 @@ TEST_CASE("a sticky workflow task that times out start-to-close is retried on th
   s.clock.advance(10s);  // the default workflow task timeout
 
   auto events = wait_for_history(s, "wf-sticky-stc", 9);
-  CHECK(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled",
-                                     "3 WorkflowTaskStarted", "4 WorkflowTaskCompleted",
-                                     "5 WorkflowExecutionSignaled", "6 WorkflowTaskScheduled",
-                                     "7 WorkflowTaskStarted", "8 WorkflowTaskTimedOut", "9 WorkflowTaskScheduled"});
+  CHECK(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
+                                     "4 WorkflowTaskCompleted", "5 WorkflowExecutionSignaled",
+                                     "6 WorkflowTaskScheduled", "7 WorkflowTaskStarted", "8 WorkflowTaskTimedOut",
+                                     "9 WorkflowTaskScheduled"});
   CHECK(events[7].workflow_task_timed_out_event_attributes().timeout_type() == enums::TIMEOUT_TYPE_START_TO_CLOSE);
   CHECK(events[8].workflow_task_scheduled_event_attributes().attempt() == 1);
   CHECK(events[8].workflow_task_scheduled_event_attributes().task_queue().kind() == enums::TASK_QUEUE_KIND_NORMAL);

@@ -13,8 +13,8 @@ TEST_CASE("a timer fires when the clock passes it and schedules a workflow task"
   w.start_and_complete_first_task("wf-timer", {start_timer("1", 10s)});
 
   auto events = history_of(s, "wf-timer");
-  REQUIRE(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled",
-                                       "3 WorkflowTaskStarted", "4 WorkflowTaskCompleted", "5 TimerStarted"});
+  REQUIRE(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
+                                       "4 WorkflowTaskCompleted", "5 TimerStarted"});
   const auto& started = events[4].timer_started_event_attributes();
   CHECK(started.timer_id() == "1");
   CHECK(started.start_to_fire_timeout().seconds() == 10);
@@ -49,9 +49,15 @@ TEST_CASE("a canceled timer writes TimerCanceled and never fires", "[server][tim
   auto wt = w.next_workflow_task();
   REQUIRE(w.complete_workflow_task(wt.task_token(), {cancel_timer("1")}).ok());
 
-  const Lines expected{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
-                       "4 WorkflowTaskCompleted",    "5 TimerStarted",          "6 WorkflowExecutionSignaled",
-                       "7 WorkflowTaskScheduled",    "8 WorkflowTaskStarted",   "9 WorkflowTaskCompleted",
+  const Lines expected{"1 WorkflowExecutionStarted",
+                       "2 WorkflowTaskScheduled",
+                       "3 WorkflowTaskStarted",
+                       "4 WorkflowTaskCompleted",
+                       "5 TimerStarted",
+                       "6 WorkflowExecutionSignaled",
+                       "7 WorkflowTaskScheduled",
+                       "8 WorkflowTaskStarted",
+                       "9 WorkflowTaskCompleted",
                        "10 TimerCanceled"};
   auto events = history_of(s, "wf-timer-cancel");
   CHECK(event_lines(events) == expected);

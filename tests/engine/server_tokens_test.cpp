@@ -43,9 +43,9 @@ TEST_CASE("a second completion of the same task is refused", "[server][tokens]")
   const auto after_task = history_lines(s, "wf-duplicate");
   auto st = w.complete_workflow_task(wt.task_token(), {start_timer("2", 10s)});
   CHECK(st.error_code() == grpc::StatusCode::NOT_FOUND);
-  CHECK(w.fail_workflow_task(wt.task_token(), enums::WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
-                             "late")
-            .error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(
+      w.fail_workflow_task(wt.task_token(), enums::WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE, "late")
+          .error_code() == grpc::StatusCode::NOT_FOUND);
   CHECK(history_lines(s, "wf-duplicate") == after_task);
 }
 
@@ -69,8 +69,8 @@ TEST_CASE("a token naming another run is refused", "[server][tokens]") {
   CHECK(second.workflow_execution().run_id() != wt.workflow_execution().run_id());
   st = w.complete_workflow_task(wt.task_token(), {complete_workflow("\"x\"")});
   CHECK(st.error_code() == grpc::StatusCode::NOT_FOUND);
-  CHECK(history_lines(s, "wf-other-run") == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled",
-                                                  "3 WorkflowTaskStarted"});
+  CHECK(history_lines(s, "wf-other-run") ==
+        Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted"});
 }
 
 TEST_CASE("bytes that are not a task token are refused as INVALID_ARGUMENT", "[server][tokens]") {

@@ -12,7 +12,9 @@ using Lines = std::vector<std::string>;
 
 namespace {
 
-void five_second_task_timeout(ws::StartWorkflowExecutionRequest& req) { req.mutable_workflow_task_timeout()->set_seconds(5); }
+void five_second_task_timeout(ws::StartWorkflowExecutionRequest& req) {
+  req.mutable_workflow_task_timeout()->set_seconds(5);
+}
 
 const Lines kTimedOut{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
                       "4 WorkflowTaskTimedOut"};

@@ -34,8 +34,7 @@ ws::PollActivityTaskQueueResponse run_to_activity(RawWorker& w, const std::strin
 }
 }  // namespace
 
-TEST_CASE("a commit that fails before writing is refused as UNAVAILABLE and a retry lands once",
-          "[server][faults]") {
+TEST_CASE("a commit that fails before writing is refused as UNAVAILABLE and a retry lands once", "[server][faults]") {
   FaultyServer f;
   RawWorker w(*f.server, "faults");
   auto at = run_to_activity(w, "wf-fail-before");
@@ -46,10 +45,10 @@ TEST_CASE("a commit that fails before writing is refused as UNAVAILABLE and a re
   CHECK(history_lines(*f.server, "wf-fail-before").size() == 5);  // nothing of the completion was kept
 
   REQUIRE(w.complete_activity(at.task_token(), "1").ok());
-  CHECK(history_lines(*f.server, "wf-fail-before") ==
-        Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
-              "4 WorkflowTaskCompleted", "5 ActivityTaskScheduled", "6 ActivityTaskStarted", "7 ActivityTaskCompleted",
-              "8 WorkflowTaskScheduled"});
+  CHECK(history_lines(*f.server, "wf-fail-before") == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled",
+                                                            "3 WorkflowTaskStarted", "4 WorkflowTaskCompleted",
+                                                            "5 ActivityTaskScheduled", "6 ActivityTaskStarted",
+                                                            "7 ActivityTaskCompleted", "8 WorkflowTaskScheduled"});
   // The workflow goes on: the new workflow task reaches a worker.
   auto wt = w.next_workflow_task();
   CHECK(wt.started_event_id() == 9);

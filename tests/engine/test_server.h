@@ -375,10 +375,9 @@ inline ws::DescribeWorkflowExecutionResponse describe(TestServer& s, const std::
 
 // --- Commands, built the way SDKs build them ---
 
-inline Command schedule_activity(const std::string& activity_id, const std::string& type,
-                                 std::chrono::seconds start_to_close = 10s,
-                                 std::function<void(temporal::api::command::v1::ScheduleActivityTaskCommandAttributes&)>
-                                     customize = {}) {
+inline Command schedule_activity(
+    const std::string& activity_id, const std::string& type, std::chrono::seconds start_to_close = 10s,
+    std::function<void(temporal::api::command::v1::ScheduleActivityTaskCommandAttributes&)> customize = {}) {
   Command c;
   c.set_command_type(enums::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK);
   auto* a = c.mutable_schedule_activity_task_command_attributes();

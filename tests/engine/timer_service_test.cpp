@@ -1,14 +1,13 @@
 // Unit tests of the timer service (engine/timer_service.h): durable deadlines handed back when the
 // injected clock passes them. With a ManualClock nothing fires until the test advances time, and then
 // everything due fires, in any order the pool chooses; later deadlines keep waiting.
-#include <boost/asio/executor_work_guard.hpp>
-#include <catch2/catch.hpp>
+#include "engine/timer_service.h"
 
 #include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <catch2/catch.hpp>
 #include <mutex>
 #include <thread>
-
-#include "engine/timer_service.h"
 
 using namespace reprise::engine;
 using namespace std::chrono_literals;

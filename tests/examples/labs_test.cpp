@@ -12,24 +12,13 @@
 #include <map>
 #include <sstream>
 
+#include "../support/net.h"
 #include "history/history_json.h"
 
 namespace enums = temporal::api::enums::v1;
 using temporal::api::history::v1::History;
 
 namespace {
-
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p);
@@ -47,10 +36,11 @@ struct LabRun {
 
 LabRun run_lab(const std::string& script, const std::string& args = {}) {
   LabRun r;
-  r.dir = std::filesystem::temp_directory_path() / ("reprise-lab-" + std::to_string(getpid()) + "-" +
-                                                   std::to_string(free_port()));
+  r.dir = std::filesystem::temp_directory_path() /
+          ("reprise-lab-" + std::to_string(getpid()) + "-" + std::to_string(reprise::testing::free_loopback_port()));
   std::filesystem::create_directories(r.dir);
-  std::string cmd = "REPRISE_BUILD=" + std::string(REPRISE_BUILD_DIR) + " REPRISE_PORT=" + std::to_string(free_port()) +
+  std::string cmd = "REPRISE_BUILD=" + std::string(REPRISE_BUILD_DIR) +
+                    " REPRISE_PORT=" + std::to_string(reprise::testing::free_loopback_port()) +
                     " REPRISE_LAB_DIR=" + r.dir.string() + " bash " + REPRISE_SOURCE_DIR + "/examples/" + script + " " +
                     args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
@@ -59,7 +49,8 @@ LabRun run_lab(const std::string& script, const std::string& args = {}) {
   while ((got = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), got);
   int status = pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (std::filesystem::exists(r.dir / "history.json")) r.history = reprise::history::history_from_json(read_file(r.dir / "history.json"));
+  if (std::filesystem::exists(r.dir / "history.json"))
+    r.history = reprise::history::history_from_json(read_file(r.dir / "history.json"));
   return r;
 }
 
@@ -81,20 +72,23 @@ TEST_CASE("lab 1: the hello workflow completes, its flaky activity succeeding on
   auto r = run_lab("hello/run.sh");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  CHECK(r.output.find("Result: \"Hello, Reprise! Good things come to those who replay, Reprise.\"") != std::string::npos);
+  CHECK(r.output.find("Result: \"Hello, Reprise! Good things come to those who replay, Reprise.\"") !=
+        std::string::npos);
   // Activity, durable sleep, flaky activity, complete: the command events in order.
   std::vector<enums::EventType> commands;
   for (auto t : types(r.history))
     if (t == enums::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED || t == enums::EVENT_TYPE_TIMER_STARTED ||
         t == enums::EVENT_TYPE_TIMER_FIRED || t == enums::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
       commands.push_back(t);
-  CHECK(commands == std::vector<enums::EventType>{enums::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, enums::EVENT_TYPE_TIMER_STARTED,
-                                                   enums::EVENT_TYPE_TIMER_FIRED, enums::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
-                                                   enums::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED});
+  CHECK(commands == std::vector<enums::EventType>{enums::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+                                                  enums::EVENT_TYPE_TIMER_STARTED, enums::EVENT_TYPE_TIMER_FIRED,
+                                                  enums::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+                                                  enums::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED});
   // The flaky activity's Started event says attempt 3; its two failures left no events.
   std::vector<int> attempts;
   for (const auto& e : r.history.events())
-    if (e.event_type() == enums::EVENT_TYPE_ACTIVITY_TASK_STARTED) attempts.push_back(e.activity_task_started_event_attributes().attempt());
+    if (e.event_type() == enums::EVENT_TYPE_ACTIVITY_TASK_STARTED)
+      attempts.push_back(e.activity_task_started_event_attributes().attempt());
   CHECK(attempts == std::vector<int>{1, 3});
   CHECK(count(r.history, enums::EVENT_TYPE_ACTIVITY_TASK_FAILED) == 0);
   std::filesystem::remove_all(r.dir);

@@ -2,10 +2,9 @@
 // exports ("WorkflowExecutionStarted", "Normal", "MaximumAttemptsReached") load to the same message
 // as proto3 canonical JSON; the ways a file may wrap its events all work; fields newer than our
 // protos are skipped; strings that are not enums are left alone; single events print on their own.
-#include <catch2/catch.hpp>
-
 #include <google/protobuf/util/message_differencer.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -208,8 +207,7 @@ TEST_CASE("a single event prints on its own, without the events wrapper", "[hist
 }
 
 #ifdef REPRISE_HISTORIES_DIR
-TEST_CASE("a short-dialect recorded history and its canonical conversion load to the same message",
-          "[history][json]") {
+TEST_CASE("a short-dialect recorded history and its canonical conversion load to the same message", "[history][json]") {
   // features__activity_retry_on_error: short eventType/kind/retryState names, wrapped in an array.
   // json_retry_on_error.canonical.json is the same history rewritten (by a separate script, not by
   // this loader) with full enum names and without the array.

@@ -2,7 +2,6 @@
 // whose message names the problem and where it is (event index, eventId, field), and never in a
 // crash or another exception type, even for truncated or corrupted real histories.
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <random>
 #include <string>
@@ -75,8 +74,9 @@ TEST_CASE("an eventId that is not a number is rejected with the event and the fi
 
 TEST_CASE("values of the wrong type are rejected with the parser's reason", "[history][json]") {
   CHECK_THAT(error_for(R"({"events": [{"eventId": "1", "eventTime": "yesterday"}]})"), Contains("Invalid time format"));
-  CHECK_THAT(error_for(R"({"events": [{"eventId": "1", "timerStartedEventAttributes": {"startToFireTimeout": "soon"}}]})"),
-             Contains("timer_started_event_attributes.start_to_fire_timeout"));
+  CHECK_THAT(
+      error_for(R"({"events": [{"eventId": "1", "timerStartedEventAttributes": {"startToFireTimeout": "soon"}}]})"),
+      Contains("timer_started_event_attributes.start_to_fire_timeout"));
   CHECK_THAT(error_for(R"({"events": [{"eventId": "1", "workflowExecutionStartedEventAttributes": {
                "input": {"payloads": [{"data": "!!!"}]}}}]})"),
              Contains("payloads[0].data"));  // not base64
@@ -96,8 +96,8 @@ TEST_CASE("absurdly deep nesting is refused instead of exhausting the stack", "[
 
 #ifdef REPRISE_HISTORIES_DIR
 TEST_CASE("a recorded history cut short or corrupted anywhere fails only with HistoryJsonError", "[history][json]") {
-  const std::string text = reprise::history::testing::read_file(
-      std::filesystem::path(REPRISE_HISTORIES_DIR) / "sdk-java__testChildWorkflowRetryHistory.json");
+  const std::string text = reprise::history::testing::read_file(std::filesystem::path(REPRISE_HISTORIES_DIR) /
+                                                                "sdk-java__testChildWorkflowRetryHistory.json");
   for (size_t cut = 0; cut < text.size(); cut += 7) {
     INFO("cut at byte " << cut);
     try {

@@ -2,12 +2,11 @@
 // history/history_json.h: each loads with exactly the events its file lists, each survives
 // load -> export -> load unchanged, and the export is proto3 canonical JSON like the CLI prints.
 // The expected values are read from the files with nlohmann-json, independently of the loader.
-#include <catch2/catch.hpp>
-
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/util/message_differencer.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cctype>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -88,13 +87,15 @@ TEST_CASE("every recorded history loads with the events, ids and types its file 
 
     REQUIRE(history.events_size() == static_cast<int>(events.size()));
     REQUIRE(history.events_size() > 0);
-    CHECK(squashed_type(history.events(0).event_type()) == squashed_type(events.front().at("eventType").get<std::string>()));
+    CHECK(squashed_type(history.events(0).event_type()) ==
+          squashed_type(events.front().at("eventType").get<std::string>()));
     CHECK(squashed_type(history.events(history.events_size() - 1).event_type()) ==
           squashed_type(events.back().at("eventType").get<std::string>()));
     CHECK(history.events(0).event_type() == temporal::api::enums::v1::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
     for (int i = 0; i < history.events_size(); ++i) {
       INFO("event index " << i);
-      CHECK(squashed_type(history.events(i).event_type()) == squashed_type(events[i].at("eventType").get<std::string>()));
+      CHECK(squashed_type(history.events(i).event_type()) ==
+            squashed_type(events[i].at("eventType").get<std::string>()));
       CHECK(std::to_string(history.events(i).event_id()) == events[i].at("eventId").get<std::string>());
       CHECK(history.events(i).event_id() == i + 1);
     }
@@ -151,7 +152,7 @@ TEST_CASE("the export of samples-go helloworld is canonical JSON: string int64s,
   CHECK(attrs.at("header") == json::object());  // present-but-empty message stays {}
   const json& payload = attrs.at("input").at("payloads").at(0);
   CHECK(payload.at("metadata").at("encoding") == "anNvbi9wbGFpbg==");  // base64 of json/plain
-  CHECK(payload.at("data") == "IlRlbXBvcmFsIg==");                      // base64 of "Temporal"
+  CHECK(payload.at("data") == "IlRlbXBvcmFsIg==");                     // base64 of "Temporal"
   // ...and in the message itself the bytes are decoded.
   const auto& input = history.events(0).workflow_execution_started_event_attributes().input().payloads(0);
   CHECK(input.metadata().at("encoding") == "json/plain");

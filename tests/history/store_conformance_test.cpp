@@ -78,8 +78,7 @@ TimerRow timer_for(const ExecutionKey& k, int64_t fire_time_ms, const std::strin
 
 #define STORE_TYPES SqliteStoreFactory, MemoryStoreFactory, FaultWrappedStoreFactory
 
-TEMPLATE_TEST_CASE("A new run reads back with its row and its events exactly as written", "[store]",
-                   STORE_TYPES) {
+TEMPLATE_TEST_CASE("A new run reads back with its row and its events exactly as written", "[store]", STORE_TYPES) {
   TestType factory;
   auto store = factory.make();
   Transaction tx = start_run(key("greet-1"), 3);
@@ -166,8 +165,7 @@ TEMPLATE_TEST_CASE("Starting a run that already exists returns AlreadyExists and
   CHECK(store->commit(second_run) == CommitResult::Ok);
 }
 
-TEMPLATE_TEST_CASE("A commit with a stale next event id returns Conflict and writes nothing", "[store]",
-                   STORE_TYPES) {
+TEMPLATE_TEST_CASE("A commit with a stale next event id returns Conflict and writes nothing", "[store]", STORE_TYPES) {
   TestType factory;
   auto store = factory.make();
   Transaction start = start_run(key("greet-1"), 2);
@@ -248,8 +246,8 @@ TEMPLATE_TEST_CASE("A new run whose events do not start at 1 is rejected", "[sto
   CHECK_FALSE(store->get_execution(key("greet-1")).has_value());
 }
 
-TEMPLATE_TEST_CASE("Tasks and timers are added with fresh ids and removed in the same transaction as events",
-                   "[store]", STORE_TYPES) {
+TEMPLATE_TEST_CASE("Tasks and timers are added with fresh ids and removed in the same transaction as events", "[store]",
+                   STORE_TYPES) {
   TestType factory;
   auto store = factory.make();
   const ExecutionKey k = key("greet-1");
@@ -379,8 +377,8 @@ TEMPLATE_TEST_CASE("Listing returns the newest runs first and applies every filt
     return out;
   };
   ListFilter all = in_namespace("default");
-  CHECK(listed(all) == std::vector<std::string>{"wf-1/run-2", "wf-5/run-1", "wf-4/run-1", "wf-3/run-1",
-                                                "wf-2/run-1", "wf-1/run-1", "wf-0/run-1"});
+  CHECK(listed(all) == std::vector<std::string>{"wf-1/run-2", "wf-5/run-1", "wf-4/run-1", "wf-3/run-1", "wf-2/run-1",
+                                                "wf-1/run-1", "wf-0/run-1"});
   CHECK(store->count_executions(all) == 7);
 
   ListFilter completed = in_namespace("default");
@@ -518,8 +516,8 @@ TEMPLATE_TEST_CASE("Commits from many threads to different runs all land", "[sto
   CHECK(store->count_executions(in_namespace("default")) == kThreads);
 }
 
-TEMPLATE_TEST_CASE("Concurrent commits to the same run let exactly one writer win each version",
-                   "[store][concurrency]", STORE_TYPES) {
+TEMPLATE_TEST_CASE("Concurrent commits to the same run let exactly one writer win each version", "[store][concurrency]",
+                   STORE_TYPES) {
   TestType factory;
   auto store = factory.make();
   const ExecutionKey k = key("contended");

@@ -275,8 +275,7 @@ TEST_CASE("A transaction that fails halfway is rolled back alone and its neighbo
   CHECK(store.count_executions(in_namespace("default")) == 4);
 }
 
-TEST_CASE("When the group cannot be written every caller in it gets the error and nothing is written",
-          "[sqlite]") {
+TEST_CASE("When the group cannot be written every caller in it gets the error and nothing is written", "[sqlite]") {
   TempDir dir;
   SqliteStoreOptions options = options_for(dir);
   options.busy_timeout_ms = 100;
@@ -350,10 +349,10 @@ void run_benchmark(SqliteStoreOptions::Synchronous sync, const char* sync_name, 
   for (std::thread& thread : threads) thread.join();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
   const StoreStats stats = store.stats();
-  std::cout << "synchronous=" << sync_name << " threads=" << thread_count << ": " << static_cast<uint64_t>(done / seconds)
-            << " transactions/s, " << stats.transactions << " transactions in " << stats.commits
-            << " SQLite commits (" << static_cast<double>(stats.transactions) / static_cast<double>(stats.commits)
-            << " per commit)\n";
+  std::cout << "synchronous=" << sync_name << " threads=" << thread_count << ": "
+            << static_cast<uint64_t>(done / seconds) << " transactions/s, " << stats.transactions << " transactions in "
+            << stats.commits << " SQLite commits ("
+            << static_cast<double>(stats.transactions) / static_cast<double>(stats.commits) << " per commit)\n";
 }
 
 }  // namespace

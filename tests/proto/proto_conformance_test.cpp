@@ -3,12 +3,11 @@
 // and file. Upstream is read from a FileDescriptorSet built by protoc from the
 // @temporalio/core-bridge 1.24.0 protos (see tests/proto/CMakeLists.txt); our side is the
 // descriptor pool compiled into reprise_proto.
-#include <catch2/catch.hpp>
-
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -44,8 +43,7 @@ const pb::DescriptorPool& upstream_pool() {
     auto p = std::make_unique<pb::DescriptorPool>();
     // --include_imports writes files in dependency order, so each BuildFile finds its imports.
     for (const auto& file : set.file()) {
-      if (p->BuildFile(file) == nullptr)
-        throw std::runtime_error("cannot build upstream file " + file.name());
+      if (p->BuildFile(file) == nullptr) throw std::runtime_error("cannot build upstream file " + file.name());
     }
     return p;
   }();
@@ -54,9 +52,12 @@ const pb::DescriptorPool& upstream_pool() {
 
 const char* label_name(pb::FieldDescriptor::Label l) {
   switch (l) {
-    case pb::FieldDescriptor::LABEL_OPTIONAL: return "optional";
-    case pb::FieldDescriptor::LABEL_REQUIRED: return "required";
-    case pb::FieldDescriptor::LABEL_REPEATED: return "repeated";
+    case pb::FieldDescriptor::LABEL_OPTIONAL:
+      return "optional";
+    case pb::FieldDescriptor::LABEL_REQUIRED:
+      return "required";
+    case pb::FieldDescriptor::LABEL_REPEATED:
+      return "repeated";
   }
   return "?";
 }
@@ -107,8 +108,8 @@ class Checker {
       return;
     }
     if (theirs->file()->name() != ours->file()->name()) {
-      add("message " + ours->full_name() + ": declared in " + ours->file()->name() +
-          ", upstream in " + theirs->file()->name());
+      add("message " + ours->full_name() + ": declared in " + ours->file()->name() + ", upstream in " +
+          theirs->file()->name());
     }
     for (int i = 0; i < ours->field_count(); ++i) check_field(ours->field(i), theirs);
     for (int i = 0; i < ours->nested_type_count(); ++i) check_message(ours->nested_type(i));
@@ -127,8 +128,7 @@ class Checker {
       return;
     }
     if (theirs->number() != ours->number())
-      add(where + ": number " + std::to_string(ours->number()) + ", upstream " +
-          std::to_string(theirs->number()));
+      add(where + ": number " + std::to_string(ours->number()) + ", upstream " + std::to_string(theirs->number()));
     if (type_string(theirs) != type_string(ours))
       add(where + ": type " + type_string(ours) + ", upstream " + type_string(theirs));
     if (theirs->label() != ours->label())
@@ -146,8 +146,8 @@ class Checker {
       return;
     }
     if (theirs->file()->name() != ours->file()->name()) {
-      add("enum " + ours->full_name() + ": declared in " + ours->file()->name() +
-          ", upstream in " + theirs->file()->name());
+      add("enum " + ours->full_name() + ": declared in " + ours->file()->name() + ", upstream in " +
+          theirs->file()->name());
     }
     for (int i = 0; i < ours->value_count(); ++i) {
       ++enum_values_;
@@ -156,8 +156,8 @@ class Checker {
       if (tv == nullptr) {
         add("enum value " + ours->full_name() + "." + v->name() + ": not found upstream");
       } else if (tv->number() != v->number()) {
-        add("enum value " + ours->full_name() + "." + v->name() + ": number " +
-            std::to_string(v->number()) + ", upstream " + std::to_string(tv->number()));
+        add("enum value " + ours->full_name() + "." + v->name() + ": number " + std::to_string(v->number()) +
+            ", upstream " + std::to_string(tv->number()));
       }
     }
   }
@@ -178,13 +178,10 @@ class Checker {
         continue;
       }
       if (tm->input_type()->full_name() != m->input_type()->full_name())
-        add(where + ": request " + m->input_type()->full_name() + ", upstream " +
-            tm->input_type()->full_name());
+        add(where + ": request " + m->input_type()->full_name() + ", upstream " + tm->input_type()->full_name());
       if (tm->output_type()->full_name() != m->output_type()->full_name())
-        add(where + ": response " + m->output_type()->full_name() + ", upstream " +
-            tm->output_type()->full_name());
-      if (tm->client_streaming() != m->client_streaming() ||
-          tm->server_streaming() != m->server_streaming())
+        add(where + ": response " + m->output_type()->full_name() + ", upstream " + tm->output_type()->full_name());
+      if (tm->client_streaming() != m->client_streaming() || tm->server_streaming() != m->server_streaming())
         add(where + ": streaming mode differs from upstream");
     }
   }
@@ -216,9 +213,8 @@ std::vector<const pb::FileDescriptor*> our_files(std::vector<std::string>& missi
 }
 
 // Copies `file` and everything it imports into `pool` (for the self-test below).
-void copy_with_deps(const pb::FileDescriptor* file, pb::DescriptorPool& pool,
-                    std::set<std::string>& done, const std::string& mutate_name,
-                    void (*mutate)(pb::FileDescriptorProto&)) {
+void copy_with_deps(const pb::FileDescriptor* file, pb::DescriptorPool& pool, std::set<std::string>& done,
+                    const std::string& mutate_name, void (*mutate)(pb::FileDescriptorProto&)) {
   if (done.count(file->name()) != 0) return;
   for (int i = 0; i < file->dependency_count(); ++i)
     copy_with_deps(file->dependency(i), pool, done, mutate_name, mutate);
@@ -247,9 +243,8 @@ TEST_CASE("proto/temporal matches Temporal's upstream API", "[proto]") {
   Checker checker(upstream_pool());
   for (const auto* f : files) checker.check_file(f);
 
-  INFO("checked " << files.size() << " files, " << checker.messages() << " messages, "
-                  << checker.fields() << " fields, " << checker.enum_values()
-                  << " enum values, " << checker.methods() << " rpcs");
+  INFO("checked " << files.size() << " files, " << checker.messages() << " messages, " << checker.fields()
+                  << " fields, " << checker.enum_values() << " enum values, " << checker.methods() << " rpcs");
   if (!checker.mismatches().empty()) std::cerr << join(checker.mismatches());  // unwrapped copy
   INFO(join(checker.mismatches()));
   CHECK(checker.mismatches().empty());
@@ -280,10 +275,8 @@ TEST_CASE("the checker reports a changed field number", "[proto]") {
   Checker mutated(upstream_pool());
   mutated.check_file(scratch.FindFileByName(target));
 
-  const std::string expected =
-      "field temporal.api.common.v1.WorkflowExecution.run_id: number 7, upstream 2";
+  const std::string expected = "field temporal.api.common.v1.WorkflowExecution.run_id: number 7, upstream 2";
   INFO(join(mutated.mismatches()));
   CHECK(mutated.mismatches().size() == baseline.mismatches().size() + 1);
-  CHECK(std::find(mutated.mismatches().begin(), mutated.mismatches().end(), expected) !=
-        mutated.mismatches().end());
+  CHECK(std::find(mutated.mismatches().begin(), mutated.mismatches().end(), expected) != mutated.mismatches().end());
 }

@@ -96,5 +96,6 @@ TEST_CASE("an activity cancelled in the code run that started it is never sent")
   HistoryBuilder h("cancel_at_once");
   h.workflow_task();
   auto answers = run_three_ways(r, h.events());
-  CHECK(describe(answers[0].commands) == std::vector<std::string>{R"(StartTimer {timer_id: "1", start_to_fire_timeout: 1s})"});
+  CHECK(describe(answers[0].commands) ==
+        std::vector<std::string>{R"(StartTimer {timer_id: "1", start_to_fire_timeout: 1s})"});
 }

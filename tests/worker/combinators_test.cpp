@@ -48,7 +48,8 @@ WorkflowRegistry registry() {
 
 template <class T>
 T result_of(const TaskAnswer& answer) {
-  return DataConverter().from_payloads<T>(answer.commands.at(0).complete_workflow_execution_command_attributes().result());
+  return DataConverter().from_payloads<T>(
+      answer.commands.at(0).complete_workflow_execution_command_attributes().result());
 }
 
 }  // namespace

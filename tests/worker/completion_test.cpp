@@ -1,7 +1,6 @@
 // How a run ends: returning completes the workflow, a TemporalFailure fails the workflow, and any
 // other exception fails only the workflow task (the run stays open for a fixed deployment).
 #include <catch2/catch.hpp>
-
 #include <stdexcept>
 
 #include "history_builder.h"

@@ -1,8 +1,8 @@
 // WorkflowContext's deterministic services: now() from the workflow task, random()/uuid() seeded
 // from the run, is_replaying(), and the logger that stays quiet while replaying.
-#include <catch2/catch.hpp>
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <catch2/catch.hpp>
 #include <regex>
 #include <sstream>
 
@@ -51,7 +51,8 @@ HistoryBuilder sleepy(const std::string& type, int timers, const std::string& ru
 }
 
 std::string result_text(const Activation& a) {
-  return DataConverter().from_payloads<std::string>(a.commands.at(0).complete_workflow_execution_command_attributes().result());
+  return DataConverter().from_payloads<std::string>(
+      a.commands.at(0).complete_workflow_execution_command_attributes().result());
 }
 
 }  // namespace
@@ -62,7 +63,8 @@ TEST_CASE("random() and uuid() give the same values on every replay of a run") {
   auto answers = run_three_ways(r, sleepy("dice", 1).events());  // compares result payloads exactly
   auto text = DataConverter().from_payloads<std::string>(
       answers[1].commands.at(0).complete_workflow_execution_command_attributes().result());
-  CHECK(std::regex_match(text, std::regex(R"(0\.\d+ [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})")));
+  CHECK(std::regex_match(text,
+                         std::regex(R"(0\.\d+ [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})")));
 }
 
 TEST_CASE("random() is seeded from the run: another run id gives other values") {
@@ -79,7 +81,8 @@ TEST_CASE("now() is the start time of the workflow task being processed") {
   r.register_workflow("clock_reader", clock_reader);
   WorkflowRun run(r, test_start("clock_reader"));
   auto activation = run.activate(sleepy("clock_reader", 1).history());
-  auto value = DataConverter().from_payloads<std::int64_t>(activation.commands.at(0).complete_workflow_execution_command_attributes().result());
+  auto value = DataConverter().from_payloads<std::int64_t>(
+      activation.commands.at(0).complete_workflow_execution_command_attributes().result());
   CHECK(value == 5 * 1000 + 3);  // task 1 started at event 3, task 2 at event 8: 5 s apart
 }
 

@@ -1,10 +1,9 @@
 // The data converter: Temporal's payload encodings for typed values, and a pluggable codec.
-#include <catch2/catch.hpp>
+#include "reprise/converter.h"
 
+#include <catch2/catch.hpp>
 #include <optional>
 #include <string>
-
-#include "reprise/converter.h"
 
 using namespace reprise;
 

@@ -1,9 +1,8 @@
 // Errors and Temporal's Failure message: what workflow code throws, what history delivers.
-#include <catch2/catch.hpp>
-
-#include <stdexcept>
-
 #include "reprise/errors.h"
+
+#include <catch2/catch.hpp>
+#include <stdexcept>
 
 using namespace reprise;
 

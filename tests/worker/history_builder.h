@@ -40,8 +40,7 @@ Payloads payloads(const Args&... args) {
 
 class HistoryBuilder {
  public:
-  explicit HistoryBuilder(const std::string& workflow_type, Payloads input = {},
-                          const std::string& run_id = "run-1") {
+  explicit HistoryBuilder(const std::string& workflow_type, Payloads input = {}, const std::string& run_id = "run-1") {
     auto& a = *add(enums::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED).mutable_workflow_execution_started_event_attributes();
     a.mutable_workflow_type()->set_name(workflow_type);
     a.mutable_task_queue()->set_name("test-queue");
@@ -145,12 +144,14 @@ class HistoryBuilder {
     a.set_workflow_task_completed_event_id(last_completed_);
   }
   void signal(const std::string& name, Payloads input = {}) {
-    auto& a = *add(enums::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED).mutable_workflow_execution_signaled_event_attributes();
+    auto& a =
+        *add(enums::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED).mutable_workflow_execution_signaled_event_attributes();
     a.set_signal_name(name);
     *a.mutable_input() = std::move(input);
   }
   void workflow_completed(Payloads result) {
-    auto& a = *add(enums::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED).mutable_workflow_execution_completed_event_attributes();
+    auto& a =
+        *add(enums::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED).mutable_workflow_execution_completed_event_attributes();
     *a.mutable_result() = std::move(result);
     a.set_workflow_task_completed_event_id(last_completed_);
   }

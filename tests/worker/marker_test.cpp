@@ -77,7 +77,8 @@ HistoryBuilder one_activity(const std::string& workflow_type, const std::string&
 }
 
 std::string result_of(const std::vector<Command>& commands) {
-  return DataConverter().from_payloads<std::string>(commands.at(0).complete_workflow_execution_command_attributes().result());
+  return DataConverter().from_payloads<std::string>(
+      commands.at(0).complete_workflow_execution_command_attributes().result());
 }
 
 }  // namespace
@@ -85,9 +86,9 @@ std::string result_of(const std::vector<Command>& commands) {
 TEST_CASE("patched() takes the new branch in a new run and records a core_patch marker") {
   auto r = registry();
   auto answers = run_three_ways(r, one_activity("patched_flow", "v2", "core_patch", patch_details("use-v2")).events());
-  CHECK(describe(answers[0].commands) == std::vector<std::string>{
-                                             R"(RecordMarker {marker_name: "core_patch", id: "use-v2"})",
-                                             R"(ScheduleActivityTask {activity_id: "1", activity_type: "v2"})"});
+  CHECK(describe(answers[0].commands) ==
+        std::vector<std::string>{R"(RecordMarker {marker_name: "core_patch", id: "use-v2"})",
+                                 R"(ScheduleActivityTask {activity_id: "1", activity_type: "v2"})"});
   const auto& marker = answers[0].commands[0].record_marker_command_attributes();
   CHECK(nlohmann::json::parse(marker.details().at("patch-data").payloads(0).data()) ==
         nlohmann::json{{"id", "use-v2"}, {"deprecated", false}});
@@ -103,7 +104,8 @@ TEST_CASE("patched() takes the old branch when replaying a history recorded befo
 
 TEST_CASE("get_version() returns the maximum in a new run and records a Version marker") {
   auto r = registry();
-  auto answers = run_three_ways(r, one_activity("versioned_flow", "v2", "Version", version_details("new-api", 1)).events());
+  auto answers =
+      run_three_ways(r, one_activity("versioned_flow", "v2", "Version", version_details("new-api", 1)).events());
   CHECK(describe(answers[0].commands).at(0) == R"(RecordMarker {marker_name: "Version", id: "new-api"})");
   const auto& details = answers[0].commands[0].record_marker_command_attributes().details();
   CHECK(details.at("change-id").payloads(0).data() == "\"new-api\"");
@@ -121,7 +123,8 @@ TEST_CASE("get_version() returns the default version when replaying a history wi
 TEST_CASE("get_version() fails the task when history holds a version the code no longer supports") {
   auto r = registry();
   auto h = one_activity("strict_flow", "v2", "Version", version_details("new-api", 1));
-  auto message = expect_task_failure_three_ways(r, h.events(), enums::WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR);
+  auto message =
+      expect_task_failure_three_ways(r, h.events(), enums::WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR);
   CHECK_THAT(message, Catch::Contains("get_version(\"new-api\") at ") && Catch::Contains("marker_test.cpp:") &&
                           Catch::Contains("supports versions 2..3, but history recorded version 1"));
 }
@@ -157,5 +160,6 @@ TEST_CASE("side_effect() replays the recorded value without calling its function
   auto activation = run.activate(h.history());
   REQUIRE(activation.ok());
   CHECK(g_produce_calls == 0);
-  CHECK(DataConverter().from_payloads<int>(activation.commands.at(0).complete_workflow_execution_command_attributes().result()) == 7);
+  CHECK(DataConverter().from_payloads<int>(
+            activation.commands.at(0).complete_workflow_execution_command_attributes().result()) == 7);
 }

@@ -36,31 +36,39 @@ std::vector<HistoryEvent> old_history() {
 }
 
 Workflow<> type_changed(WorkflowContext& ctx) {
-  g_line = __LINE__; co_await ctx.execute_activity<std::string>("compose", {.start_to_close_timeout = 1s});
+  g_line = __LINE__;
+  co_await ctx.execute_activity<std::string>("compose", {.start_to_close_timeout = 1s});
 }
 Workflow<> id_changed(WorkflowContext& ctx) {
-  g_line = __LINE__; co_await ctx.execute_activity<std::string>("compose_greeting", {.activity_id = "greeting", .start_to_close_timeout = 1s});
+  g_line = __LINE__;
+  co_await ctx.execute_activity<std::string>("compose_greeting",
+                                             {.activity_id = "greeting", .start_to_close_timeout = 1s});
 }
 Workflow<> timer_first(WorkflowContext& ctx) {
-  g_line = __LINE__; co_await ctx.sleep(5s);
+  g_line = __LINE__;
+  co_await ctx.sleep(5s);
 }
 Workflow<> activity_instead_of_timer(WorkflowContext& ctx) {
   co_await ctx.execute_activity<std::string>("compose_greeting", {.start_to_close_timeout = 1s});
-  g_line = __LINE__; co_await ctx.execute_activity<std::string>("notify", {.start_to_close_timeout = 1s});
+  g_line = __LINE__;
+  co_await ctx.execute_activity<std::string>("notify", {.start_to_close_timeout = 1s});
 }
 Workflow<> timer_removed(WorkflowContext& ctx) {
   co_await ctx.execute_activity<std::string>("compose_greeting", {.start_to_close_timeout = 1s});
-  g_line = __LINE__; co_await ctx.wait_condition([] { return false; });  // forever: no StartTimer any more
+  g_line = __LINE__;
+  co_await ctx.wait_condition([] { return false; });  // forever: no StartTimer any more
 }
 Workflow<> extra_activity(WorkflowContext& ctx) {
   auto greeting = ctx.start_activity<std::string>("compose_greeting", {.start_to_close_timeout = 1s});
-  g_line = __LINE__; ctx.start_activity("audit", {.start_to_close_timeout = 1s});
+  g_line = __LINE__;
+  ctx.start_activity("audit", {.start_to_close_timeout = 1s});
   co_await greeting;
   co_await ctx.sleep(5s);
 }
 Workflow<> timer_id_changed(WorkflowContext& ctx) {
   co_await ctx.execute_activity<std::string>("compose_greeting", {.start_to_close_timeout = 1s});
-  g_line = __LINE__; co_await ctx.start_timer(5s, {.timer_id = "nap"});
+  g_line = __LINE__;
+  co_await ctx.start_timer(5s, {.timer_id = "nap"});
 }
 
 std::string failure_for(Workflow<> (*new_code)(WorkflowContext&)) {
@@ -78,8 +86,8 @@ TEST_CASE("a changed activity type is nondeterminism naming the event, the comma
   CHECK(message ==
         "[TMPRL1100] Nondeterminism error: history event #5 ActivityTaskScheduled {activity_id: \"1\", "
         "activity_type: \"compose_greeting\"} does not match the command the workflow code produced: "
-        "ScheduleActivityTask {activity_id: \"1\", activity_type: \"compose\"} at " + here() +
-        " (activity type differs: history \"compose_greeting\", code \"compose\")");
+        "ScheduleActivityTask {activity_id: \"1\", activity_type: \"compose\"} at " +
+            here() + " (activity type differs: history \"compose_greeting\", code \"compose\")");
 }
 
 TEST_CASE("a changed activity id is nondeterminism") {
@@ -98,27 +106,31 @@ TEST_CASE("a timer where history has an activity is nondeterminism") {
 
 TEST_CASE("an activity where history has a timer is nondeterminism") {
   auto message = failure_for(activity_instead_of_timer);
-  CHECK_THAT(message, Catch::Contains("#11 TimerStarted {timer_id: \"1\", start_to_fire_timeout: 5s}") &&
-                          Catch::Contains("ScheduleActivityTask {activity_id: \"2\", activity_type: \"notify\"} at " + here()));
+  CHECK_THAT(message,
+             Catch::Contains("#11 TimerStarted {timer_id: \"1\", start_to_fire_timeout: 5s}") &&
+                 Catch::Contains("ScheduleActivityTask {activity_id: \"2\", activity_type: \"notify\"} at " + here()));
 }
 
 TEST_CASE("a command history has but the code no longer produces is a missing command") {
   auto message = failure_for(timer_removed);
   CHECK(message ==
         "[TMPRL1100] Nondeterminism error: history event #11 TimerStarted {timer_id: \"1\", start_to_fire_timeout: 5s} "
-        "has no matching command: the workflow code produced no further command (it is blocked at " + here() + ")");
+        "has no matching command: the workflow code produced no further command (it is blocked at " +
+            here() + ")");
 }
 
 TEST_CASE("a command the code produces but history does not have is an extra command") {
   auto message = failure_for(extra_activity);
   CHECK(message ==
         "[TMPRL1100] Nondeterminism error: the workflow code produced ScheduleActivityTask {activity_id: \"2\", "
-        "activity_type: \"audit\"} at " + here() + ", but history has no event for it (the workflow task's "
-        "command events end before history event #6 ActivityTaskStarted)");
+        "activity_type: \"audit\"} at " +
+            here() +
+            ", but history has no event for it (the workflow task's "
+            "command events end before history event #6 ActivityTaskStarted)");
 }
 
 TEST_CASE("a changed timer id is nondeterminism") {
   auto message = failure_for(timer_id_changed);
-  CHECK_THAT(message, Catch::Contains("#11 TimerStarted") && Catch::Contains("timer id differs: history \"1\", code \"nap\"") &&
-                          Catch::Contains(here()));
+  CHECK_THAT(message, Catch::Contains("#11 TimerStarted") &&
+                          Catch::Contains("timer id differs: history \"1\", code \"nap\"") && Catch::Contains(here()));
 }

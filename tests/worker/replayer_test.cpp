@@ -5,12 +5,12 @@
 // Not ported, because this worker has no such feature: sdk-go__update_accept_and_complete_and_exit.json
 // (workflow updates: protocol messages) and sdk-java__testChildWorkflowRetryHistory.json (child
 // workflows). Replaying them fails; the last test shows how.
-#include <catch2/catch.hpp>
+#include "reprise/replayer.h"
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 
 #include "history/history_json.h"
-#include "reprise/replayer.h"
 #include "reprise/workflow.h"
 
 using namespace std::chrono_literals;
@@ -21,7 +21,8 @@ namespace {
 // samples-go helloworld/helloworld.go: one activity, start-to-close 10 s.
 Workflow<std::string> go_helloworld(WorkflowContext& ctx, std::string name) {
   ctx.logger().info("HelloWorld workflow started, name {}", name);
-  auto result = co_await ctx.execute_activity<std::string>("Activity", {.activity_id = "5", .start_to_close_timeout = 10s}, name);
+  auto result =
+      co_await ctx.execute_activity<std::string>("Activity", {.activity_id = "5", .start_to_close_timeout = 10s}, name);
   ctx.logger().info("HelloWorld workflow completed, result {}", result);
   co_return result;
 }
@@ -33,12 +34,14 @@ struct SayHelloParams {
   bool should_error = false;
   bool should_cause_nondeterminism = false;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SayHelloParams, name, should_wait, should_error, should_cause_nondeterminism)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SayHelloParams, name, should_wait, should_error,
+                                                should_cause_nondeterminism)
 
 Workflow<std::string> python_say_hello(WorkflowContext& ctx, SayHelloParams params) {
   bool finish = false;
   ctx.on_signal("finish", [&] { finish = true; });
-  auto result = co_await ctx.execute_activity<std::string>("say_hello", {.schedule_to_close_timeout = 60s}, params.name);
+  auto result =
+      co_await ctx.execute_activity<std::string>("say_hello", {.schedule_to_close_timeout = 60s}, params.name);
   if (params.should_wait) co_await ctx.wait_condition([&] { return finish; });
   if (params.should_error) throw ApplicationError("Intentional error");
   if (params.should_cause_nondeterminism && ctx.is_replaying()) co_await ctx.sleep(100ms);
@@ -48,10 +51,11 @@ Workflow<std::string> python_say_hello(WorkflowContext& ctx, SayHelloParams para
 // features activity/retry_on_error/feature.go: an always-failing activity, 5 attempts, whose
 // failure fails the workflow. (Go's 1 ns retry interval is rounded up to 1 ms; options are not compared.)
 Workflow<> go_retry_on_error(WorkflowContext& ctx) {
-  co_await ctx.execute_activity("AlwaysFailActivity",
-                                {.activity_id = "5",
-                                 .start_to_close_timeout = 1min,
-                                 .retry_policy = RetryPolicy{.initial_interval = 1ms, .backoff_coefficient = 1, .maximum_attempts = 5}});
+  co_await ctx.execute_activity(
+      "AlwaysFailActivity",
+      {.activity_id = "5",
+       .start_to_close_timeout = 1min,
+       .retry_policy = RetryPolicy{.initial_interval = 1ms, .backoff_coefficient = 1, .maximum_attempts = 5}});
 }
 
 // sdk-go test/workflow_test.go CancelTimerAfterActivity: start a timer, start an activity, cancel
@@ -70,9 +74,10 @@ Workflow<std::string> go_cancel_timer_after_activity(WorkflowContext& ctx) {
 Workflow<> ts_cancel_fake_progress(WorkflowContext& ctx) {
   bool activity_started = false;
   ctx.on_signal("activityStarted", [&] { activity_started = true; });
-  auto progress = ctx.start_activity(
-      "fakeProgress", {.start_to_close_timeout = 200s, .heartbeat_timeout = 2s,
-                       .cancellation_type = ActivityCancellationType::wait_cancellation_completed});
+  auto progress =
+      ctx.start_activity("fakeProgress", {.start_to_close_timeout = 200s,
+                                          .heartbeat_timeout = 2s,
+                                          .cancellation_type = ActivityCancellationType::wait_cancellation_completed});
   co_await ctx.wait_condition([&] { return activity_started; });
   progress.cancel();
   bool cancelled = false;
@@ -133,13 +138,15 @@ TEST_CASE("features' activity retry_on_error history (the workflow fails) replay
 }
 
 TEST_CASE("sdk-go's cancel-timer-after-activity history replays against its C++ port") {
-  auto result = replay_with("CancelTimerAfterActivity", go_cancel_timer_after_activity, "sdk-go__cancel-timer-after-activity.json");
+  auto result = replay_with("CancelTimerAfterActivity", go_cancel_timer_after_activity,
+                            "sdk-go__cancel-timer-after-activity.json");
   INFO(result.message);
   CHECK(result.ok());
 }
 
 TEST_CASE("sdk-typescript's cancel_fake_progress history (signal, then activity cancellation) replays") {
-  auto result = replay_with("cancelFakeProgress", ts_cancel_fake_progress, "sdk-typescript__cancel_fake_progress_history.json");
+  auto result =
+      replay_with("cancelFakeProgress", ts_cancel_fake_progress, "sdk-typescript__cancel_fake_progress_history.json");
   INFO(result.message);
   CHECK(result.ok());
 }
@@ -156,18 +163,23 @@ TEST_CASE("sdk-python's nondeterministic history fails replay with a nondetermin
   CHECK(result.outcome == ReplayResult::Outcome::nondeterminism);
   CHECK_THAT(result.message,
              Catch::StartsWith("[TMPRL1100] Nondeterminism error: history event #11 WorkflowExecutionCompleted") &&
-                 Catch::Contains("StartTimer {timer_id: \"1\", start_to_fire_timeout: 0.100s} at tests/worker/replayer_test.cpp:"));
+                 Catch::Contains(
+                     "StartTimer {timer_id: \"1\", start_to_fire_timeout: 0.100s} at tests/worker/replayer_test.cpp:"));
 }
 
 TEST_CASE("replaying a history against the wrong workflow code reports nondeterminism") {
   auto result = replay_with("Workflow", go_cancel_timer_after_activity, "samples-go__helloworld.json");
   CHECK(result.outcome == ReplayResult::Outcome::nondeterminism);
-  CHECK_THAT(result.message, Catch::Contains("history event #5 ActivityTaskScheduled {activity_id: \"5\", activity_type: \"Activity\"}") &&
-                                 Catch::Contains("StartTimer {timer_id: \"5\", start_to_fire_timeout: 3s} at tests/worker/replayer_test.cpp:"));
+  CHECK_THAT(
+      result.message,
+      Catch::Contains("history event #5 ActivityTaskScheduled {activity_id: \"5\", activity_type: \"Activity\"}") &&
+          Catch::Contains(
+              "StartTimer {timer_id: \"5\", start_to_fire_timeout: 3s} at tests/worker/replayer_test.cpp:"));
 }
 
 TEST_CASE("histories that use features this worker lacks fail replay and say which event") {
-  auto child = replay_with("TestWorkflow1", java_parent_without_children, "sdk-java__testChildWorkflowRetryHistory.json");
+  auto child =
+      replay_with("TestWorkflow1", java_parent_without_children, "sdk-java__testChildWorkflowRetryHistory.json");
   CHECK_FALSE(child.ok());
   INFO(child.message);
   CHECK(child.outcome == ReplayResult::Outcome::nondeterminism);

@@ -2,7 +2,6 @@
 // activities runs to completion with the sticky cache on and with it off, and both write the same
 // history; with the cache the worker applies only new events, without it every task replays.
 #include "reprise/worker.h"
-
 #include "reprise/workflow.h"
 #include "test_server.h"
 
@@ -33,7 +32,8 @@ Outcome run_count_up(std::size_t cache_size) {
   worker.register_workflow("count_up", count_up);
   worker.register_activity("add_one", add_one);
   worker.start();
-  auto handle = client.start_workflow("count_up", {.id = "wf-count", .task_queue = "count"}, reprise::json_payloads({5}));
+  auto handle =
+      client.start_workflow("count_up", {.id = "wf-count", .task_queue = "count"}, reprise::json_payloads({5}));
   int result = handle.result_json(30s).get<int>();
   worker.shutdown();
   return {result, history_lines(s, "wf-count"), worker.stats()};
@@ -65,18 +65,25 @@ TEST_CASE("an activity's exception fails the attempt with its class name as the 
   TestServer s;
   reprise::Client client({.address = s.server->address()});
   reprise::Worker worker(client, {.task_queue = "boom", .max_cached_workflows = 10});
-  worker.register_activity("explode", +[](reprise::ActivityContext&) -> int { throw std::out_of_range("index 7"); });
-  worker.register_activity("refuse", +[](reprise::ActivityContext&) -> int {
-    throw reprise::ApplicationError("no such account", "AccountMissing", /*non_retryable=*/true);
-  });
+  worker.register_activity(
+      "explode", +[](reprise::ActivityContext&) -> int { throw std::out_of_range("index 7"); });
+  worker.register_activity(
+      "refuse", +[](reprise::ActivityContext&) -> int {
+        throw reprise::ApplicationError("no such account", "AccountMissing", /*non_retryable=*/true);
+      });
   worker.start();
 
   RawWorker w(s, "boom-workflows");
   w.start("wf-boom");
   auto wt = w.next_workflow_task();
-  REQUIRE(w.complete_workflow_task(wt.task_token(),
-                                   {schedule_activity("1", "explode", 10s, [](auto& a) { a.mutable_task_queue()->set_name("boom"); a.mutable_retry_policy()->set_maximum_attempts(1); }),
-                                    schedule_activity("2", "refuse", 10s, [](auto& a) { a.mutable_task_queue()->set_name("boom"); })})
+  REQUIRE(w.complete_workflow_task(
+               wt.task_token(),
+               {schedule_activity("1", "explode", 10s,
+                                  [](auto& a) {
+                                    a.mutable_task_queue()->set_name("boom");
+                                    a.mutable_retry_policy()->set_maximum_attempts(1);
+                                  }),
+                schedule_activity("2", "refuse", 10s, [](auto& a) { a.mutable_task_queue()->set_name("boom"); })})
               .ok());
   REQUIRE(eventually([&] {
     auto lines = history_lines(s, "wf-boom");

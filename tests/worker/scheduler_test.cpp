@@ -1,14 +1,14 @@
 // The deterministic scheduler and Workflow<T>, without any history: resumption order, iteration
 // instead of recursion, exceptions through co_await, conditions, and frames that die while queued.
-#include <catch2/catch.hpp>
+#include "reprise/scheduler.h"
 
+#include <catch2/catch.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "reprise/combinators.h"
-#include "reprise/scheduler.h"
 #include "reprise/workflow_coroutine.h"
 
 using namespace reprise;
@@ -94,7 +94,8 @@ TEST_CASE("conditions are re-checked when nothing else is ready, in the order th
   std::vector<std::string> log;
   int stage = 0;
   auto waiter = [&](int until, std::string name) -> Workflow<> {
-    co_await ConditionAwaiter(&scheduler, [&stage, until] { return stage >= until; }, std::source_location::current());
+    co_await ConditionAwaiter(
+        &scheduler, [&stage, until] { return stage >= until; }, std::source_location::current());
     log.push_back(name);
   };
   auto root = run_root(scheduler, [&]() -> Workflow<> { co_await all(waiter(2, "later"), waiter(1, "sooner")); });

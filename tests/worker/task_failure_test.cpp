@@ -79,7 +79,8 @@ TEST_CASE("a cached run whose answer the server rejected replays from event 1 an
   h.workflow_task();
   auto answers = run_three_ways(r, h.events());
   auto result = [](const TaskAnswer& a) {
-    return DataConverter().from_payloads<int>(a.commands.at(0).complete_workflow_execution_command_attributes().result());
+    return DataConverter().from_payloads<int>(
+        a.commands.at(0).complete_workflow_execution_command_attributes().result());
   };
   CHECK(result(answers[0]) == 0);
   CHECK(result(answers[1]) == 1);

@@ -1,9 +1,9 @@
 // run_three_ways() and friends (see three_ways.h).
 #include "three_ways.h"
 
-#include <catch2/catch.hpp>
 #include <google/protobuf/util/message_differencer.h>
 
+#include <catch2/catch.hpp>
 #include <span>
 
 #include "replay/describe.h"
@@ -33,8 +33,7 @@ std::span<const HistoryEvent> slice(const std::vector<HistoryEvent>& events, std
 void require_same(const std::vector<Command>& a, const std::vector<Command>& b, const std::string& what) {
   INFO(what);
   REQUIRE(describe(a) == describe(b));
-  for (std::size_t i = 0; i < a.size(); ++i)
-    REQUIRE(google::protobuf::util::MessageDifferencer::Equals(a[i], b[i]));
+  for (std::size_t i = 0; i < a.size(); ++i) REQUIRE(google::protobuf::util::MessageDifferencer::Equals(a[i], b[i]));
 }
 
 // The three ways; each activation goes to `on_activation(way, task index, activation)`.
@@ -53,7 +52,8 @@ void three_ways(const WorkflowRegistry& registry, const std::vector<HistoryEvent
       on_activation("task by task", k, run.activate(slice(events, from, points[k] + 1)));
       from = points[k] + 1;
     }
-    if (from < events.size()) on_activation("task by task (tail)", points.size(), run.activate(slice(events, from, events.size())));
+    if (from < events.size())
+      on_activation("task by task (tail)", points.size(), run.activate(slice(events, from, events.size())));
   }
   for (std::size_t k = 0; k < points.size(); ++k) {
     WorkflowRun run(registry, start);
@@ -82,16 +82,22 @@ std::vector<TaskAnswer> run_three_ways(const WorkflowRegistry& registry, const s
   std::vector<Command> whole;
   three_ways(registry, events, [&](const std::string& way, std::size_t k, const Activation& activation) {
     INFO(way << ", workflow task " << k + 1 << ": "
-              << (activation.failure ? activation.failure->failure.message() : std::string("ok")));
+             << (activation.failure ? activation.failure->failure.message() : std::string("ok")));
     REQUIRE(activation.ok());
-    if (way == "whole history") whole = activation.commands;
-    else if (way == "task by task") by_task[k] = {events[points[k]].event_id(), activation.commands};
-    else if (way == "evicted") evicted[k] = {events[points[k]].event_id(), activation.commands};
+    if (way == "whole history")
+      whole = activation.commands;
+    else if (way == "task by task")
+      by_task[k] = {events[points[k]].event_id(), activation.commands};
+    else if (way == "evicted")
+      evicted[k] = {events[points[k]].event_id(), activation.commands};
   });
   for (std::size_t k = 0; k < points.size(); ++k)
-    require_same(by_task[k].commands, evicted[k].commands, "task " + std::to_string(k + 1) + ": task by task vs evicted");
-  if (ends_at_task) require_same(whole, by_task.back().commands, "whole history vs task by task (last task)");
-  else REQUIRE(whole.empty());
+    require_same(by_task[k].commands, evicted[k].commands,
+                 "task " + std::to_string(k + 1) + ": task by task vs evicted");
+  if (ends_at_task)
+    require_same(whole, by_task.back().commands, "whole history vs task by task (last task)");
+  else
+    REQUIRE(whole.empty());
   return by_task;
 }
 
@@ -103,9 +109,12 @@ std::string expect_task_failure_three_ways(const WorkflowRegistry& registry, con
     if (!activation.failure) return;
     INFO(way << ": " << activation.failure->failure.message());
     REQUIRE(activation.failure->cause == cause);
-    if (way == "whole history") whole_message = activation.failure->failure.message();
-    else if (way == "evicted") REQUIRE(activation.failure->failure.message() == whole_message);
-    else by_task_failed = true;
+    if (way == "whole history")
+      whole_message = activation.failure->failure.message();
+    else if (way == "evicted")
+      REQUIRE(activation.failure->failure.message() == whole_message);
+    else
+      by_task_failed = true;
   });
   REQUIRE(!whole_message.empty());
   // Task by task, each task is first answered as new work: when the history was written by other

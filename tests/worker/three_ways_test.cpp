@@ -1,12 +1,13 @@
 // The replay cycle end to end, on the workflow of reprise/workflow.h's opening essay: greet() runs
 // an activity, sleeps, returns. Its history is answered three ways (whole, task by task, evicted
 // after every task) with identical commands; the complete history then replays with nothing to send.
+#include "three_ways.h"
+
 #include <catch2/catch.hpp>
 
 #include "history_builder.h"
 #include "reprise/workflow.h"
 #include "reprise/workflow_run.h"
-#include "three_ways.h"
 
 using namespace std::chrono_literals;
 using namespace reprise;
@@ -59,7 +60,8 @@ TEST_CASE("greet answers each workflow task with the same commands whether whole
   REQUIRE(answers.size() == 3);
   CHECK(describe(answers[0].commands) ==
         std::vector<std::string>{R"(ScheduleActivityTask {activity_id: "1", activity_type: "compose_greeting"})"});
-  CHECK(describe(answers[1].commands) == std::vector<std::string>{R"(StartTimer {timer_id: "1", start_to_fire_timeout: 5s})"});
+  CHECK(describe(answers[1].commands) ==
+        std::vector<std::string>{R"(StartTimer {timer_id: "1", start_to_fire_timeout: 5s})"});
   REQUIRE(describe(answers[2].commands) == std::vector<std::string>{"CompleteWorkflowExecution"});
   const auto& result = answers[2].commands[0].complete_workflow_execution_command_attributes().result();
   CHECK(DataConverter().from_payloads<std::string>(result) == "Hello, Temporal");

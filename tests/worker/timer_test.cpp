@@ -58,7 +58,8 @@ TEST_CASE("a sleeping workflow resumes when its timer fires, at the time of the 
   h.timer_fired(h.timer_started("1", 90s), "1");
   h.workflow_task();
   auto answers = run_three_ways(r, h.events());
-  CHECK(describe(answers[0].commands) == std::vector<std::string>{R"(StartTimer {timer_id: "1", start_to_fire_timeout: 90s})"});
+  CHECK(describe(answers[0].commands) ==
+        std::vector<std::string>{R"(StartTimer {timer_id: "1", start_to_fire_timeout: 90s})"});
   const auto& result = answers[1].commands.at(0).complete_workflow_execution_command_attributes().result();
   CHECK(DataConverter().from_payloads<std::string>(result) == "woke after 5 s of workflow time");
 }
@@ -109,7 +110,8 @@ TEST_CASE("wait_condition with a timeout cancels its timer and returns true once
   h.signal("ready");
   h.workflow_task();
   auto answers = run_three_ways(r, h.events());
-  CHECK(describe(answers[1].commands) == std::vector<std::string>{R"(CancelTimer {timer_id: "1"})", "CompleteWorkflowExecution"});
+  CHECK(describe(answers[1].commands) ==
+        std::vector<std::string>{R"(CancelTimer {timer_id: "1"})", "CompleteWorkflowExecution"});
   const auto& result = answers[1].commands.at(1).complete_workflow_execution_command_attributes().result();
   CHECK(DataConverter().from_payloads<std::string>(result) == "ready");
 }

@@ -30,8 +30,8 @@ std::string ActivityMachine::apply_command_event(const HistoryEvent& event, cons
     case enums::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: {
       const auto& scheduled = event.activity_task_scheduled_event_attributes();
       if (scheduled.activity_id() != attributes_.activity_id())
-        return "activity id differs: history \"" + scheduled.activity_id() + "\", code \"" +
-               attributes_.activity_id() + "\"";
+        return "activity id differs: history \"" + scheduled.activity_id() + "\", code \"" + attributes_.activity_id() +
+               "\"";
       if (scheduled.activity_type().name() != attributes_.activity_type().name())
         return "activity type differs: history \"" + scheduled.activity_type().name() + "\", code \"" +
                attributes_.activity_type().name() + "\"";
@@ -53,8 +53,8 @@ std::string ActivityMachine::apply_command_event(const HistoryEvent& event, cons
 }
 
 void ActivityMachine::apply_event(const HistoryEvent& event) {
-  const bool open = state_ == State::Scheduled || state_ == State::Started ||
-                    state_ == State::CancelCommandCreated || state_ == State::CancelRequested;
+  const bool open = state_ == State::Scheduled || state_ == State::Started || state_ == State::CancelCommandCreated ||
+                    state_ == State::CancelRequested;
   if (!open) throw std::runtime_error("activity cannot take history event " + describe_event(event) + " now");
   const bool cancel_requested = state_ == State::CancelCommandCreated || state_ == State::CancelRequested;
   switch (event.event_type()) {
@@ -71,7 +71,8 @@ void ActivityMachine::apply_event(const HistoryEvent& event) {
       const auto& failed = event.activity_task_failed_event_attributes();
       state_ = State::Failed;
       if (!failed.identity().empty()) identity_ = failed.identity();
-      reject(std::make_exception_ptr(ActivityError(activity_failure("failed", failed.failure(), failed.retry_state()))));
+      reject(
+          std::make_exception_ptr(ActivityError(activity_failure("failed", failed.failure(), failed.retry_state()))));
       break;
     }
     case enums::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: {
@@ -135,8 +136,8 @@ Failure ActivityMachine::activity_failure(const std::string& verb, const Failure
 }
 
 void ActivityMachine::fail_as_canceled() {
-  reject(std::make_exception_ptr(ActivityError(
-      activity_failure("canceled", CanceledError("Activity canceled").to_failure(), enums::RETRY_STATE_CANCEL_REQUESTED))));
+  reject(std::make_exception_ptr(ActivityError(activity_failure(
+      "canceled", CanceledError("Activity canceled").to_failure(), enums::RETRY_STATE_CANCEL_REQUESTED))));
 }
 
 }  // namespace reprise::detail

@@ -13,8 +13,8 @@ namespace reprise::detail {
 
 namespace enums = temporal::api::enums::v1;
 
-TimerMachine::TimerMachine(Scheduler& scheduler, CommandQueue& commands, std::string timer_id,
-                           Duration duration, std::source_location where)
+TimerMachine::TimerMachine(Scheduler& scheduler, CommandQueue& commands, std::string timer_id, Duration duration,
+                           std::source_location where)
     : Operation(scheduler, where), commands_(commands), timer_id_(std::move(timer_id)) {
   Command command;
   command.set_command_type(enums::COMMAND_TYPE_START_TIMER);

@@ -31,16 +31,24 @@ namespace {
 
 EventType event_produced_by(CommandType type) {
   switch (type) {
-    case enums::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: return enums::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED;
-    case enums::COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: return enums::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED;
-    case enums::COMMAND_TYPE_START_TIMER: return enums::EVENT_TYPE_TIMER_STARTED;
-    case enums::COMMAND_TYPE_CANCEL_TIMER: return enums::EVENT_TYPE_TIMER_CANCELED;
-    case enums::COMMAND_TYPE_RECORD_MARKER: return enums::EVENT_TYPE_MARKER_RECORDED;
-    case enums::COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: return enums::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED;
-    case enums::COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: return enums::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED;
+    case enums::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
+      return enums::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED;
+    case enums::COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:
+      return enums::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED;
+    case enums::COMMAND_TYPE_START_TIMER:
+      return enums::EVENT_TYPE_TIMER_STARTED;
+    case enums::COMMAND_TYPE_CANCEL_TIMER:
+      return enums::EVENT_TYPE_TIMER_CANCELED;
+    case enums::COMMAND_TYPE_RECORD_MARKER:
+      return enums::EVENT_TYPE_MARKER_RECORDED;
+    case enums::COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
+      return enums::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED;
+    case enums::COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
+      return enums::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED;
     case enums::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
       return enums::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW;
-    default: return enums::EVENT_TYPE_UNSPECIFIED;
+    default:
+      return enums::EVENT_TYPE_UNSPECIFIED;
   }
 }
 
@@ -86,25 +94,23 @@ void CommandQueue::push(Command command, Machine* machine, std::string origin) {
 
 bool CommandQueue::withdraw(const Machine* machine) {
   auto before = entries_.size();
-  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
-                                [&](const Entry& e) { return e.machine == machine; }),
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.machine == machine; }),
                  entries_.end());
   return entries_.size() != before;
 }
 
 Machine* CommandQueue::match(const HistoryEvent& event, std::optional<std::source_location> blocked_at) {
   if (entries_.empty()) {
-    throw NondeterminismError(
-        "history event " + describe_event(event) +
-        " has no matching command: the workflow code produced no further command" +
-        (blocked_at ? " (it is blocked at " + describe_where(*blocked_at) + ")" : std::string()));
+    throw NondeterminismError("history event " + describe_event(event) +
+                              " has no matching command: the workflow code produced no further command" +
+                              (blocked_at ? " (it is blocked at " + describe_where(*blocked_at) + ")" : std::string()));
   }
   const Entry& oldest = entries_.front();
   EventType expected = event_produced_by(oldest.command.command_type());
   if (event.event_type() != expected) {
-    throw NondeterminismError(mismatch(event, oldest, "a " + command_type_name(oldest.command.command_type()) +
-                                                          " command produces " + event_type_name(expected) +
-                                                          ", not " + event_type_name(event.event_type())));
+    throw NondeterminismError(mismatch(event, oldest,
+                                       "a " + command_type_name(oldest.command.command_type()) + " command produces " +
+                                           event_type_name(expected) + ", not " + event_type_name(event.event_type())));
   }
   std::string difference = oldest.machine->apply_command_event(event, oldest.command);
   if (!difference.empty()) throw NondeterminismError(mismatch(event, oldest, difference));

@@ -82,12 +82,14 @@ std::string describe_event(const HistoryEvent& event) {
   switch (event.attributes_case()) {
     case HistoryEvent::kActivityTaskScheduledEventAttributes: {
       const auto& a = event.activity_task_scheduled_event_attributes();
-      attributes = "activity_id: " + in_quotes(a.activity_id()) + ", activity_type: " + in_quotes(a.activity_type().name());
+      attributes =
+          "activity_id: " + in_quotes(a.activity_id()) + ", activity_type: " + in_quotes(a.activity_type().name());
       break;
     }
     case HistoryEvent::kTimerStartedEventAttributes: {
       const auto& a = event.timer_started_event_attributes();
-      attributes = "timer_id: " + in_quotes(a.timer_id()) + ", start_to_fire_timeout: " + duration(a.start_to_fire_timeout());
+      attributes =
+          "timer_id: " + in_quotes(a.timer_id()) + ", start_to_fire_timeout: " + duration(a.start_to_fire_timeout());
       break;
     }
     case HistoryEvent::kTimerCanceledEventAttributes:
@@ -112,7 +114,8 @@ std::string describe_event(const HistoryEvent& event) {
       break;
     case HistoryEvent::kStartChildWorkflowExecutionInitiatedEventAttributes: {
       const auto& a = event.start_child_workflow_execution_initiated_event_attributes();
-      attributes = "workflow_id: " + in_quotes(a.workflow_id()) + ", workflow_type: " + in_quotes(a.workflow_type().name());
+      attributes =
+          "workflow_id: " + in_quotes(a.workflow_id()) + ", workflow_type: " + in_quotes(a.workflow_type().name());
       break;
     }
     default:
@@ -128,12 +131,14 @@ std::string describe_command(const temporal::api::command::v1::Command& command)
   switch (command.attributes_case()) {
     case Command::kScheduleActivityTaskCommandAttributes: {
       const auto& a = command.schedule_activity_task_command_attributes();
-      attributes = "activity_id: " + in_quotes(a.activity_id()) + ", activity_type: " + in_quotes(a.activity_type().name());
+      attributes =
+          "activity_id: " + in_quotes(a.activity_id()) + ", activity_type: " + in_quotes(a.activity_type().name());
       break;
     }
     case Command::kStartTimerCommandAttributes: {
       const auto& a = command.start_timer_command_attributes();
-      attributes = "timer_id: " + in_quotes(a.timer_id()) + ", start_to_fire_timeout: " + duration(a.start_to_fire_timeout());
+      attributes =
+          "timer_id: " + in_quotes(a.timer_id()) + ", start_to_fire_timeout: " + duration(a.start_to_fire_timeout());
       break;
     }
     case Command::kCancelTimerCommandAttributes:
@@ -159,9 +164,12 @@ std::string describe_command(const temporal::api::command::v1::Command& command)
 std::string describe_where(const std::source_location& where) {
   std::string_view file = where.file_name();
   while (true) {
-    if (file.substr(0, 2) == "./") file.remove_prefix(2);
-    else if (file.substr(0, 3) == "../") file.remove_prefix(3);
-    else break;
+    if (file.substr(0, 2) == "./")
+      file.remove_prefix(2);
+    else if (file.substr(0, 3) == "../")
+      file.remove_prefix(3);
+    else
+      break;
   }
   return std::string(file) + ":" + std::to_string(where.line());
 }

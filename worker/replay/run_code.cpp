@@ -16,8 +16,7 @@
 
 namespace reprise::detail {
 
-WorkflowMachines::WorkflowMachines(const WorkflowRegistry& registry, const StartInfo& start)
-    : registry_(registry) {
+WorkflowMachines::WorkflowMachines(const WorkflowRegistry& registry, const StartInfo& start) : registry_(registry) {
   info_.namespace_name = start.namespace_name;
   info_.workflow_id = start.workflow_id;
   info_.run_id = start.run_id;
@@ -77,7 +76,8 @@ Operation* WorkflowMachines::schedule_activity(
   ++activity_seq_;
   if (attributes.activity_id().empty()) attributes.set_activity_id(std::to_string(activity_seq_));
   if (attributes.task_queue().name().empty()) attributes.mutable_task_queue()->set_name(info_.task_queue);
-  auto machine = std::make_unique<ActivityMachine>(scheduler_, commands_, std::move(attributes), cancellation_type, where);
+  auto machine =
+      std::make_unique<ActivityMachine>(scheduler_, commands_, std::move(attributes), cancellation_type, where);
   Operation* operation = machine.get();
   machines_.push_back(std::move(machine));
   return operation;

@@ -37,7 +37,7 @@ void WorkflowMachines::apply(const std::vector<HistoryEvent>& history, std::size
     if (!first_event_after_commands_) first_event_after_commands_ = event;
     switch (type) {
       case enums::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
-      case enums::EVENT_TYPE_WORKFLOW_TASK_FAILED:     // WorkflowRun resets the run if it was ours
+      case enums::EVENT_TYPE_WORKFLOW_TASK_FAILED:  // WorkflowRun resets the run if it was ours
       case enums::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
         break;
       case enums::EVENT_TYPE_WORKFLOW_TASK_STARTED:

@@ -101,8 +101,8 @@ class WorkflowMachines {
   Payloads input_;
   Scheduler scheduler_;
   CommandQueue commands_;
-  std::vector<std::unique_ptr<Machine>> machines_;         // every machine of the run, in creation order
-  std::map<std::int64_t, Machine*> by_initial_event_id_;   // e.g. ActivityTaskScheduled id -> activity
+  std::vector<std::unique_ptr<Machine>> machines_;        // every machine of the run, in creation order
+  std::map<std::int64_t, Machine*> by_initial_event_id_;  // e.g. ActivityTaskScheduled id -> activity
   RecordedMarkers recorded_markers_;
   SignalInbox signals_;
   std::mt19937_64 random_;

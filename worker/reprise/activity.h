@@ -95,7 +95,8 @@ class ActivityRegistry {
       auto arguments = [&]<std::size_t... I>(std::index_sequence<I...>) {
         return std::tuple<std::decay_t<Args>...>(
             ctx.converter().template from_payloads<std::decay_t<Args>>(input, static_cast<int>(I))...);
-      }(std::index_sequence_for<Args...>{});
+      }
+      (std::index_sequence_for<Args...>{});
       auto call = [&](auto&... args) { return function(ctx, std::move(args)...); };
       if constexpr (std::is_void_v<R>) {
         std::apply(call, arguments);

@@ -149,7 +149,8 @@ Workflow<std::tuple<detail::combinator_value_t<Awaitables>...>> all(Awaitables..
   std::vector<Workflow<>> watchers;
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (watchers.push_back(detail::watch_for_all(std::move(awaitables), std::get<I>(slots), join)), ...);
-  }(std::index_sequence_for<Awaitables...>{});
+  }
+  (std::index_sequence_for<Awaitables...>{});
   for (auto& watcher : watchers) watcher.start_detached();
   co_await join;
   co_return std::apply([](auto&... slot) { return std::make_tuple(std::move(*slot)...); }, slots);
@@ -163,7 +164,8 @@ Workflow<std::variant<detail::combinator_value_t<Awaitables>...>> any(Awaitables
   std::vector<Workflow<>> watchers;
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (watchers.push_back(detail::watch_for_any<I>(std::move(awaitables), winner, join)), ...);
-  }(std::index_sequence_for<Awaitables...>{});
+  }
+  (std::index_sequence_for<Awaitables...>{});
   for (auto& watcher : watchers) watcher.start_detached();
   co_await join;
   co_return std::move(*winner);

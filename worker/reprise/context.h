@@ -47,8 +47,8 @@ class WorkflowMachines;
 // std::source_location parameter cannot follow a parameter pack.
 struct NameAt {
   template <class S>
-    requires std::convertible_to<const S&, std::string_view>
-  NameAt(const S& name, std::source_location where = std::source_location::current())
+  requires std::convertible_to<const S&, std::string_view> NameAt(
+      const S& name, std::source_location where = std::source_location::current())
       : name(std::string_view(name)), where(where) {}
   std::string name;
   std::source_location where;
@@ -81,16 +81,13 @@ class WorkflowContext {
   // Starts an activity now and returns its handle; co_await the handle for the T result (or an
   // ActivityError). Arguments are converted with the run's DataConverter.
   template <class T = void, class... Args>
-  ActivityHandle<T> start_activity(NameAt activity_type, const ActivityOptions& options,
-                                   const Args&... args) {
-    return ActivityHandle<T>(
-        schedule_activity(activity_type, options, converter().to_payloads(args...)), &converter());
+  ActivityHandle<T> start_activity(NameAt activity_type, const ActivityOptions& options, const Args&... args) {
+    return ActivityHandle<T>(schedule_activity(activity_type, options, converter().to_payloads(args...)), &converter());
   }
   // The same call, named for the common case of awaiting it at once:
   //   auto greeting = co_await ctx.execute_activity<std::string>("compose_greeting", {...}, name);
   template <class T = void, class... Args>
-  ActivityHandle<T> execute_activity(NameAt activity_type, const ActivityOptions& options,
-                                     const Args&... args) {
+  ActivityHandle<T> execute_activity(NameAt activity_type, const ActivityOptions& options, const Args&... args) {
     return start_activity<T>(std::move(activity_type), options, args...);
   }
 
@@ -111,11 +108,9 @@ class WorkflowContext {
   // Runs `produce` once, when the code first runs, and records its value in a "SideEffect" marker;
   // on replay returns the recorded value without calling `produce`.
   template <class F>
-  std::invoke_result_t<F&> side_effect(F&& produce,
-                                       std::source_location where = std::source_location::current()) {
+  std::invoke_result_t<F&> side_effect(F&& produce, std::source_location where = std::source_location::current()) {
     using T = std::invoke_result_t<F&>;
-    Payloads recorded = side_effect_payloads(
-        [&] { return converter().to_payloads(std::invoke(produce)); }, where);
+    Payloads recorded = side_effect_payloads([&] { return converter().to_payloads(std::invoke(produce)); }, where);
     return converter().from_payloads<T>(recorded);
   }
   // Go's GetVersion: on first run returns max_supported and records a "Version" marker; on replay
@@ -165,8 +160,7 @@ class WorkflowContext {
   const DataConverter& converter() const;
 
  private:
-  detail::Operation* schedule_activity(const NameAt& activity_type, const ActivityOptions& options,
-                                       Payloads input);
+  detail::Operation* schedule_activity(const NameAt& activity_type, const ActivityOptions& options, Payloads input);
   ContinueAsNewError continue_as_new_error(Payloads input) const;
   Payloads side_effect_payloads(const std::function<Payloads()>& produce, std::source_location where);
   void set_signal_handler(const std::string& signal_name, std::function<void(const Payloads&)> handler);

@@ -38,12 +38,16 @@ namespace nlohmann {
 template <class T>
 struct adl_serializer<std::optional<T>> {
   static void to_json(json& j, const std::optional<T>& value) {
-    if (value) j = *value;
-    else j = nullptr;
+    if (value)
+      j = *value;
+    else
+      j = nullptr;
   }
   static void from_json(const json& j, std::optional<T>& value) {
-    if (j.is_null()) value.reset();
-    else value = j.get<T>();
+    if (j.is_null())
+      value.reset();
+    else
+      value = j.get<T>();
   }
 };
 }  // namespace nlohmann
@@ -123,9 +127,12 @@ class DataConverter {
 
   template <class T>
   static Value to_value(const T& value) {
-    if constexpr (detail::is_nothing_v<T>) return Value{};
-    else if constexpr (std::is_same_v<T, Bytes>) return Value(std::in_place_type<Bytes>, value);
-    else return Value(std::in_place_type<nlohmann::json>, nlohmann::json(value));
+    if constexpr (detail::is_nothing_v<T>)
+      return Value{};
+    else if constexpr (std::is_same_v<T, Bytes>)
+      return Value(std::in_place_type<Bytes>, value);
+    else
+      return Value(std::in_place_type<nlohmann::json>, nlohmann::json(value));
   }
   template <class T>
   static T from_value(const Value& value) {

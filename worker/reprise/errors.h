@@ -71,9 +71,7 @@ class CanceledError : public TemporalFailure {
 class TimeoutError : public TemporalFailure {
  public:
   explicit TimeoutError(Failure failure) : TemporalFailure(std::move(failure)) {}
-  temporal::api::enums::v1::TimeoutType timeout_type() const {
-    return failure_.timeout_failure_info().timeout_type();
-  }
+  temporal::api::enums::v1::TimeoutType timeout_type() const { return failure_.timeout_failure_info().timeout_type(); }
 };
 
 // An activity ended without a result: message "Activity task failed" (or "... timed out",
@@ -81,13 +79,9 @@ class TimeoutError : public TemporalFailure {
 class ActivityError : public TemporalFailure {
  public:
   explicit ActivityError(Failure failure);
-  const std::string& activity_type() const {
-    return failure_.activity_failure_info().activity_type().name();
-  }
+  const std::string& activity_type() const { return failure_.activity_failure_info().activity_type().name(); }
   const std::string& activity_id() const { return failure_.activity_failure_info().activity_id(); }
-  temporal::api::enums::v1::RetryState retry_state() const {
-    return failure_.activity_failure_info().retry_state();
-  }
+  temporal::api::enums::v1::RetryState retry_state() const { return failure_.activity_failure_info().retry_state(); }
   // The typed cause (ApplicationError, TimeoutError, CanceledError, ...), or nullptr.
   std::exception_ptr cause() const;
 };

@@ -35,14 +35,15 @@ using WorkflowFunction = std::function<Workflow<Payloads>(WorkflowContext&, cons
 
 namespace detail {
 template <class R, class... Args>
-Workflow<Payloads> run_typed_workflow(Workflow<R> (*function)(WorkflowContext&, Args...),
-                                      WorkflowContext& context, Payloads input) {
+Workflow<Payloads> run_typed_workflow(Workflow<R> (*function)(WorkflowContext&, Args...), WorkflowContext& context,
+                                      Payloads input) {
   // The decoded arguments live in this frame, which outlives the workflow's own frame, so a
   // workflow may take its parameters by const reference.
   auto arguments = [&]<std::size_t... I>(std::index_sequence<I...>) {
     return std::tuple<std::decay_t<Args>...>(
         context.converter().template from_payloads<std::decay_t<Args>>(input, static_cast<int>(I))...);
-  }(std::index_sequence_for<Args...>{});
+  }
+  (std::index_sequence_for<Args...>{});
   auto call = [&](auto&... args) { return function(context, std::move(args)...); };
   if constexpr (std::is_void_v<R>) {
     co_await std::apply(call, arguments);
@@ -60,8 +61,7 @@ class WorkflowRegistry {
   explicit WorkflowRegistry(DataConverter converter = {}, std::shared_ptr<spdlog::logger> logger = nullptr);
 
   template <class R, class... Args>
-  void register_workflow(const std::string& workflow_type,
-                         Workflow<R> (*function)(WorkflowContext&, Args...)) {
+  void register_workflow(const std::string& workflow_type, Workflow<R> (*function)(WorkflowContext&, Args...)) {
     register_erased(workflow_type, [function](WorkflowContext& context, const Payloads& input) {
       return detail::run_typed_workflow(function, context, input);
     });

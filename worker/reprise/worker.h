@@ -30,8 +30,8 @@
 namespace reprise {
 
 struct WorkerOptions {
-  std::string task_queue;                      // required
-  std::string identity;                        // default: the client's identity
+  std::string task_queue;  // required
+  std::string identity;    // default: the client's identity
   int workflow_pollers = 2;
   int activity_pollers = 2;
   int max_concurrent_activities = 16;
@@ -45,12 +45,12 @@ struct WorkerOptions {
 
 // Counters, for tests, labs and benchmarks. Read them while the worker runs or after.
 struct WorkerStats {
-  std::uint64_t workflow_tasks = 0;     // workflow tasks answered (completed or failed)
+  std::uint64_t workflow_tasks = 0;  // workflow tasks answered (completed or failed)
   std::uint64_t workflow_task_failures = 0;
-  std::uint64_t cache_hits = 0;         // tasks answered by a cached run (only new events applied)
-  std::uint64_t full_replays = 0;       // tasks that replayed a run from event 1
-  std::uint64_t events_replayed = 0;    // events fed to runs that were rebuilt from event 1
-  std::uint64_t activity_tasks = 0;     // activity attempts executed
+  std::uint64_t cache_hits = 0;       // tasks answered by a cached run (only new events applied)
+  std::uint64_t full_replays = 0;     // tasks that replayed a run from event 1
+  std::uint64_t events_replayed = 0;  // events fed to runs that were rebuilt from event 1
+  std::uint64_t activity_tasks = 0;   // activity attempts executed
   std::uint64_t activity_failures = 0;
 };
 

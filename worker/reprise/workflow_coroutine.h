@@ -78,7 +78,9 @@ template <class T>
 struct ReturnSlot {
   std::optional<T> value;
   template <class U = T>
-  void return_value(U&& v) { value.emplace(std::forward<U>(v)); }
+  void return_value(U&& v) {
+    value.emplace(std::forward<U>(v));
+  }
 };
 template <>
 struct ReturnSlot<void> {

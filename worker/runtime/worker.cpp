@@ -35,7 +35,8 @@ class Backoff {
   }
   void wait(const std::atomic<bool>& stopping) {
     auto until = std::chrono::steady_clock::now() + delay_;
-    while (!stopping && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    while (!stopping && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 
  private:
@@ -159,8 +160,7 @@ void Worker::start() {
   if (impl_->running.exchange(true)) return;
   for (int i = 0; i < std::max(1, impl_->options.workflow_pollers); ++i)
     impl_->threads.emplace_back([this] { impl_->workflow_poll_loop(false); });
-  if (impl_->options.max_cached_workflows > 0)
-    impl_->threads.emplace_back([this] { impl_->workflow_poll_loop(true); });
+  if (impl_->options.max_cached_workflows > 0) impl_->threads.emplace_back([this] { impl_->workflow_poll_loop(true); });
   for (int i = 0; i < std::max(1, impl_->options.activity_pollers); ++i)
     impl_->threads.emplace_back([this] { impl_->activity_poll_loop(); });
   spdlog::info("worker {} polling task queue {}", impl_->options.identity, impl_->options.task_queue);
@@ -180,8 +180,9 @@ void Worker::run() {
 void Worker::shutdown() { impl_->shutdown(); }
 
 WorkerStats Worker::stats() const {
-  return WorkerStats{impl_->workflow_tasks, impl_->workflow_task_failures, impl_->cache_hits, impl_->full_replays,
-                     impl_->events_replayed, impl_->activity_tasks, impl_->activity_failures};
+  return WorkerStats{impl_->workflow_tasks,   impl_->workflow_task_failures, impl_->cache_hits,
+                     impl_->full_replays,     impl_->events_replayed,        impl_->activity_tasks,
+                     impl_->activity_failures};
 }
 const WorkerOptions& Worker::options() const { return impl_->options; }
 const std::string& Worker::sticky_queue() const { return impl_->sticky_queue; }

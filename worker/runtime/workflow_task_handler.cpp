@@ -56,9 +56,10 @@ void Worker::Impl::handle_workflow_task(ws::PollWorkflowTaskQueueResponse task) 
       batch.insert(batch.end(), events.begin(), events.end());
       events_replayed += batch.size();
       if (task.previous_started_event_id() > 0)
-        spdlog::info("workflow {}: not in this worker's cache, replaying {} events of history; new work resumes "
-                     "after event {}",
-                     task.workflow_execution().workflow_id(), batch.size(), task.previous_started_event_id());
+        spdlog::info(
+            "workflow {}: not in this worker's cache, replaying {} events of history; new work resumes "
+            "after event {}",
+            task.workflow_execution().workflow_id(), batch.size(), task.previous_started_event_id());
     }
 
     Activation activation;

@@ -43,7 +43,8 @@ detail::Operation* WorkflowContext::schedule_activity(const NameAt& activity_typ
     retry->set_backoff_coefficient(policy.backoff_coefficient);
     set(retry->mutable_maximum_interval(), policy.maximum_interval);
     retry->set_maximum_attempts(policy.maximum_attempts);
-    for (std::string_view type : policy.non_retryable_error_types) retry->add_non_retryable_error_types(std::string(type));
+    for (std::string_view type : policy.non_retryable_error_types)
+      retry->add_non_retryable_error_types(std::string(type));
   }
   return machines_.schedule_activity(std::move(attributes), options.cancellation_type, activity_type.where);
 }
@@ -64,8 +65,8 @@ double WorkflowContext::random() {
 std::string WorkflowContext::uuid() {
   std::uint64_t high = machines_.random_engine()();
   std::uint64_t low = machines_.random_engine()();
-  high = (high & ~0xF000ull) | 0x4000ull;                       // version 4
-  low = (low & ~(0xC000ull << 48)) | (0x8000ull << 48);         // variant 10xx
+  high = (high & ~0xF000ull) | 0x4000ull;                // version 4
+  low = (low & ~(0xC000ull << 48)) | (0x8000ull << 48);  // variant 10xx
   char text[37];
   std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(high >> 32),
                 static_cast<unsigned>((high >> 16) & 0xFFFF), static_cast<unsigned>(high & 0xFFFF),
@@ -144,8 +145,7 @@ ContinueAsNewError WorkflowContext::continue_as_new_error(Payloads input) const 
   return ContinueAsNewError(std::move(attributes));
 }
 
-void WorkflowContext::set_signal_handler(const std::string& signal_name,
-                                         std::function<void(const Payloads&)> handler) {
+void WorkflowContext::set_signal_handler(const std::string& signal_name, std::function<void(const Payloads&)> handler) {
   machines_.signals().set_handler(signal_name, std::move(handler));
 }
 

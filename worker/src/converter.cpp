@@ -45,8 +45,7 @@ DataConverter::DataConverter() : converter_(std::make_shared<PayloadConverter>()
 
 DataConverter::DataConverter(std::shared_ptr<const PayloadConverter> converter,
                              std::vector<std::shared_ptr<const PayloadCodec>> codecs)
-    : converter_(converter ? std::move(converter) : std::make_shared<PayloadConverter>()),
-      codecs_(std::move(codecs)) {}
+    : converter_(converter ? std::move(converter) : std::make_shared<PayloadConverter>()), codecs_(std::move(codecs)) {}
 
 Payload DataConverter::encode(const Value& value) const {
   Payload payload = converter_->to_payload(value);

@@ -12,8 +12,7 @@ namespace reprise {
 
 namespace {
 
-Failure application_failure(std::string message, std::string type, bool non_retryable,
-                            Payloads details) {
+Failure application_failure(std::string message, std::string type, bool non_retryable, Payloads details) {
   Failure failure;
   failure.set_message(std::move(message));
   failure.set_source(kFailureSource);
@@ -27,8 +26,7 @@ Failure application_failure(std::string message, std::string type, bool non_retr
 // "std::runtime_error" rather than "St13runtime_error".
 std::string class_name(const std::type_info& type) {
   int status = 0;
-  std::unique_ptr<char, void (*)(void*)> name(
-      abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
+  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
   return status == 0 && name ? name.get() : type.name();
 }
 
@@ -37,10 +35,8 @@ std::string class_name(const std::type_info& type) {
 TemporalFailure::TemporalFailure(Failure failure)
     : std::runtime_error(failure.message()), failure_(std::move(failure)) {}
 
-ApplicationError::ApplicationError(std::string message, std::string type, bool non_retryable,
-                                   Payloads details)
-    : TemporalFailure(
-          application_failure(std::move(message), std::move(type), non_retryable, std::move(details))) {}
+ApplicationError::ApplicationError(std::string message, std::string type, bool non_retryable, Payloads details)
+    : TemporalFailure(application_failure(std::move(message), std::move(type), non_retryable, std::move(details))) {}
 
 CanceledError::CanceledError(std::string message)
     : TemporalFailure([&] {
@@ -84,8 +80,7 @@ Failure exception_to_failure(std::exception_ptr error) {
   } catch (const std::exception& e) {
     return application_failure(e.what(), class_name(typeid(e)), false, {});
   } catch (...) {
-    return application_failure("unknown exception (not derived from std::exception)", "unknown",
-                               false, {});
+    return application_failure("unknown exception (not derived from std::exception)", "unknown", false, {});
   }
 }
 

@@ -59,9 +59,7 @@ void WorkflowRun::rebuild_machines() {
   machines_ = std::make_unique<detail::WorkflowMachines>(registry_, start_);
 }
 
-std::int64_t WorkflowRun::next_event_id() const {
-  return history_.empty() ? 1 : history_.back().event_id() + 1;
-}
+std::int64_t WorkflowRun::next_event_id() const { return history_.empty() ? 1 : history_.back().event_id() + 1; }
 
 Activation WorkflowRun::activate(const temporal::api::history::v1::History& history) {
   const std::vector<HistoryEvent> events(history.events().begin(), history.events().end());
@@ -95,8 +93,8 @@ Activation WorkflowRun::activate(std::span<const HistoryEvent> new_events) {
   } catch (const NondeterminismError&) {
     return fail(task_failure(enums::WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR, std::current_exception()));
   } catch (...) {
-    return fail(task_failure(enums::WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
-                             std::current_exception()));
+    return fail(
+        task_failure(enums::WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE, std::current_exception()));
   }
 
   Activation activation;
