@@ -21,7 +21,8 @@ using namespace reprise::testing;
 
 namespace {
 
-int g_line = 0;  // the line of the call the test expects in the message
+int g_line = 0;  // the line of the call the test expects in the message: each workflow sets it
+                 // to __LINE__ + 1 just above the co_await or start_activity it means
 
 std::vector<HistoryEvent> old_history() {
   HistoryBuilder h("greet");
@@ -36,38 +37,38 @@ std::vector<HistoryEvent> old_history() {
 }
 
 Workflow<> type_changed(WorkflowContext& ctx) {
-  g_line = __LINE__;
+  g_line = __LINE__ + 1;
   co_await ctx.execute_activity<std::string>("compose", {.start_to_close_timeout = 1s});
 }
 Workflow<> id_changed(WorkflowContext& ctx) {
-  g_line = __LINE__;
+  g_line = __LINE__ + 1;
   co_await ctx.execute_activity<std::string>("compose_greeting",
                                              {.activity_id = "greeting", .start_to_close_timeout = 1s});
 }
 Workflow<> timer_first(WorkflowContext& ctx) {
-  g_line = __LINE__;
+  g_line = __LINE__ + 1;
   co_await ctx.sleep(5s);
 }
 Workflow<> activity_instead_of_timer(WorkflowContext& ctx) {
   co_await ctx.execute_activity<std::string>("compose_greeting", {.start_to_close_timeout = 1s});
-  g_line = __LINE__;
+  g_line = __LINE__ + 1;
   co_await ctx.execute_activity<std::string>("notify", {.start_to_close_timeout = 1s});
 }
 Workflow<> timer_removed(WorkflowContext& ctx) {
   co_await ctx.execute_activity<std::string>("compose_greeting", {.start_to_close_timeout = 1s});
-  g_line = __LINE__;
+  g_line = __LINE__ + 1;
   co_await ctx.wait_condition([] { return false; });  // forever: no StartTimer any more
 }
 Workflow<> extra_activity(WorkflowContext& ctx) {
   auto greeting = ctx.start_activity<std::string>("compose_greeting", {.start_to_close_timeout = 1s});
-  g_line = __LINE__;
+  g_line = __LINE__ + 1;
   ctx.start_activity("audit", {.start_to_close_timeout = 1s});
   co_await greeting;
   co_await ctx.sleep(5s);
 }
 Workflow<> timer_id_changed(WorkflowContext& ctx) {
   co_await ctx.execute_activity<std::string>("compose_greeting", {.start_to_close_timeout = 1s});
-  g_line = __LINE__;
+  g_line = __LINE__ + 1;
   co_await ctx.start_timer(5s, {.timer_id = "nap"});
 }
 
