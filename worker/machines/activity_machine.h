@@ -2,25 +2,22 @@
 //
 //   state                  | input                                 | next                   | effect
 //   -----------------------+---------------------------------------+------------------------+------------------------------
-//   (created)              | code: start_activity                  | ScheduleCommandCreated | emits
-//   ScheduleActivityTask ScheduleCommandCreated | ActivityTaskScheduled (matched)       | Scheduled              |
-//   checks activity id and type ScheduleCommandCreated | code: cancel()                        | Canceled | withdraws
-//   the unsent command;
-//                          |                                       |                        | fails the handle
-//                          (canceled)
+//   (created)              | code: start_activity                  | ScheduleCommandCreated | emits ScheduleActivityTask
+//   ScheduleCommandCreated | ActivityTaskScheduled (matched)       | Scheduled              | checks activity id and type
+//   ScheduleCommandCreated | code: cancel()                        | Canceled               | withdraws the unsent command;
+//                          |                                       |                        | fails the handle (canceled)
 //   Scheduled              | ActivityTaskStarted                   | Started                |
-//   Scheduled, Started     | ActivityTaskCompleted                 | Completed              | resolves the handle:
-//   result Scheduled, Started     | ActivityTaskFailed                    | Failed                 | fails it:
-//   ActivityError(cause) Scheduled, Started     | ActivityTaskTimedOut                  | TimedOut               |
-//   fails it: ActivityError(timeout) Scheduled, Started     | code: cancel(), abandon               | Canceled | fails
-//   it (canceled), no command Scheduled, Started     | code: cancel(), try / wait            | CancelCommandCreated   |
-//   emits RequestCancelActivityTask;
+//   Scheduled, Started     | ActivityTaskCompleted                 | Completed              | resolves the handle: result
+//   Scheduled, Started     | ActivityTaskFailed                    | Failed                 | fails it: ActivityError(cause)
+//   Scheduled, Started     | ActivityTaskTimedOut                  | TimedOut               | fails it: ActivityError(timeout)
+//   Scheduled, Started     | code: cancel(), abandon               | Canceled               | fails it (canceled), no command
+//   Scheduled, Started     | code: cancel(), try / wait            | CancelCommandCreated   | emits RequestCancelActivityTask;
 //                          |                                       |                        | try_cancel: fails it now
 //   CancelCommandCreated   | ActivityTaskCancelRequested (matched) | CancelRequested        | checks scheduled event id
 //   CancelRequested        | ActivityTaskStarted                   | CancelRequested        |
-//   CancelRequested        | ActivityTaskCanceled                  | Canceled               | fails it (canceled), if
-//   not yet CancelRequested        | ActivityTaskCompleted/Failed/TimedOut | Completed, ...         | settles it, if
-//   not yet any final state        | code: cancel()                        | (same)                 | nothing
+//   CancelRequested        | ActivityTaskCanceled                  | Canceled               | fails it (canceled), if not yet
+//   CancelRequested        | ActivityTaskCompleted/Failed/TimedOut | Completed, ...         | settles it, if not yet
+//   any final state        | code: cancel()                        | (same)                 | nothing
 //
 // A Started state exists although ActivityTaskStarted is only written when the activity closes
 // (right before its close event; temporal-semantics.md §1.2): it still names the attempt.

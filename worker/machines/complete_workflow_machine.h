@@ -2,10 +2,9 @@
 //
 //   state                       | input                                     | next                        | effect
 //   ----------------------------+-------------------------------------------+-----------------------------+-------------------------------
-//   (created)                   | code: the workflow function returned      | CompleteCommandCreated      | emits
-//   CompleteWorkflowExecution (created)                   | code: it threw a TemporalFailure          |
-//   FailCommandCreated          | emits FailWorkflowExecution (created)                   | code: it threw a
-//   ContinueAsNewError       | ContinueAsNewCommandCreated | emits ContinueAsNewWorkflowExecution
+//   (created)                   | code: the workflow function returned      | CompleteCommandCreated      | emits CompleteWorkflowExecution
+//   (created)                   | code: it threw a TemporalFailure          | FailCommandCreated          | emits FailWorkflowExecution
+//   (created)                   | code: it threw a ContinueAsNewError       | ContinueAsNewCommandCreated | emits ContinueAsNewWorkflowExecution
 //   CompleteCommandCreated      | WorkflowExecutionCompleted (matched)      | Closed                      |
 //   FailCommandCreated          | WorkflowExecutionFailed (matched)         | Closed                      |
 //   ContinueAsNewCommandCreated | WorkflowExecutionContinuedAsNew (matched) | Closed                      |
