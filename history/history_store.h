@@ -104,6 +104,11 @@ struct Transaction {
   std::vector<int64_t> remove_tasks;
   std::vector<TimerRow> add_timers;  // ids are filled in by commit()
   std::vector<int64_t> remove_timers;
+  // A new run created in the same atomic step. Continue-as-new closes this run and starts its
+  // successor: a crash must leave both written or neither, never a closed run pointing at a run
+  // that does not exist. The successor must be a new run (expected_next_event_id unset) and has
+  // no successor of its own. commit() answers for both: AlreadyExists if the successor exists.
+  std::shared_ptr<Transaction> successor;
 };
 
 enum class CommitResult { Ok, Conflict, AlreadyExists };

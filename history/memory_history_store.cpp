@@ -28,6 +28,13 @@ void check_transaction(const Transaction& tx) {
     throw std::invalid_argument("execution.next_event_id is " + std::to_string(tx.execution.next_event_id) +
                                 " but the events end at " + std::to_string(want - 1));
   }
+  if (tx.successor) {
+    if (tx.successor->expected_next_event_id || tx.successor->successor)
+      throw std::invalid_argument("a successor must be a new run without a successor of its own");
+    if (tx.successor->execution.key == tx.execution.key)
+      throw std::invalid_argument("a run cannot be its own successor");
+    check_transaction(*tx.successor);
+  }
 }
 
 namespace {
@@ -45,19 +52,30 @@ CommitResult MemoryHistoryStore::commit(Transaction& tx) {
   std::lock_guard lock(mu_);
 
   // 1. The concurrency check: decide Ok / Conflict / AlreadyExists before changing anything.
-  auto it = runs_.find(tx.execution.key);
-  const bool is_new = !tx.expected_next_event_id.has_value();
-  if (is_new && it != runs_.end()) return CommitResult::AlreadyExists;
-  if (!is_new) {
-    // A run that does not exist cannot be at the expected version either: Conflict.
-    if (it == runs_.end() || it->second.row.next_event_id != *tx.expected_next_event_id ||
-        it->second.row.state_transition_count != *tx.expected_state_transition_count) {
-      return CommitResult::Conflict;
-    }
-  }
+  if (CommitResult result = check_locked(tx); result != CommitResult::Ok) return result;
+  if (tx.successor && runs_.contains(tx.successor->execution.key)) return CommitResult::AlreadyExists;
 
   // 2. Apply. Nothing below can fail for a reason the caller controls, so all-or-nothing holds.
-  if (is_new) {
+  apply_locked(tx);
+  if (tx.successor) apply_locked(*tx.successor);
+  return CommitResult::Ok;
+}
+
+CommitResult MemoryHistoryStore::check_locked(const Transaction& tx) const {
+  auto it = runs_.find(tx.execution.key);
+  const bool is_new = !tx.expected_next_event_id.has_value();
+  if (is_new) return it == runs_.end() ? CommitResult::Ok : CommitResult::AlreadyExists;
+  // A run that does not exist cannot be at the expected version either: Conflict.
+  if (it == runs_.end() || it->second.row.next_event_id != *tx.expected_next_event_id ||
+      it->second.row.state_transition_count != *tx.expected_state_transition_count) {
+    return CommitResult::Conflict;
+  }
+  return CommitResult::Ok;
+}
+
+void MemoryHistoryStore::apply_locked(Transaction& tx) {
+  auto it = runs_.find(tx.execution.key);
+  if (it == runs_.end()) {
     Run run;
     run.position = ++last_position_;
     it = runs_.emplace(tx.execution.key, std::move(run)).first;
@@ -76,7 +94,6 @@ CommitResult MemoryHistoryStore::commit(Transaction& tx) {
     timers_[timer.id] = timer;
   }
   for (int64_t id : tx.remove_timers) timers_.erase(id);
-  return CommitResult::Ok;
 }
 
 std::optional<ExecutionRow> MemoryHistoryStore::get_execution(const ExecutionKey& key) {

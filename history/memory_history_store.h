@@ -44,6 +44,9 @@ class MemoryHistoryStore final : public HistoryStore {
     int64_t position = 0;              // creation order (a list page token is a position)
     std::vector<HistoryEvent> events;  // events[i] has event id i + 1
   };
+  // Both with mu_ held: the Ok / Conflict / AlreadyExists decision, then the change itself.
+  CommitResult check_locked(const Transaction& tx) const;
+  void apply_locked(Transaction& tx);
 
   // One mutex for everything: commits are all-or-nothing simply because nobody can look while
   // one is half applied.

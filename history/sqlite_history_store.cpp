@@ -407,20 +407,30 @@ struct Reply {
   std::optional<ErrorInfo> error;  // set: commit() throws StoreError instead of returning
 };
 
+// One run's part of a commit(): the transaction itself, or its successor (continue-as-new).
+struct RunWrite {
+  Transaction* tx;                      // the caller's; alive until the promise is satisfied
+  std::vector<std::string> event_data;  // serialized by the caller's thread, not the writer's
+};
+
 // A commit() waiting for the writer. The caller blocks on the future of `promise`; the writer
 // owns this object (and so the promise), which keeps the promise alive until set_value returns.
 struct Pending {
-  Transaction* tx;                      // the caller's; alive until the promise is satisfied
-  std::vector<std::string> event_data;  // serialized by the caller's thread, not the writer's
+  std::vector<RunWrite> runs;  // the transaction, then its successor if it has one
   std::promise<Reply> promise;
+};
+
+// The ids the store gave one run's new task and timer rows.
+struct RowIds {
+  std::vector<int64_t> task_ids;
+  std::vector<int64_t> timer_ids;
 };
 
 // What applying one transaction inside the group produced. Ids are held here and copied into the
 // caller's Transaction only once the COMMIT succeeded: a failed group must not hand out ids.
 struct Outcome {
   CommitResult result = CommitResult::Ok;
-  std::vector<int64_t> task_ids;
-  std::vector<int64_t> timer_ids;
+  std::vector<RowIds> ids;  // one per RunWrite
   std::optional<ErrorInfo> error;
 };
 
@@ -533,8 +543,12 @@ struct SqliteHistoryStore::Impl {
       } else {
         reply.result = outcome.result;
         if (outcome.result == CommitResult::Ok) {
-          for (size_t t = 0; t < outcome.task_ids.size(); ++t) pending.tx->add_tasks[t].id = outcome.task_ids[t];
-          for (size_t t = 0; t < outcome.timer_ids.size(); ++t) pending.tx->add_timers[t].id = outcome.timer_ids[t];
+          for (size_t r = 0; r < pending.runs.size(); ++r) {
+            Transaction& tx = *pending.runs[r].tx;
+            const RowIds& ids = outcome.ids[r];
+            for (size_t t = 0; t < ids.task_ids.size(); ++t) tx.add_tasks[t].id = ids.task_ids[t];
+            for (size_t t = 0; t < ids.timer_ids.size(); ++t) tx.add_timers[t].id = ids.timer_ids[t];
+          }
         }
       }
       pending.promise.set_value(std::move(reply));
@@ -546,22 +560,25 @@ struct SqliteHistoryStore::Impl {
   bool apply_in_savepoint(Pending& pending, Outcome& outcome) {
     writer->exec("SAVEPOINT tx", "savepoint");
     try {
-      outcome.result = apply(pending, outcome);
+      // The transaction and its successor share the savepoint: both are written or neither.
+      for (const RunWrite& run : pending.runs) {
+        outcome.result = apply(run, outcome.ids.emplace_back());
+        if (outcome.result != CommitResult::Ok) break;
+      }
     } catch (...) {
       outcome.error = describe_current_exception();  // reported to this caller only
       if (writer->in_autocommit()) return false;
     }
     if (outcome.error || outcome.result != CommitResult::Ok) {
       writer->exec("ROLLBACK TO tx", "roll back savepoint");  // undo this transaction only
-      outcome.task_ids.clear();
-      outcome.timer_ids.clear();
+      outcome.ids.clear();
     }
     writer->exec("RELEASE tx", "release savepoint");
     return true;
   }
 
-  CommitResult apply(const Pending& pending, Outcome& outcome) {
-    const Transaction& tx = *pending.tx;
+  CommitResult apply(const RunWrite& run, RowIds& ids) {
+    const Transaction& tx = *run.tx;
     const ExecutionRow& row = tx.execution;
 
     // 1. The execution row first: it is the concurrency check, and on Conflict/AlreadyExists
@@ -586,7 +603,7 @@ struct SqliteHistoryStore::Impl {
       s.bind(3, row.key.run_id);
       s.bind(4, tx.events[i].event_id());
       s.bind(5, static_cast<int64_t>(tx.events[i].event_type()));
-      s.bind_blob(6, pending.event_data[i]);
+      s.bind_blob(6, run.event_data[i]);
       s.execute();
     }
 
@@ -603,7 +620,7 @@ struct SqliteHistoryStore::Impl {
       s.bind(7, int64_t{task.attempt});
       s.bind(8, task.created_time_ms);
       s.execute();
-      outcome.task_ids.push_back(writer->last_insert_rowid());
+      ids.task_ids.push_back(writer->last_insert_rowid());
     }
     for (int64_t id : tx.remove_tasks) {
       Statement s = writer->statement(kDeleteTask, "delete task");
@@ -621,7 +638,7 @@ struct SqliteHistoryStore::Impl {
       s.bind(7, int64_t{timer.attempt});
       s.bind(8, timer.timer_id);
       s.execute();
-      outcome.timer_ids.push_back(writer->last_insert_rowid());
+      ids.timer_ids.push_back(writer->last_insert_rowid());
     }
     for (int64_t id : tx.remove_timers) {
       Statement s = writer->statement(kDeleteTimer, "delete timer");
@@ -690,14 +707,17 @@ CommitResult SqliteHistoryStore::commit(Transaction& tx) {
   // Everything that can be checked or prepared without the database happens here, on the
   // caller's thread, so the single writer thread only does what must be serialized.
   check_transaction(tx);
-  Pending pending{&tx, {}, {}};
-  pending.event_data.reserve(tx.events.size());
-  for (const HistoryEvent& event : tx.events) {
-    std::string data;
-    if (!event.SerializeToString(&data)) {
-      throw std::invalid_argument("event " + std::to_string(event.event_id()) + " cannot be serialized");
+  Pending pending;
+  for (Transaction* run = &tx; run != nullptr; run = run->successor.get()) {
+    RunWrite& write = pending.runs.emplace_back(RunWrite{run, {}});
+    write.event_data.reserve(run->events.size());
+    for (const HistoryEvent& event : run->events) {
+      std::string data;
+      if (!event.SerializeToString(&data)) {
+        throw std::invalid_argument("event " + std::to_string(event.event_id()) + " cannot be serialized");
+      }
+      write.event_data.push_back(std::move(data));
     }
-    pending.event_data.push_back(std::move(data));
   }
   std::future<Reply> done = pending.promise.get_future();
   {

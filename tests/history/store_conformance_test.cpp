@@ -4,7 +4,8 @@
 //
 // What is checked: a run reads back exactly as written; the optimistic concurrency check
 // (AlreadyExists, Conflict) writes nothing when it refuses; malformed transactions are rejected;
-// tasks and timers move atomically with events; current-run lookup, listing and paging; and many
+// tasks and timers move atomically with events; a successor run (continue-as-new) lands with its
+// predecessor or not at all; current-run lookup, listing and paging; and many
 // threads committing at once, to different runs (all land) and to the same run (one winner per
 // version).
 #include <atomic>
@@ -353,6 +354,81 @@ TEMPLATE_TEST_CASE("The current execution of a workflow id is its newest run", "
   REQUIRE(store->commit(touch_old) == CommitResult::Ok);
   CHECK(store->get_current_execution("default", "greet-1")->key.run_id == "aa-second");
   CHECK_FALSE(store->get_current_execution("other-namespace", "greet-1").has_value());
+}
+
+TEMPLATE_TEST_CASE("A successor run is written in the same commit and becomes the current run", "[store]",
+                   STORE_TYPES) {
+  TestType factory;
+  auto store = factory.make();
+  Transaction start = start_run(key("greet-1", "zz-first"), 2);
+  REQUIRE(store->commit(start) == CommitResult::Ok);
+
+  // Continue-as-new: close the first run and start the second in one step.
+  Transaction close = append(*store->get_execution(key("greet-1", "zz-first")), 1);
+  close.execution.status = kCompleted;
+  close.add_timers.push_back(timer_for(key("greet-1", "zz-first"), 10, "closing"));
+  close.successor = std::make_shared<Transaction>(start_run(key("greet-1", "aa-next"), 2));
+  close.successor->add_tasks.push_back(task_for(key("greet-1", "aa-next"), 2));
+  close.successor->add_timers.push_back(timer_for(key("greet-1", "aa-next"), 20, "run-timeout"));
+  REQUIRE(store->commit(close) == CommitResult::Ok);
+
+  CHECK(store->get_execution(key("greet-1", "zz-first"))->status == kCompleted);
+  CHECK(store->read_events(key("greet-1", "zz-first"), 1).size() == 3);
+  CHECK(serialized(store->read_events(key("greet-1", "aa-next"), 1)) == serialized(close.successor->events));
+  CHECK(store->get_current_execution("default", "greet-1")->key.run_id == "aa-next");
+  // Both runs' rows got fresh, distinct ids.
+  REQUIRE(close.successor->add_tasks.at(0).id != 0);
+  CHECK(close.add_timers.at(0).id != 0);
+  CHECK(close.successor->add_timers.at(0).id != 0);
+  CHECK(close.successor->add_timers.at(0).id != close.add_timers.at(0).id);
+  CHECK(store->load_tasks().size() == 1);
+  CHECK(store->load_timers().size() == 2);
+}
+
+TEMPLATE_TEST_CASE("A commit whose successor already exists writes neither run", "[store]", STORE_TYPES) {
+  TestType factory;
+  auto store = factory.make();
+  Transaction start = start_run(key("greet-1", "first"), 2);
+  REQUIRE(store->commit(start) == CommitResult::Ok);
+  Transaction taken = start_run(key("greet-1", "taken"), 2);
+  REQUIRE(store->commit(taken) == CommitResult::Ok);
+  const Snapshot first_before = snapshot(*store, key("greet-1", "first"));
+  const Snapshot taken_before = snapshot(*store, key("greet-1", "taken"));
+
+  Transaction close = append(*store->get_execution(key("greet-1", "first")), 1);
+  close.execution.status = kCompleted;
+  close.add_tasks.push_back(task_for(key("greet-1", "first"), 3));
+  close.successor = std::make_shared<Transaction>(start_run(key("greet-1", "taken"), 3));
+  CHECK(store->commit(close) == CommitResult::AlreadyExists);
+  require_same(first_before, snapshot(*store, key("greet-1", "first")));
+  require_same(taken_before, snapshot(*store, key("greet-1", "taken")));
+}
+
+TEMPLATE_TEST_CASE("A conflicting commit does not write its successor either", "[store]", STORE_TYPES) {
+  TestType factory;
+  auto store = factory.make();
+  Transaction start = start_run(key("greet-1", "first"), 2);
+  REQUIRE(store->commit(start) == CommitResult::Ok);
+  Transaction close = append(*store->get_execution(key("greet-1", "first")), 1);
+  Transaction rival = append(*store->get_execution(key("greet-1", "first")), 1);
+  REQUIRE(store->commit(rival) == CommitResult::Ok);
+
+  close.successor = std::make_shared<Transaction>(start_run(key("greet-1", "next"), 2));
+  CHECK(store->commit(close) == CommitResult::Conflict);
+  CHECK_FALSE(store->get_execution(key("greet-1", "next")).has_value());
+  CHECK(store->read_events(key("greet-1", "next"), 1).empty());
+  CHECK(store->get_current_execution("default", "greet-1")->key.run_id == "first");
+}
+
+TEMPLATE_TEST_CASE("A successor that is not a new run is rejected", "[store]", STORE_TYPES) {
+  TestType factory;
+  auto store = factory.make();
+  Transaction start = start_run(key("greet-1", "first"), 2);
+  REQUIRE(store->commit(start) == CommitResult::Ok);
+  Transaction close = append(*store->get_execution(key("greet-1", "first")), 1);
+  close.successor = std::make_shared<Transaction>(append(*store->get_execution(key("greet-1", "first")), 1));
+  CHECK_THROWS_AS(store->commit(close), std::invalid_argument);
+  CHECK(store->get_execution(key("greet-1", "first"))->next_event_id == 3);
 }
 
 TEMPLATE_TEST_CASE("Listing returns the newest runs first and applies every filter", "[store]", STORE_TYPES) {
