@@ -11,6 +11,8 @@
 //   CompleteWorkflowExecution     WorkflowExecutionCompleted            the run closes
 //   FailWorkflowExecution         WorkflowExecutionFailed               the run closes
 //   CancelWorkflowExecution       WorkflowExecutionCanceled             the run closes
+//   ContinueAsNewWorkflowExecution WorkflowExecutionContinuedAsNew      the run closes; its successor
+//                                 (+ the new run's Started, Scheduled)  starts in the same transaction
 //
 // All commands are validated before any is applied (validate_commands): a bad one fails the
 // workflow task with the matching WorkflowTaskFailedCause and nothing of the completion is kept.
@@ -72,6 +74,23 @@ std::string normalize_activity(ScheduleActivityTaskCommandAttributes& a, const M
     *a.mutable_retry_policy() = normalize_retry_policy(a.retry_policy());
   } catch (const EngineError& e) {
     return e.what();
+  }
+  return {};
+}
+
+// What a ContinueAsNewWorkflowExecution command may not ask for. Returns an error message or empty.
+std::string check_continue_as_new(const ContinueAsNewAttributes& a) {
+  if (ms_from_duration(a.workflow_run_timeout()) < 0 || ms_from_duration(a.workflow_task_timeout()) < 0)
+    return "workflow timeouts cannot be negative on ContinueAsNewWorkflowExecutionCommand";
+  if (ms_from_duration(a.backoff_start_interval()) != 0)
+    return "BackoffStartInterval (a delayed first workflow task) is not supported by Reprise yet";
+  if (!a.cron_schedule().empty()) return "CronSchedule is not supported by Reprise yet";
+  if (a.has_retry_policy()) {
+    try {
+      normalize_retry_policy(a.retry_policy());
+    } catch (const EngineError& e) {
+      return e.what();
+    }
   }
   return {};
 }
@@ -167,6 +186,10 @@ std::optional<BadCommand> validate_commands(const MutableState& st,
         if (c.record_marker_command_attributes().marker_name().empty())
           return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES,
                             "MarkerName is not set on RecordMarkerCommand"};
+        break;
+      case enums::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
+        if (auto err = check_continue_as_new(c.continue_as_new_workflow_execution_command_attributes()); !err.empty())
+          return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES, err};
         break;
       case enums::COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
       case enums::COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
@@ -311,6 +334,9 @@ void HistoryEngine::apply_commands(ExecutionUpdate& u, const google::protobuf::R
         u.append(std::move(e));
         break;
       }
+      case enums::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
+        continue_as_new(u, c.continue_as_new_workflow_execution_command_attributes(), completed_id, identity);
+        break;
       default:
         break;  // refused by validate_commands
     }

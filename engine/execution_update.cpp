@@ -65,6 +65,19 @@ bool ExecutionUpdate::drop_buffered_timer_fired(const std::string& timer_id) {
   return false;
 }
 
+ExecutionUpdate::~ExecutionUpdate() = default;
+
+NewRun& ExecutionUpdate::start_successor(history::ExecutionKey key) {
+  successor_ = std::make_unique<NewRun>(now_ms_);
+  auto* info = successor_->state.mutable_execution();
+  info->set_namespace_(key.namespace_);
+  info->set_workflow_id(key.workflow_id);
+  info->set_run_id(key.run_id);
+  successor_->state.set_next_event_id(1);
+  successor_->update.set_key(std::move(key));
+  return *successor_;
+}
+
 void ExecutionUpdate::add_timer(history::TimerKind kind, int64_t fire_time_ms, int64_t event_id, int32_t attempt,
                                 std::string timer_id) {
   history::TimerRow row;

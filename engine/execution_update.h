@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,9 +19,12 @@
 
 namespace reprise::engine {
 
+struct NewRun;
+
 class ExecutionUpdate {
  public:
   ExecutionUpdate(MutableState& state, int64_t now_ms) : state_(state), now_ms_(now_ms) {}
+  ~ExecutionUpdate();
 
   MutableState& state() { return state_; }
   int64_t now_ms() const { return now_ms_; }
@@ -48,6 +52,11 @@ class ExecutionUpdate {
   // Marks the run as changed even though no event was written (retry attempt, heartbeat, ...).
   void touch() { touched_ = true; }
 
+  // The run this change starts beside this one (continue-as-new): committed in the same
+  // transaction as this run's events (history_store.h, Transaction::successor).
+  NewRun& start_successor(history::ExecutionKey key);
+  NewRun* successor() { return successor_.get(); }
+
   bool empty() const {
     return !touched_ && events_.empty() && tasks_.empty() && timers_.empty() && removed_tasks_.empty() &&
            removed_timers_.empty() && buffered_ == 0;
@@ -73,6 +82,14 @@ class ExecutionUpdate {
   std::vector<int64_t> removed_timers_;
   int buffered_ = 0;
   bool touched_ = false;
+  std::unique_ptr<NewRun> successor_;
+};
+
+// A run being created: its state and the update that writes its first events.
+struct NewRun {
+  explicit NewRun(int64_t now_ms) : update(state, now_ms) {}
+  MutableState state;
+  ExecutionUpdate update;  // refers to `state`, so NewRun stays where it was made
 };
 
 }  // namespace reprise::engine

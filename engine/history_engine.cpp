@@ -123,6 +123,11 @@ history::CommitResult HistoryEngine::commit(WorkflowContext& ctx, LoadedRun& run
   history::Transaction tx = transaction_from(u, row_from_state(run.row.key, state));
   tx.expected_next_event_id = run.row.next_event_id;
   tx.expected_state_transition_count = run.row.state_transition_count;
+  if (NewRun* next = u.successor()) {
+    next->state.set_state_transition_count(1);
+    tx.successor = std::make_shared<history::Transaction>(
+        transaction_from(next->update, row_from_state(next->update.key(), next->state)));
+  }
 
   history::CommitResult result;
   try {
@@ -137,20 +142,25 @@ history::CommitResult HistoryEngine::commit(WorkflowContext& ctx, LoadedRun& run
     }
     spdlog::warn("commit of {} reported an error but landed: {}", run.row.key.workflow_id, e.what());
     result = history::CommitResult::Ok;
-    // Task and timer ids are unknown after such a failure: reload this run's rows from the store.
-    tx.add_tasks.clear();
-    tx.add_timers.clear();
-    for (auto& t : store_.load_tasks())
-      if (t.execution == run.row.key) tx.add_tasks.push_back(t);
-    for (auto& t : store_.load_timers())
-      if (t.execution == run.row.key) tx.add_timers.push_back(t);
+    // Task and timer ids are unknown after such a failure: reload the runs' rows from the store.
+    for (history::Transaction* written = &tx; written; written = written->successor.get()) {
+      written->add_tasks.clear();
+      written->add_timers.clear();
+      for (auto& t : store_.load_tasks())
+        if (t.execution == written->execution.key) written->add_tasks.push_back(t);
+      for (auto& t : store_.load_timers())
+        if (t.execution == written->execution.key) written->add_timers.push_back(t);
+    }
   }
   if (result != history::CommitResult::Ok) return result;
 
   tx.execution.state.clear();
   run.row = std::move(tx.execution);
-  for (const auto& t : tx.add_tasks) enqueue_task(t);
-  for (const auto& t : tx.add_timers) timer_service_->add(t);
+  for (history::Transaction* written = &tx; written; written = written->successor.get()) {
+    for (const auto& t : written->add_tasks) enqueue_task(t);
+    for (const auto& t : written->add_timers) timer_service_->add(t);
+  }
+  if (tx.successor) ctx.current_run_id = tx.successor->execution.key.run_id;
   if (!tx.events.empty()) notify_history_waiters(run.row.key);
   return result;
 }

@@ -207,6 +207,13 @@ class HistoryEngine {
                              const std::string& identity, const Payloads* last_heartbeat_details, bool timed_out);
 
   // --- workflow_lifecycle.cpp ---
+  // Writes a new run's WorkflowExecutionStarted (given) and first WorkflowTaskScheduled, and arms
+  // its run and execution timeouts: the one way a run begins (start and continue-as-new).
+  void begin_run(ExecutionUpdate& u, HistoryEvent started);
+  // Closes the run with WorkflowExecutionContinuedAsNew and starts its successor in the same
+  // transaction.
+  void continue_as_new(ExecutionUpdate& u, const ContinueAsNewAttributes& attributes, int64_t completed_event_id,
+                       const std::string& identity);
   void on_workflow_timeout_timer(const TimerRow& timer);
   // Before the run closes from outside (terminate, timeout): fails a workflow task in flight
   // (FORCE_CLOSE_COMMAND) and writes what waited in the buffer.

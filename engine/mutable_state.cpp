@@ -103,6 +103,8 @@ void apply_event(MutableState& state, const HistoryEvent& event) {
       *info->mutable_workflow_run_timeout() = a.workflow_run_timeout();
       *info->mutable_workflow_task_timeout() = a.workflow_task_timeout();
       info->set_first_execution_run_id(a.first_execution_run_id());
+      if (a.has_workflow_execution_expiration_time())
+        *info->mutable_execution_expiration_time() = a.workflow_execution_expiration_time();
       if (!a.workflow_id().empty()) info->set_workflow_id(a.workflow_id());
       if (!a.original_execution_run_id().empty()) info->set_run_id(a.original_execution_run_id());
       break;

@@ -143,6 +143,9 @@ ws::StartWorkflowExecutionResponse HistoryEngine::start_workflow_execution(
   st.set_next_event_id(1);
   ExecutionUpdate u(st, clock_.now_ms());
   u.set_key(ExecutionKey{req.namespace_(), req.workflow_id(), run_id});
+  // StartWorkflowExecution itself cannot ask for a delayed first workflow task yet.
+  if (checked_duration(req.workflow_start_delay(), "WorkflowStartDelay") > 0)
+    throw invalid_argument("WorkflowStartDelay is not supported by Reprise yet");
 
   HistoryEvent started;
   started.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
@@ -167,11 +170,7 @@ ws::StartWorkflowExecutionResponse HistoryEngine::start_workflow_execution(
   a->set_workflow_id(req.workflow_id());
   if (execution_timeout > 0)
     *a->mutable_workflow_execution_expiration_time() = timestamp_from_ms(u.now_ms() + execution_timeout);
-  u.append(std::move(started));
-  schedule_workflow_task(u, 1);
-  if (run_timeout > 0) u.add_timer(history::TimerKind::WorkflowRunTimeout, u.now_ms() + run_timeout, 1, 0);
-  if (execution_timeout > 0 && execution_timeout != run_timeout)
-    u.add_timer(history::TimerKind::WorkflowExecutionTimeout, u.now_ms() + execution_timeout, 1, 0);
+  begin_run(u, std::move(started));
 
   std::optional<LoadedRun> created;
   commit_new_run(*ctx, u, created);
@@ -179,6 +178,81 @@ ws::StartWorkflowExecutionResponse HistoryEngine::start_workflow_execution(
   resp.set_started(true);
   resp.set_status(enums::WORKFLOW_EXECUTION_STATUS_RUNNING);
   return resp;
+}
+
+void HistoryEngine::begin_run(ExecutionUpdate& u, HistoryEvent started) {
+  const auto& a = started.workflow_execution_started_event_attributes();
+  const int64_t run_timeout = ms_from_duration(a.workflow_run_timeout());
+  const int64_t run_deadline = run_timeout > 0 ? u.now_ms() + run_timeout : 0;
+  // The execution timeout spans the whole chain of runs: its deadline is fixed by the first run.
+  const int64_t execution_deadline =
+      a.has_workflow_execution_expiration_time() ? ms_from_timestamp(a.workflow_execution_expiration_time()) : 0;
+  u.append(std::move(started));
+  schedule_workflow_task(u, 1);
+  if (run_deadline > 0) u.add_timer(history::TimerKind::WorkflowRunTimeout, run_deadline, 1, 0);
+  if (execution_deadline > 0 && execution_deadline != run_deadline)
+    u.add_timer(history::TimerKind::WorkflowExecutionTimeout, execution_deadline, 1, 0);
+}
+
+void HistoryEngine::continue_as_new(ExecutionUpdate& u, const ContinueAsNewAttributes& c, int64_t completed_id,
+                                    const std::string& identity) {
+  const auto& old = u.state().execution();
+  const std::string new_run_id = new_uuid();
+  // What the command leaves unset carries over from the closing run.
+  api::common::v1::WorkflowType type;
+  type.set_name(c.workflow_type().name().empty() ? old.workflow_type() : c.workflow_type().name());
+  api::taskqueue::v1::TaskQueue queue;
+  queue.set_name(c.task_queue().name().empty() ? old.task_queue() : c.task_queue().name());
+  queue.set_kind(enums::TASK_QUEUE_KIND_NORMAL);
+  auto run_timeout =
+      ms_from_duration(c.workflow_run_timeout()) > 0 ? c.workflow_run_timeout() : old.workflow_run_timeout();
+  auto task_timeout =
+      ms_from_duration(c.workflow_task_timeout()) > 0 ? c.workflow_task_timeout() : old.workflow_task_timeout();
+
+  HistoryEvent closed;
+  closed.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+  auto* ca = closed.mutable_workflow_execution_continued_as_new_event_attributes();
+  ca->set_new_execution_run_id(new_run_id);
+  *ca->mutable_workflow_type() = type;
+  *ca->mutable_task_queue() = queue;
+  if (c.has_input()) *ca->mutable_input() = c.input();
+  *ca->mutable_workflow_run_timeout() = run_timeout;
+  *ca->mutable_workflow_task_timeout() = task_timeout;
+  ca->set_workflow_task_completed_event_id(completed_id);
+  ca->set_initiator(enums::CONTINUE_AS_NEW_INITIATOR_WORKFLOW);
+  if (c.has_header()) *ca->mutable_header() = c.header();
+  if (c.has_memo()) *ca->mutable_memo() = c.memo();
+  if (c.has_search_attributes()) *ca->mutable_search_attributes() = c.search_attributes();
+
+  HistoryEvent started;
+  started.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
+  auto* sa = started.mutable_workflow_execution_started_event_attributes();
+  *sa->mutable_workflow_type() = type;
+  *sa->mutable_task_queue() = queue;
+  if (c.has_input()) *sa->mutable_input() = c.input();
+  *sa->mutable_workflow_execution_timeout() = old.workflow_execution_timeout();
+  *sa->mutable_workflow_run_timeout() = run_timeout;
+  *sa->mutable_workflow_task_timeout() = task_timeout;
+  sa->set_continued_execution_run_id(old.run_id());
+  sa->set_initiator(enums::CONTINUE_AS_NEW_INITIATOR_WORKFLOW);
+  sa->set_original_execution_run_id(new_run_id);
+  sa->set_identity(identity);
+  sa->set_first_execution_run_id(old.first_execution_run_id());
+  if (c.has_retry_policy()) *sa->mutable_retry_policy() = normalize_retry_policy(c.retry_policy());
+  sa->set_attempt(1);
+  *sa->mutable_first_workflow_task_backoff() = duration_from_ms(0);
+  if (c.has_memo()) *sa->mutable_memo() = c.memo();
+  if (c.has_search_attributes()) *sa->mutable_search_attributes() = c.search_attributes();
+  if (c.has_header()) *sa->mutable_header() = c.header();
+  sa->set_workflow_id(old.workflow_id());
+  // The chain keeps the execution deadline its first run was given.
+  if (old.has_execution_expiration_time())
+    *sa->mutable_workflow_execution_expiration_time() = old.execution_expiration_time();
+
+  NewRun& next = u.start_successor(ExecutionKey{old.namespace_(), old.workflow_id(), new_run_id});
+  next.state.mutable_execution()->set_start_request_id(new_uuid());
+  u.append(std::move(closed));  // closes this run: its pending activities and timers are dropped
+  begin_run(next.update, std::move(started));
 }
 
 ws::SignalWorkflowExecutionResponse HistoryEngine::signal_workflow_execution(

@@ -73,3 +73,32 @@ TEST_CASE("the client says the server is unreachable instead of a bare gRPC code
     CHECK(std::string(e.what()).find("not reachable") != std::string::npos);
   }
 }
+
+TEST_CASE("result() follows a workflow that continued as new to the result of its last run", "[client]") {
+  TestServer s;
+  reprise::Client client({.address = s.server->address()});
+  auto handle = client.start_workflow("count", {.id = "wf-chain", .task_queue = "q"}, reprise::json_payloads({0}));
+  auto result = std::async(std::launch::async, [&] { return handle.result_json(std::chrono::seconds(20)); });
+
+  // Runs 1 and 2 continue as new with the next count; run 3 completes with it.
+  RawWorker w(s, "q");
+  std::string last_run;
+  for (int count = 0; count < 3; ++count) {
+    auto wt = w.next_workflow_task();
+    const auto& input = wt.history().events(0).workflow_execution_started_event_attributes().input();
+    REQUIRE(input.payloads(0).data() == std::to_string(count));
+    Command next;
+    if (count < 2) {
+      next.set_command_type(enums::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION);
+      *next.mutable_continue_as_new_workflow_execution_command_attributes()->mutable_input() =
+          reprise::json_payloads({count + 1});
+    } else {
+      next = complete_workflow("\"counted to 2\"");
+    }
+    REQUIRE(w.complete_workflow_task(wt.task_token(), {next}).ok());
+    last_run = wt.workflow_execution().run_id();
+  }
+  CHECK(result.get() == "counted to 2");
+  CHECK(last_run != handle.run_id);
+  CHECK(client.describe("wf-chain").workflow_execution_info().execution().run_id() == last_run);
+}
