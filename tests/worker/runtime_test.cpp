@@ -1,6 +1,13 @@
 // The worker runtime (worker/runtime/) against a real in-process server: a workflow of several
 // activities runs to completion with the sticky cache on and with it off, and both write the same
-// history; with the cache the worker applies only new events, without it every task replays.
+// history; with the cache the worker applies only new events, without it every task replays. A
+// workflow that continues as new runs as a chain of runs whose last result is the client's result.
+// Activities: at most max_concurrent_activities run at once; heartbeat details reach the next
+// attempt; the workflow's cancellation reaches the activity through its heartbeat; and shutdown
+// reports an activity still running after the grace period as failed (WorkerShutdown).
+#include <atomic>
+#include <future>
+
 #include "reprise/worker.h"
 #include "reprise/workflow.h"
 #include "test_server.h"
@@ -16,6 +23,13 @@ reprise::Workflow<int> count_up(reprise::WorkflowContext& ctx, int steps) {
   int value = 0;
   for (int i = 0; i < steps; ++i)
     value = co_await ctx.execute_activity<int>("add_one", {.start_to_close_timeout = 10s}, value);
+  co_return value;
+}
+
+// Counts to `target` one run at a time: each run does one activity, then continues as new.
+reprise::Workflow<int> count_in_runs(reprise::WorkflowContext& ctx, int value, int target) {
+  value = co_await ctx.execute_activity<int>("add_one", {.start_to_close_timeout = 10s}, value);
+  if (value < target) throw ctx.continue_as_new(value, target);
   co_return value;
 }
 
@@ -102,4 +116,157 @@ TEST_CASE("an activity's exception fails the attempt with its class name as the 
       CHECK(e.activity_task_failed_event_attributes().retry_state() == enums::RETRY_STATE_NON_RETRYABLE_FAILURE);
     }
   }
+}
+
+TEST_CASE("a workflow that continues as new runs as a chain of runs and the client gets the last result", "[runtime]") {
+  TestServer s;
+  reprise::Client client({.address = s.server->address()});
+  reprise::Worker worker(client, {.task_queue = "chain", .max_cached_workflows = 10});
+  worker.register_workflow("count_in_runs", count_in_runs);
+  worker.register_activity("add_one", add_one);
+  worker.start();
+  auto handle =
+      client.start_workflow("count_in_runs", {.id = "wf-runs", .task_queue = "chain"}, reprise::json_payloads({0, 3}));
+  CHECK(handle.result_json(30s).get<int>() == 3);
+  worker.shutdown();
+
+  // Three runs: the first two end in WorkflowExecutionContinuedAsNew, each pointing at the next.
+  std::string run_id = handle.run_id;
+  for (int run = 1; run <= 3; ++run) {
+    auto events = history_of(s, "wf-runs", run_id);
+    INFO("run " << run);
+    CHECK(events.front().workflow_execution_started_event_attributes().input().payloads(0).data() ==
+          std::to_string(run - 1));
+    if (run < 3) {
+      REQUIRE(events.back().event_type() == enums::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+      run_id = events.back().workflow_execution_continued_as_new_event_attributes().new_execution_run_id();
+    } else {
+      CHECK(events.back().event_type() == enums::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
+    }
+  }
+  CHECK(worker.stats().activity_tasks == 3);
+}
+
+TEST_CASE("no more than max_concurrent_activities activities run at once", "[runtime]") {
+  TestServer s;
+  reprise::Client client({.address = s.server->address()});
+  reprise::Worker worker(client, {.task_queue = "limited", .max_concurrent_activities = 2});
+  static std::atomic<int> running{0}, most{0};
+  running = 0;
+  most = 0;
+  worker.register_activity(
+      "busy", +[](reprise::ActivityContext&) -> int {
+        int now = ++running;
+        for (int seen = most; now > seen && !most.compare_exchange_weak(seen, now);) {
+        }
+        std::this_thread::sleep_for(50ms);  // long enough for the others to start, were they allowed to
+        --running;
+        return 1;
+      });
+  worker.start();
+  RawWorker w(s, "limited-workflows");
+  w.start("wf-limited");
+  auto wt = w.next_workflow_task();
+  std::vector<Command> five;
+  for (int i = 1; i <= 5; ++i)
+    five.push_back(schedule_activity(std::to_string(i), "busy", 10s,
+                                     [](auto& a) { a.mutable_task_queue()->set_name("limited"); }));
+  REQUIRE(w.complete_workflow_task(wt.task_token(), five).ok());
+  REQUIRE(eventually([&] {
+    auto lines = history_lines(s, "wf-limited");
+    return std::count_if(lines.begin(), lines.end(), [](auto& l) { return l.ends_with("ActivityTaskCompleted"); }) == 5;
+  }));
+  worker.shutdown();
+  CHECK(most.load() <= 2);
+  CHECK(most.load() >= 1);
+  CHECK(worker.stats().activity_tasks == 5);
+}
+
+TEST_CASE("an activity still running after the shutdown grace period is reported failed by the worker", "[runtime]") {
+  TestServer s;
+  reprise::Client client({.address = s.server->address()});
+  auto worker = std::make_unique<reprise::Worker>(
+      client, reprise::WorkerOptions{.task_queue = "stubborn", .graceful_shutdown_timeout = 100ms});
+  static std::atomic<bool> started{false}, release{false}, saw_cancel{false};
+  started = release = saw_cancel = false;
+  // Ignores cancellation until the test lets it go, as a stuck call would.
+  worker->register_activity(
+      "stubborn", +[](reprise::ActivityContext& ctx) -> std::string {
+        started = true;
+        while (!release) std::this_thread::sleep_for(5ms);
+        saw_cancel = ctx.is_cancelled();
+        return "finished anyway";
+      });
+  worker->start();
+  RawWorker w(s, "stubborn-workflows");
+  w.start("wf-stubborn");
+  auto wt = w.next_workflow_task();
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {schedule_activity("1", "stubborn", 10s,
+                                                                       [](auto& a) {
+                                                                         a.mutable_task_queue()->set_name("stubborn");
+                                                                         a.mutable_retry_policy()->set_maximum_attempts(
+                                                                             1);
+                                                                       })})
+              .ok());
+  REQUIRE(eventually([] { return started.load(); }));
+  auto stopped = std::async(std::launch::async, [&] { worker->shutdown(); });
+
+  // The failure is on the server while the activity function is still running.
+  REQUIRE(eventually([&] { return history_lines(s, "wf-stubborn").back().ends_with("WorkflowTaskScheduled"); }));
+  auto events = history_of(s, "wf-stubborn");
+  const HistoryEvent* failed = nullptr;
+  for (const auto& e : events)
+    if (e.event_type() == enums::EVENT_TYPE_ACTIVITY_TASK_FAILED) failed = &e;
+  REQUIRE(failed != nullptr);
+  CHECK(failed->activity_task_failed_event_attributes().failure().application_failure_info().type() ==
+        "WorkerShutdown");
+  CHECK(stopped.wait_for(0s) == std::future_status::timeout);  // shutdown waits for the function to return
+
+  release = true;
+  stopped.get();
+  CHECK(saw_cancel.load());  // it was told to stop
+  // What it returned after being reported failed was not sent: no completion in history.
+  for (const auto& e : history_of(s, "wf-stubborn")) CHECK(e.event_type() != enums::EVENT_TYPE_ACTIVITY_TASK_COMPLETED);
+}
+
+// Waits for the signal "go", then completes: two of them park in the cache side by side.
+reprise::Workflow<int> wait_for_go(reprise::WorkflowContext& ctx) {
+  bool go = false;
+  ctx.on_signal("go", [&] { go = true; });
+  co_await ctx.wait_condition([&] { return go; });
+  co_return 1;
+}
+
+reprise::WorkerStats run_two_parked(std::size_t cache_size) {
+  TestServer s;
+  reprise::Client client({.address = s.server->address()});
+  reprise::Worker worker(client, {.task_queue = "parked", .max_cached_workflows = cache_size});
+  worker.register_workflow("wait_for_go", wait_for_go);
+  worker.start();
+  auto first_task_done = [&](const std::string& id) {
+    return eventually([&] { return history_lines(s, id).back().ends_with("WorkflowTaskCompleted"); });
+  };
+  auto a = client.start_workflow("wait_for_go", {.id = "wf-a", .task_queue = "parked"});
+  REQUIRE(first_task_done("wf-a"));
+  auto b = client.start_workflow("wait_for_go", {.id = "wf-b", .task_queue = "parked"});
+  REQUIRE(first_task_done("wf-b"));
+  a.signal("go");
+  CHECK(a.result_json(30s).get<int>() == 1);
+  b.signal("go");
+  CHECK(b.result_json(30s).get<int>() == 1);
+  worker.shutdown();
+  return worker.stats();
+}
+
+TEST_CASE("a cache of one run evicts the older of two parked workflows, which is then replayed in full", "[runtime]") {
+  // Both tasks of each workflow: a1 b1 a2 b2. With room for one run, b1 evicts a, so a2 replays from
+  // event 1 (fetching the history its sticky task did not carry); a then closes and b is still there.
+  auto small = run_two_parked(1);
+  CHECK(small.workflow_tasks == 4);
+  CHECK(small.full_replays == 3);
+  CHECK(small.cache_hits == 1);
+  // With room for both, only the first task of each replays.
+  auto roomy = run_two_parked(10);
+  CHECK(roomy.full_replays == 2);
+  CHECK(roomy.cache_hits == 2);
 }

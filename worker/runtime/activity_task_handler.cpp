@@ -57,7 +57,7 @@ void Worker::Impl::run_activity_task(const ws::PollActivityTaskQueueResponse& ta
   });
   {
     std::lock_guard lock(slots_mu);
-    running_contexts.insert(&ctx);
+    running_attempts[&ctx].task_token = token;
   }
 
   enum class Outcome { Completed, Failed, Canceled } outcome = Outcome::Completed;
@@ -81,16 +81,13 @@ void Worker::Impl::run_activity_task(const ws::PollActivityTaskQueueResponse& ta
                                       options.identity + " (task queue " + options.task_queue + ")",
                                   "NotFoundError", false);
   }
-  bool stopping_now = ctx.is_cancelled() && stopping;
+  bool reported_by_shutdown = false;
   {
     std::lock_guard lock(slots_mu);
-    running_contexts.erase(&ctx);
+    reported_by_shutdown = running_attempts.at(&ctx).reported_by_shutdown;
+    running_attempts.erase(&ctx);
   }
-  if (stopping_now && outcome != Outcome::Completed) {
-    outcome = Outcome::Failed;
-    failure = application_failure("worker " + options.identity + " shut down while the activity was running",
-                                  "WorkerShutdown", false);
-  }
+  if (reported_by_shutdown) return;  // shutdown() already told the server this attempt failed
 
   grpc::Status status;
   if (outcome == Outcome::Completed) {
@@ -120,6 +117,20 @@ void Worker::Impl::run_activity_task(const ws::PollActivityTaskQueueResponse& ta
   }
   if (!status.ok())
     spdlog::warn("reporting activity {} of {} failed: {}", info.activity_id, info.workflow_id, status.error_message());
+}
+
+grpc::Status Worker::Impl::report_worker_shutdown(const std::string& task_token) {
+  ++activity_failures;
+  ws::RespondActivityTaskFailedRequest req;
+  req.set_namespace_(namespace_name);
+  req.set_task_token(task_token);
+  *req.mutable_failure() = application_failure(
+      "worker " + options.identity + " shut down while the activity was running", "WorkerShutdown", false);
+  req.set_identity(options.identity);
+  ws::RespondActivityTaskFailedResponse resp;
+  auto status = call(&ws::WorkflowService::Stub::RespondActivityTaskFailed, req, resp);
+  if (!status.ok()) spdlog::warn("reporting an activity stopped by shutdown failed: {}", status.error_message());
+  return status;
 }
 
 }  // namespace reprise

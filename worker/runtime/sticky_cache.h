@@ -5,15 +5,19 @@
 // task applies only the events since then: O(N) in total. The server cooperates by sending a cached
 // run's next tasks to this worker's sticky queue with only the new events (engine/workflow_tasks.cpp).
 // The cache is an LRU of bounded size; an evicted run is simply replayed in full next time, which is
-// always correct, only slower. A run is taken out while a task is being answered, so no two threads
-// ever touch one run. Exercised by tests/worker/runtime_test.cpp ("sticky and evicted ... identical").
+// always correct, only slower. A run is checked out while a task is being answered, so no two threads
+// ever touch one run: the server may hand the run's next task to the sticky poller before the thread
+// answering the previous one has put the run back, and that poller then waits for it instead of
+// replaying from scratch. Exercised by tests/worker/runtime_test.cpp ("sticky and evicted ... identical").
 #pragma once
 
+#include <condition_variable>
 #include <list>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "reprise/workflow_run.h"
 
@@ -23,9 +27,12 @@ class StickyCache {
  public:
   explicit StickyCache(std::size_t capacity) : capacity_(capacity) {}
 
-  // Removes and returns the run, or nullptr if it is not cached.
+  // Checks the run id out and returns its run, or nullptr if it is not cached. Waits while another
+  // thread has the same run id checked out. The caller must put() or release() the id afterwards.
   std::unique_ptr<WorkflowRun> take(const std::string& run_id) {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    returned_.wait(lock, [&] { return !checked_out_.contains(run_id); });
+    checked_out_.insert(run_id);
     auto it = index_.find(run_id);
     if (it == index_.end()) return nullptr;
     auto run = std::move(it->second->second);
@@ -34,11 +41,21 @@ class StickyCache {
     return run;
   }
 
-  // Puts a run back as the most recently used; drops the least recently used beyond capacity.
+  // Checks the run id back in without a run (it closed, failed, or could not be answered).
+  void release(const std::string& run_id) {
+    {
+      std::lock_guard lock(mu_);
+      checked_out_.erase(run_id);
+    }
+    returned_.notify_all();
+  }
+
+  // Checks a run back in as the most recently used; drops the least recently used beyond capacity.
   void put(const std::string& run_id, std::unique_ptr<WorkflowRun> run) {
-    if (capacity_ == 0) return;
+    if (capacity_ == 0) return release(run_id);
     std::unique_ptr<WorkflowRun> evicted;  // destroyed outside the lock
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    checked_out_.erase(run_id);
     lru_.emplace_front(run_id, std::move(run));
     index_[run_id] = lru_.begin();
     if (lru_.size() > capacity_) {
@@ -46,6 +63,8 @@ class StickyCache {
       index_.erase(lru_.back().first);
       lru_.pop_back();
     }
+    lock.unlock();
+    returned_.notify_all();
   }
 
   std::size_t size() {
@@ -64,6 +83,8 @@ class StickyCache {
   std::mutex mu_;
   std::list<std::pair<std::string, std::unique_ptr<WorkflowRun>>> lru_;
   std::unordered_map<std::string, std::list<std::pair<std::string, std::unique_ptr<WorkflowRun>>>::iterator> index_;
+  std::unordered_set<std::string> checked_out_;  // run ids some thread is answering a task for
+  std::condition_variable returned_;
 };
 
 }  // namespace reprise::detail

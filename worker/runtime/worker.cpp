@@ -137,13 +137,24 @@ void Worker::Impl::shutdown() {
   for (auto& t : threads) t.join();
   threads.clear();
 
-  // Running activities get the grace period to finish; those still running are reported failed.
+  // Running activities get the grace period to finish. Past it, each one still running is told to
+  // stop (is_cancelled() turns true) and reported failed at once, so the server can retry it on
+  // another worker now rather than after its timeout. C++ cannot stop a thread, so shutdown still
+  // waits for the activity functions to return; what they return then is not reported.
   std::unique_lock lock(slots_mu);
   bool finished = slots_cv.wait_for(lock, options.graceful_shutdown_timeout, [&] { return running_activities == 0; });
   if (!finished) {
     spdlog::warn("{} activities still running after the shutdown grace period; reporting them as failed",
                  running_activities);
-    for (auto* ctx : running_contexts) ctx->mark_worker_stopping();
+    std::vector<std::string> tokens;
+    for (auto& [ctx, attempt] : running_attempts) {
+      ctx->mark_worker_stopping();
+      attempt.reported_by_shutdown = true;
+      tokens.push_back(attempt.task_token);
+    }
+    lock.unlock();
+    for (const auto& token : tokens) report_worker_shutdown(token);
+    lock.lock();
     slots_cv.wait(lock, [&] { return running_activities == 0; });
   }
   cache.clear();

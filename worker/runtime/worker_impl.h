@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -47,7 +48,13 @@ struct Worker::Impl {
   std::condition_variable slots_cv;
   int free_slots = 0;
   int running_activities = 0;
-  std::set<ActivityContext*> running_contexts;
+  // The attempts running now. Past the grace period shutdown() reports each as failed itself
+  // (reported_by_shutdown), so the attempt's own thread must not report it again.
+  struct RunningAttempt {
+    std::string task_token;
+    bool reported_by_shutdown = false;
+  };
+  std::map<ActivityContext*, RunningAttempt> running_attempts;
 
   // Stats (see WorkerStats).
   std::atomic<std::uint64_t> workflow_tasks{0}, workflow_task_failures{0}, cache_hits{0}, full_replays{0},
@@ -67,6 +74,8 @@ struct Worker::Impl {
 
   // activity_task_handler.cpp
   void run_activity_task(const ws::PollActivityTaskQueueResponse& task);
+  // RespondActivityTaskFailed for an attempt the worker gives up on because it is shutting down.
+  grpc::Status report_worker_shutdown(const std::string& task_token);
 };
 
 // Calls a unary RPC with the worker's usual deadline.

@@ -33,6 +33,15 @@ void Worker::Impl::handle_workflow_task(ws::PollWorkflowTaskQueueResponse task) 
     const std::string run_id = task.workflow_execution().run_id();
     const auto& events = task.history().events();
     std::unique_ptr<WorkflowRun> run = cache.take(run_id);
+    // Whatever happens below, the run id is checked back in: with the run (put) or without it.
+    struct CheckIn {
+      detail::StickyCache& cache;
+      const std::string& run_id;
+      bool done = false;
+      ~CheckIn() {
+        if (!done) cache.release(run_id);
+      }
+    } check_in{cache, run_id};
     if (run && !events.empty() && events[0].event_id() > run->next_event_id()) run.reset();  // a gap: start over
 
     std::vector<HistoryEvent> batch;
@@ -109,7 +118,10 @@ void Worker::Impl::handle_workflow_task(ws::PollWorkflowTaskQueueResponse task) 
                    status.error_message());
       return;  // drop the run: whatever the server kept, a replay will catch up with it
     }
-    if (caching && !activation.workflow_closed) cache.put(run_id, std::move(run));
+    if (caching && !activation.workflow_closed) {
+      cache.put(run_id, std::move(run));
+      check_in.done = true;
+    }
     if (!resp.has_workflow_task() || resp.workflow_task().task_token().empty()) return;
     task = std::move(*resp.mutable_workflow_task());  // the next task, handed back inline
   }
