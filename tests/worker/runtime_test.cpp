@@ -270,3 +270,98 @@ TEST_CASE("a cache of one run evicts the older of two parked workflows, which is
   CHECK(roomy.full_replays == 2);
   CHECK(roomy.cache_hits == 2);
 }
+
+// Starts a heartbeating activity, and cancels it when the signal "stop" arrives.
+reprise::Workflow<std::string> cancel_on_signal(reprise::WorkflowContext& ctx) {
+  bool stop = false;
+  ctx.on_signal("stop", [&] { stop = true; });
+  auto work = ctx.start_activity<int>(
+      "patient", {.start_to_close_timeout = 1h,
+                  .cancellation_type = reprise::ActivityCancellationType::wait_cancellation_completed});
+  co_await ctx.wait_condition([&] { return stop; });
+  work.cancel();
+  try {
+    co_await work;
+    co_return "finished";
+  } catch (const reprise::ActivityError&) {
+    co_return "cancelled";
+  }
+}
+
+TEST_CASE("a workflow's cancellation reaches a running activity through its heartbeat", "[runtime]") {
+  TestServer s;
+  reprise::Client client({.address = s.server->address()});
+  reprise::Worker worker(client, {.task_queue = "cancel"});
+  static std::atomic<bool> started{false}, saw_cancel{false};
+  started = saw_cancel = false;
+  worker.register_workflow("cancel_on_signal", cancel_on_signal);
+  worker.register_activity(
+      "patient", +[](reprise::ActivityContext& ctx) -> int {
+        started = true;
+        for (int beat = 0; beat < 3000; ++beat) {  // gives up after about 30 s
+          ctx.heartbeat(beat);
+          if (ctx.is_cancelled()) {
+            saw_cancel = true;
+            throw reprise::ActivityCancelledError();
+          }
+          std::this_thread::sleep_for(10ms);
+        }
+        return -1;
+      });
+  worker.start();
+  auto handle = client.start_workflow("cancel_on_signal", {.id = "wf-cancel", .task_queue = "cancel"});
+  REQUIRE(eventually([] { return started.load(); }));
+  handle.signal("stop");
+  CHECK(handle.result_json(30s).get<std::string>() == "cancelled");
+  worker.shutdown();
+  CHECK(saw_cancel.load());
+  auto lines = history_lines(s, "wf-cancel");
+  auto has = [&](const std::string& type) {
+    return std::any_of(lines.begin(), lines.end(), [&](auto& l) { return l.ends_with(" " + type); });
+  };
+  CHECK(has("ActivityTaskCancelRequested"));
+  CHECK(has("ActivityTaskCanceled"));  // answered by the activity: RespondActivityTaskCanceled
+  CHECK_FALSE(has("ActivityTaskCompleted"));
+}
+
+TEST_CASE("heartbeat details of a failed attempt reach the next attempt", "[runtime]") {
+  TestServer s;
+  reprise::Client client({.address = s.server->address()});
+  reprise::Worker worker(client, {.task_queue = "resume"});
+  worker.register_activity(
+      "resumable", +[](reprise::ActivityContext& ctx) -> int {
+        if (auto done = ctx.last_heartbeat_details<int>()) return *done;  // attempt 2: carry on from there
+        ctx.heartbeat(41);
+        throw std::runtime_error("lost the connection after step 41");
+      });
+  worker.start();
+  RawWorker w(s, "resume-workflows");
+  w.start("wf-resume");
+  auto wt = w.next_workflow_task();
+  REQUIRE(w.complete_workflow_task(wt.task_token(),
+                                   {schedule_activity("1", "resumable", 10s,
+                                                      [](auto& a) {
+                                                        a.mutable_task_queue()->set_name("resume");
+                                                        a.mutable_retry_policy()->mutable_initial_interval()->set_nanos(
+                                                            1'000'000);
+                                                      })})
+              .ok());
+  // The retry waits on a 1 ms backoff timer of the server's (manual) clock.
+  REQUIRE(eventually([&] {
+    s.clock.advance(10ms);
+    auto lines = history_lines(s, "wf-resume");
+    return lines.back().ends_with("WorkflowTaskScheduled") && lines.size() > 4;
+  }));
+  worker.shutdown();
+  auto events = history_of(s, "wf-resume");
+  const HistoryEvent* completed = nullptr;
+  const HistoryEvent* started = nullptr;
+  for (const auto& e : events) {
+    if (e.event_type() == enums::EVENT_TYPE_ACTIVITY_TASK_COMPLETED) completed = &e;
+    if (e.event_type() == enums::EVENT_TYPE_ACTIVITY_TASK_STARTED) started = &e;
+  }
+  REQUIRE(completed != nullptr);
+  CHECK(completed->activity_task_completed_event_attributes().result().payloads(0).data() == "41");
+  REQUIRE(started != nullptr);
+  CHECK(started->activity_task_started_event_attributes().attempt() == 2);
+}

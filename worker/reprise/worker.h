@@ -15,7 +15,8 @@
 //   - activity pollers hand activity tasks to a thread pool of bounded size (activity_task_handler.cpp);
 //   - lost connections are retried with backoff; shutdown() stops polling, lets running activities
 //     finish within a grace period and reports the rest as failed.
-// Exercised by tests/worker/runtime_test.cpp (against a real server process).
+// Exercised by tests/worker/runtime_test.cpp (against an in-process server) and, as separate
+// processes killed with SIGKILL, by the labs (tests/examples/labs_test.cpp).
 #pragma once
 
 #include <chrono>
