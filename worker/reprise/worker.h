@@ -12,7 +12,8 @@
 //     workflow code to its next blocking point (workflow_task_handler.cpp);
 //   - the sticky cache keeps recently used runs in memory (LRU), so a cached run applies only new
 //     events instead of replaying from event 1; an evicted run is replayed in full (sticky_cache.h);
-//   - activity pollers hand activity tasks to a thread pool of bounded size (activity_task_handler.cpp);
+//   - activity pollers hand activity tasks to a pool of max_concurrent_activities threads
+//     (activity_task_handler.cpp);
 //   - lost connections are retried with backoff; shutdown() stops polling, lets running activities
 //     finish within a grace period and reports the rest as failed.
 // Exercised by tests/worker/runtime_test.cpp (against an in-process server) and, as separate

@@ -3,6 +3,7 @@
 #include <grpcpp/create_channel.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
 #include <csignal>
 
 #include "worker_impl.h"
@@ -54,6 +55,7 @@ Worker::Impl::Impl(Client& client, WorkerOptions options)
   if (this->options.identity.empty()) this->options.identity = client.options().identity;
   sticky_queue = this->options.identity + "-" + fresh_id();
   free_slots = std::max(1, this->options.max_concurrent_activities);
+  activity_pool = std::make_unique<boost::asio::thread_pool>(free_slots);
 }
 
 void Worker::Impl::workflow_poll_loop(bool sticky) {
@@ -115,15 +117,15 @@ void Worker::Impl::activity_poll_loop() {
       std::lock_guard lock(slots_mu);
       ++running_activities;
     }
-    // Each attempt runs on its own thread; the slot count bounds how many run at once.
-    std::thread([this, task = std::move(task), give_back] {
+    // The slot taken above guarantees a free pool thread: the attempt starts at once.
+    boost::asio::post(*activity_pool, [this, task = std::move(task), give_back] {
       run_activity_task(task);
       {
         std::lock_guard lock(slots_mu);
         --running_activities;
       }
       give_back();
-    }).detach();
+    });
   }
 }
 
@@ -157,6 +159,8 @@ void Worker::Impl::shutdown() {
     lock.lock();
     slots_cv.wait(lock, [&] { return running_activities == 0; });
   }
+  lock.unlock();
+  activity_pool->join();
   cache.clear();
   running = false;
 }

@@ -7,6 +7,7 @@
 #include <grpcpp/client_context.h>
 
 #include <atomic>
+#include <boost/asio/thread_pool.hpp>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -43,7 +44,8 @@ struct Worker::Impl {
   std::set<grpc::ClientContext*> polls;
 
   // Activity concurrency: a slot is taken before polling, so the worker never accepts a task it
-  // cannot start at once.
+  // cannot start at once; the pool has one thread per slot.
+  std::unique_ptr<boost::asio::thread_pool> activity_pool;
   std::mutex slots_mu;
   std::condition_variable slots_cv;
   int free_slots = 0;
