@@ -8,6 +8,7 @@
 #include <atomic>
 #include <future>
 
+#include "reprise/replayer.h"
 #include "reprise/worker.h"
 #include "reprise/workflow.h"
 #include "test_server.h"
@@ -364,4 +365,34 @@ TEST_CASE("heartbeat details of a failed attempt reach the next attempt", "[runt
   CHECK(completed->activity_task_completed_event_attributes().result().payloads(0).data() == "41");
   REQUIRE(started != nullptr);
   CHECK(started->activity_task_started_event_attributes().attempt() == 2);
+}
+
+TEST_CASE("the replayer replays a run fetched from the server and catches code that changed since", "[runtime]") {
+  TestServer s;
+  reprise::Client client({.address = s.server->address()});
+  {
+    reprise::Worker worker(client, {.task_queue = "count"});
+    worker.register_workflow("count_up", count_up);
+    worker.register_activity("add_one", add_one);
+    worker.start();
+    auto handle =
+        client.start_workflow("count_up", {.id = "wf-recorded", .task_queue = "count"}, reprise::json_payloads({2}));
+    REQUIRE(handle.result_json(30s).get<int>() == 2);
+  }
+  reprise::WorkflowRegistry same;
+  same.register_workflow("count_up", count_up);
+  auto replayed = reprise::Replayer(same).replay_workflow(client, "wf-recorded");
+  CHECK(replayed.ok());
+  CHECK(replayed.message.empty());
+
+  reprise::WorkflowRegistry changed;  // the new code sleeps where the old one ran an activity
+  changed.register_workflow(
+      "count_up", +[](reprise::WorkflowContext& ctx, int steps) -> reprise::Workflow<int> {
+        co_await ctx.sleep(1s);
+        co_return steps;
+      });
+  auto broken = reprise::Replayer(changed).replay_workflow(client, "wf-recorded");
+  CHECK(broken.outcome == reprise::ReplayResult::Outcome::nondeterminism);
+  CHECK_THAT(broken.message, Catch::Contains("ActivityTaskScheduled") && Catch::Contains("StartTimer"));
+  CHECK_THROWS_AS(reprise::Replayer(same).replay_workflow(client, "no-such-workflow"), reprise::WorkflowNotFoundError);
 }

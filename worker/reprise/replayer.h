@@ -9,14 +9,16 @@
 //   reprise::Replayer replayer(registry);
 //   auto result = replayer.replay_file("histories/order-123.json");
 //   if (!result.ok()) std::cerr << result.message;   // "[TMPRL1100] Nondeterminism error: ..."
+//   auto live = replayer.replay_workflow(client, "order-123");  // or straight from a server
 //
-// Exercised by tests/worker/replayer_test.cpp.
+// Exercised by tests/worker/replayer_test.cpp (files) and tests/worker/runtime_test.cpp (server).
 #pragma once
 
 #include <filesystem>
 #include <string>
 #include <string_view>
 
+#include "reprise/client.h"
 #include "reprise/registry.h"
 #include "temporal/api/history/v1/message.pb.h"
 
@@ -43,6 +45,9 @@ class Replayer {
   ReplayResult replay_json(std::string_view json) const;
   // Throws std::runtime_error if the file cannot be read.
   ReplayResult replay_file(const std::filesystem::path& path) const;
+  // The history of a run (the current one when run_id is empty) fetched from a server; throws
+  // the client's errors (WorkflowNotFoundError, ...) if it cannot be fetched.
+  ReplayResult replay_workflow(Client& client, const std::string& workflow_id, const std::string& run_id = {}) const;
 
  private:
   const WorkflowRegistry& registry_;

@@ -1,5 +1,5 @@
 // Replayer (see reprise/replayer.h): a WorkflowRun fed a whole history.
-// Exercised by tests/worker/replayer_test.cpp.
+// Exercised by tests/worker/replayer_test.cpp and tests/worker/runtime_test.cpp.
 #include "reprise/replayer.h"
 
 #include <fstream>
@@ -38,6 +38,11 @@ ReplayResult Replayer::replay_file(const std::filesystem::path& path) const {
   std::stringstream text;
   text << in.rdbuf();
   return replay_json(text.str());
+}
+
+ReplayResult Replayer::replay_workflow(Client& client, const std::string& workflow_id,
+                                       const std::string& run_id) const {
+  return replay(client.fetch_history(workflow_id, run_id));
 }
 
 }  // namespace reprise
