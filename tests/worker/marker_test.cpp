@@ -163,3 +163,26 @@ TEST_CASE("side_effect() replays the recorded value without calling its function
   CHECK(DataConverter().from_payloads<int>(
             activation.commands.at(0).complete_workflow_execution_command_attributes().result()) == 7);
 }
+
+namespace {
+int g_patch_line = 0;
+Workflow<std::string> renamed_patch_flow(WorkflowContext& ctx) {
+  if (ctx.patched("use-v3")) co_return co_await ctx.execute_activity<std::string>("v3", {.start_to_close_timeout = 1s});
+  g_patch_line = __LINE__ + 1;  // replaying, patched() is false: the old branch runs
+  co_return co_await ctx.execute_activity<std::string>("v1", {.start_to_close_timeout = 1s});
+}
+}  // namespace
+
+TEST_CASE("a patch marker in history that the code no longer asks for is nondeterminism naming the marker") {
+  WorkflowRegistry r;
+  r.register_workflow("patched_flow", renamed_patch_flow);
+  auto message = expect_task_failure_three_ways(
+      r, one_activity("patched_flow", "v2", "core_patch", patch_details("use-v2")).events(),
+      enums::WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR);
+  CHECK(message ==
+        "[TMPRL1100] Nondeterminism error: history event #5 MarkerRecorded {marker_name: \"core_patch\", id: "
+        "\"use-v2\"} does not match the command the workflow code produced: ScheduleActivityTask {activity_id: \"1\", "
+        "activity_type: \"v1\"} at tests/worker/marker_test.cpp:" +
+            std::to_string(g_patch_line) +
+            " (a ScheduleActivityTask command produces ActivityTaskScheduled, not MarkerRecorded)");
+}
