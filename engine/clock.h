@@ -6,8 +6,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
-#include <vector>
 
 namespace reprise::engine {
 
@@ -19,7 +19,9 @@ class Clock {
   virtual ~Clock() = default;
   virtual TimePoint now() const = 0;
   // Called whenever time jumps (only a ManualClock does that), so waiters can re-check deadlines.
-  virtual void on_jump(std::function<void()> listener) {}
+  // Returns an id for forget_jump_listener(), which whoever registered must call before it goes.
+  virtual int on_jump(std::function<void()> listener) { return 0; }
+  virtual void forget_jump_listener(int id) {}
   int64_t now_ms() const { return std::chrono::duration_cast<Millis>(now().time_since_epoch()).count(); }
 };
 
@@ -36,24 +38,31 @@ class ManualClock final : public Clock {
     std::lock_guard lock(mu_);
     return now_;
   }
-  void on_jump(std::function<void()> listener) override {
+  int on_jump(std::function<void()> listener) override {
     std::lock_guard lock(mu_);
-    listeners_.push_back(std::move(listener));
+    listeners_.emplace(++last_id_, std::move(listener));
+    return last_id_;
   }
+  void forget_jump_listener(int id) override {
+    std::lock_guard lock(mu_);
+    listeners_.erase(id);
+  }
+  // Not to be called while a listener is being forgotten on another thread.
   void advance(std::chrono::milliseconds by) {
-    std::vector<std::function<void()>> listeners;
+    std::map<int, std::function<void()>> listeners;
     {
       std::lock_guard lock(mu_);
       now_ += by;
       listeners = listeners_;
     }
-    for (auto& l : listeners) l();
+    for (auto& [id, l] : listeners) l();
   }
 
  private:
   mutable std::mutex mu_;
   TimePoint now_;
-  std::vector<std::function<void()>> listeners_;
+  std::map<int, std::function<void()>> listeners_;
+  int last_id_ = 0;
 };
 
 }  // namespace reprise::engine

@@ -8,8 +8,10 @@ namespace reprise::engine {
 
 TimerService::TimerService(Clock& clock, boost::asio::io_context& io, boost::asio::thread_pool& pool, Fire fire)
     : clock_(clock), io_(io), pool_(pool), fire_(std::move(fire)), wake_(io) {
-  clock_.on_jump([this] { boost::asio::post(io_, [this] { fire_due(); }); });
+  jump_listener_ = clock_.on_jump([this] { boost::asio::post(io_, [this] { fire_due(); }); });
 }
+
+TimerService::~TimerService() { clock_.forget_jump_listener(jump_listener_); }
 
 void TimerService::add(const TimerRow& timer) {
   {

@@ -31,6 +31,9 @@ class TimerService {
 
   // `fire` runs on `pool` for every timer that is due.
   TimerService(Clock& clock, boost::asio::io_context& io, boost::asio::thread_pool& pool, Fire fire);
+  ~TimerService();
+  TimerService(const TimerService&) = delete;
+  TimerService& operator=(const TimerService&) = delete;
 
   void add(const TimerRow& timer);
   size_t pending();
@@ -48,6 +51,7 @@ class TimerService {
   std::mutex mu_;
   std::multimap<int64_t, TimerRow> due_;  // by fire time (ms)
   bool stopped_ = false;
+  int jump_listener_ = 0;
 };
 
 }  // namespace reprise::engine

@@ -62,20 +62,23 @@ class TestServer {
     } else if (options.sqlite) {
       dir_ = std::filesystem::temp_directory_path() / ("reprise-test-" + engine::new_uuid());
       std::filesystem::create_directories(dir_);
-      history::SqliteStoreOptions so;
-      so.path = (dir_ / "history.db").string();
-      so.synchronous = history::SqliteStoreOptions::Synchronous::Off;
-      store = history::open_sqlite_store(so);
+      store = open_sqlite();
     } else {
       store = std::make_unique<history::MemoryHistoryStore>();
     }
-    engine::ServerOptions so;
-    so.port = 0;
-    so.engine = options.engine;
-    server = std::make_unique<engine::Server>(*store, clock, so);
-    server->start();
-    auto channel = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());
-    stub = ws::WorkflowService::NewStub(channel);
+    engine_options_ = options.engine;
+    serve();
+  }
+
+  // Stops the server and its store, then starts both again on the same SQLite file, as after a
+  // crash: whatever was pending must come back from the file alone. The clock keeps its time.
+  void restart() {
+    REQUIRE(!dir_.empty());  // only a SQLite server has something to come back from
+    server->shutdown();
+    server.reset();
+    store.reset();
+    store = open_sqlite();
+    serve();
   }
   ~TestServer() {
     server->shutdown();
@@ -90,7 +93,24 @@ class TestServer {
   std::unique_ptr<ws::WorkflowService::Stub> stub;
 
  private:
+  std::unique_ptr<history::HistoryStore> open_sqlite() {
+    history::SqliteStoreOptions so;
+    so.path = (dir_ / "history.db").string();
+    so.synchronous = history::SqliteStoreOptions::Synchronous::Off;
+    return history::open_sqlite_store(so);
+  }
+  void serve() {
+    engine::ServerOptions so;
+    so.port = 0;
+    so.engine = engine_options_;
+    server = std::make_unique<engine::Server>(*store, clock, so);
+    server->start();
+    auto channel = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());
+    stub = ws::WorkflowService::NewStub(channel);
+  }
+
   std::filesystem::path dir_;
+  engine::EngineOptions engine_options_;
 };
 
 // Calls one RPC with a deadline; returns the status. `fn` is a stub member like
