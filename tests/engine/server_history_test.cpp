@@ -121,3 +121,32 @@ TEST_CASE("a page token that was not issued by the server is INVALID_ARGUMENT", 
   CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   CHECK(st.error_message() == "next_page_token is malformed: it was not issued by this server");
 }
+
+TEST_CASE("a wait_new_event read without a filter tails the history: each answer holds only the new events",
+          "[server][history]") {
+  TestServer s;
+  RawWorker w(s, "history");
+  w.start("wf-tail");
+  auto wt = w.next_workflow_task();
+
+  auto tail = history_request("wf-tail");
+  tail.set_wait_new_event(true);
+  ws::GetWorkflowExecutionHistoryResponse first;
+  REQUIRE(call(s, &ws::WorkflowService::Stub::GetWorkflowExecutionHistory, tail, first).ok());
+  CHECK(event_lines({first.history().events().begin(), first.history().events().end()}) ==
+        Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted"});
+  REQUIRE_FALSE(first.next_page_token().empty());  // running: there will be more
+
+  tail.set_next_page_token(first.next_page_token());
+  auto waiting = std::async(std::launch::async, [&] {
+    ws::GetWorkflowExecutionHistoryResponse resp;
+    auto st = call(s, &ws::WorkflowService::Stub::GetWorkflowExecutionHistory, tail, resp, 30s);
+    return std::make_pair(st, resp);
+  });
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {complete_workflow("\"done\"")}).ok());
+  auto [st, next] = waiting.get();
+  REQUIRE(st.error_message() == "");
+  CHECK(event_lines({next.history().events().begin(), next.history().events().end()}) ==
+        Lines{"4 WorkflowTaskCompleted", "5 WorkflowExecutionCompleted"});
+  CHECK(next.next_page_token().empty());  // closed: nothing more will come
+}
