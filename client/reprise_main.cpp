@@ -3,6 +3,7 @@
 //   reprise server start-dev [--db-filename F] [--ip A] [--port P] [--log-level L]
 //   reprise workflow start|execute --type T --task-queue Q [--workflow-id ID] [--input JSON]...
 //   reprise workflow result|describe|show|terminate|cancel|signal --workflow-id ID [--run-id R]
+//   reprise workflow show --file HISTORY.json   (a history exported by temporal, the UI or an SDK)
 //   reprise workflow list [--query Q]
 // Global flags: --address (127.0.0.1:7233), --namespace (default), --output text|json.
 // Exit codes: 0 success, 1 the workflow or the request failed, 2 usage error. Errors go to stderr
@@ -14,7 +15,9 @@
 
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "engine/server.h"
@@ -76,6 +79,15 @@ std::string proto_json(const google::protobuf::Message& m) {
   o.add_whitespace = true;
   (void)google::protobuf::util::MessageToJsonString(m, &out, o);
   return out;
+}
+
+// A history exported as JSON, in either dialect (history/history_json.h).
+temporal::api::history::v1::History read_history_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return reprise::history::history_from_json(text.str());
 }
 
 std::string status_name(enums::WorkflowExecutionStatus s) {
@@ -166,7 +178,15 @@ int main(int argc, char** argv) {
   auto* wf_describe = workflow->add_subcommand("describe", "Show a workflow's status and pending work");
   add_id_flags(wf_describe);
   auto* wf_show = workflow->add_subcommand("show", "Print a workflow's history");
-  add_id_flags(wf_show);
+  std::string history_file;
+  // Either a run on the server or an exported history JSON file (temporal workflow show -o json,
+  // the Web UI's download, an SDK's historyToJSON): exactly one of the two.
+  auto* show_id = wf_show->add_option("-w,--workflow-id", workflow_id, "Workflow id");
+  wf_show->add_option("-r,--run-id", run_id, "Run id (default: the current run)")->needs(show_id);
+  wf_show->add_option("-f,--file", history_file, "Read the history from this JSON file instead")
+      ->check(CLI::ExistingFile)
+      ->excludes(show_id);
+  wf_show->require_option(1, 0);
   auto* wf_list = workflow->add_subcommand("list", "List workflows");
   wf_list->add_option("-q,--query", query, "e.g. \"WorkflowType = 'greet' AND ExecutionStatus = 'Running'\"");
   auto* wf_terminate = workflow->add_subcommand("terminate", "Terminate a running workflow");
@@ -254,7 +274,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (wf_show->parsed()) {
-      auto history = client.fetch_history(workflow_id, run_id);
+      auto history = history_file.empty() ? client.fetch_history(workflow_id, run_id) : read_history_file(history_file);
       if (json)
         std::cout << reprise::history::history_to_json(history) << "\n";
       else

@@ -1,0 +1,362 @@
+// Interop suite: Temporal's own TypeScript SDK (client, worker with its Rust core, workflow sandbox)
+// against a Reprise dev server. One server, one workflow bundle and one TypeScript worker serve the
+// whole suite; each scenario asserts its result and the exact event sequence in history, and every
+// history is replayed at the end by the SDK's replayer and by Reprise's C++ replayer.
+//
+//   REPRISE_BIN=build/client/reprise REPRISE_CPP_WORKER=build/tests/interop/interop_cpp_worker \
+//     node --test lib/test/          (run.sh does this; ctest runs run.sh)
+import assert from 'node:assert/strict';
+import { execFile, spawn, ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+
+import {
+  CancelledFailure,
+  Client,
+  Connection,
+  TerminatedFailure,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
+import { historyFromJSON, historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+
+import { DeterminismViolationError } from '@temporalio/workflow';
+
+import * as activities from '../activities';
+import { DevServer } from '../server';
+import { greet, greetInCpp, proceed, sleepUntilCancelled, twoSteps } from '../workflows';
+
+const run = promisify(execFile);
+const reprise = requiredEnv('REPRISE_BIN');
+const cppWorkerBin = requiredEnv('REPRISE_CPP_WORKER');
+const taskQueue = 'interop-ts';
+const cppTaskQueue = 'interop-cpp';
+
+let server: DevServer;
+let client: Client;
+let nativeConnection: NativeConnection;
+let workflowBundle: WorkflowBundleWithSourceMap;
+let suiteWorker: RunningWorker;
+let cppWorker: ChildProcess | undefined;
+let failed = false;
+// Every history the suite produced, replayed in the last scenario.
+const histories: { name: string; history: History }[] = [];
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (run tests/interop/run.sh, or ctest)`);
+  return value;
+}
+
+// A worker and the promise of its run loop; stop() shuts it down the way a deploy would.
+interface RunningWorker {
+  worker: Worker;
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function startWorker(queue: string, identity: string): Promise<RunningWorker> {
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    namespace: 'default',
+    taskQueue: queue,
+    identity,
+    workflowBundle,
+    activities,
+  });
+  const done = worker.run();
+  return {
+    worker,
+    done,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}
+
+// "EVENT_TYPE_ACTIVITY_TASK_STARTED" -> "ActivityTaskStarted", as Temporal's UI and CLI print them.
+function eventTypes(history: History): string[] {
+  return (history.events ?? []).map((e) => {
+    const full = temporal.api.enums.v1.EventType[e.eventType ?? 0];
+    return full
+      .replace(/^EVENT_TYPE_/, '')
+      .toLowerCase()
+      .replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+  });
+}
+
+function keep(name: string, history: History): History {
+  histories.push({ name, history });
+  return history;
+}
+
+// Runs one scenario; a failure makes after() print the server's log.
+function scenario(name: string, fn: () => Promise<void>): void {
+  test(name, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  });
+}
+
+// Waits (without a time limit of its own; the test runner has one) until the history ends with the
+// given event types.
+async function waitForHistoryEnding(workflowId: string, ...tail: string[]): Promise<History> {
+  for (;;) {
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    const types = eventTypes(history);
+    if (types.slice(-tail.length).join() === tail.join()) return history;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// Event sequences are built from these runs, as Temporal's docs draw them.
+const started = ['WorkflowExecutionStarted', 'WorkflowTaskScheduled', 'WorkflowTaskStarted', 'WorkflowTaskCompleted'];
+const workflowTask = ['WorkflowTaskScheduled', 'WorkflowTaskStarted', 'WorkflowTaskCompleted'];
+const activity = ['ActivityTaskScheduled', 'ActivityTaskStarted', 'ActivityTaskCompleted'];
+const activityThenTimer = [
+  ...started,
+  ...activity,
+  ...workflowTask,
+  'TimerStarted',
+  'TimerFired',
+  ...workflowTask,
+  'WorkflowExecutionCompleted',
+];
+
+before(async () => {
+  // ERROR: the activity failures of scenario 2 are expected, not worth a warning with a stack trace.
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  server = await DevServer.start(reprise);
+  const connection = await Connection.connect({ address: server.address });
+  client = new Client({ connection, namespace: 'default' });
+  nativeConnection = await NativeConnection.connect({ address: server.address });
+  workflowBundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
+  suiteWorker = await startWorker(taskQueue, 'ts-suite-worker');
+});
+
+after(async () => {
+  await suiteWorker?.stop();
+  if (cppWorker?.pid && cppWorker.exitCode === null) process.kill(cppWorker.pid, 'SIGTERM');
+  await nativeConnection?.close();
+  await client?.connection.close();
+  if (failed && server) console.error(`--- Reprise server log ---\n${server.log.slice(-20000)}`);
+  await server?.stop();
+});
+
+scenario('1. a TypeScript client runs a TypeScript workflow: an activity, then a timer', async () => {
+  const handle = await client.workflow.start(greet, { taskQueue, workflowId: 'greet-1', args: ['Ada'] });
+  assert.equal(await handle.result(), 'Hello, Ada!');
+
+  const history = keep('greet-1', await handle.fetchHistory());
+  assert.deepEqual(eventTypes(history), activityThenTimer);
+  const scheduled = history.events![4].activityTaskScheduledEventAttributes!;
+  assert.equal(scheduled.activityType!.name, 'composeGreeting');
+  assert.equal(history.events![5].activityTaskStartedEventAttributes!.attempt, 1);
+  assert.equal(Number(history.events![10].timerStartedEventAttributes!.startToFireTimeout!.seconds), 1);
+  assert.deepEqual(
+    activities.attempts.filter((a) => a.name === 'Ada').map((a) => a.attempt),
+    [1],
+  );
+});
+
+scenario('2. the activity fails twice and succeeds on attempt 3 under a retry policy', async () => {
+  const handle = await client.workflow.start(greet, { taskQueue, workflowId: 'greet-2', args: ['Bo', 3] });
+  assert.equal(await handle.result(), 'Hello, Bo!');
+
+  const history = keep('greet-2', await handle.fetchHistory());
+  // Retried attempts write nothing: one Scheduled/Started/Completed, Started says attempt 3.
+  assert.deepEqual(eventTypes(history), activityThenTimer);
+  const started = history.events![5].activityTaskStartedEventAttributes!;
+  assert.equal(started.attempt, 3);
+  assert.equal(started.lastFailure!.message, 'not yet (attempt 2)');
+  assert.deepEqual(
+    activities.attempts.filter((a) => a.name === 'Bo').map((a) => a.attempt),
+    [1, 2, 3],
+  );
+});
+
+scenario('3a. a TypeScript workflow runs an activity on a C++ Reprise worker', async () => {
+  cppWorker = spawn(cppWorkerBin, ['--address', server.address, '--task-queue', cppTaskQueue], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const handle = await client.workflow.start(greetInCpp, {
+    taskQueue,
+    workflowId: 'greet-cpp-1',
+    args: ['Cy', cppTaskQueue],
+  });
+  assert.equal(await handle.result(), 'Hello from C++, Cy! (via TypeScript)');
+
+  const history = keep('greet-cpp-1', await handle.fetchHistory());
+  assert.deepEqual(eventTypes(history), [...started, ...activity, ...workflowTask, 'WorkflowExecutionCompleted']);
+  assert.equal(history.events![4].activityTaskScheduledEventAttributes!.taskQueue!.name, cppTaskQueue);
+  assert.match(history.events![5].activityTaskStartedEventAttributes!.identity!, /reprise/);
+  assert.match(history.events![2].workflowTaskStartedEventAttributes!.identity!, /ts-suite-worker/);
+});
+
+scenario('3b. the C++ CLI (reprise workflow execute) starts a TypeScript workflow and gets its result', async () => {
+  const { stdout } = await run(reprise, [
+    'workflow',
+    'execute',
+    '--address',
+    server.address,
+    '--output',
+    'json',
+    '--type',
+    'greet',
+    '--task-queue',
+    taskQueue,
+    '--workflow-id',
+    'greet-cli-1',
+    '--input',
+    '"Dee"',
+  ]);
+  const out = JSON.parse(stdout);
+  assert.equal(out.status, 'Completed');
+  assert.equal(out.result, 'Hello, Dee!');
+
+  const history = keep('greet-cli-1', await client.workflow.getHandle('greet-cli-1').fetchHistory());
+  assert.deepEqual(eventTypes(history), activityThenTimer);
+});
+
+scenario('4. a TypeScript worker is stopped mid-workflow and a new one finishes it (signal, replay)', async () => {
+  const queue = 'interop-restart';
+  const first = await startWorker(queue, 'ts-worker-a');
+  const handle = await client.workflow.start(twoSteps, { taskQueue: queue, workflowId: 'two-steps-1', args: ['Eve'] });
+  // The first step is done and the workflow waits for the signal: stop this worker here.
+  await waitForHistoryEnding('two-steps-1', 'ActivityTaskCompleted', ...workflowTask);
+  await first.stop();
+
+  const second = await startWorker(queue, 'ts-worker-b');
+  try {
+    await handle.signal(proceed, 'Fay');
+    assert.deepEqual(await handle.result(), ['Hello, Eve!', 'Hello, Fay!']);
+  } finally {
+    await second.stop();
+  }
+
+  const history = keep('two-steps-1', await handle.fetchHistory());
+  const types = eventTypes(history);
+  // No WorkflowTaskTimedOut: after ShutdownWorker the signal's task skipped worker a's sticky queue.
+  assert.deepEqual(types, [
+    ...started,
+    ...activity,
+    ...workflowTask,
+    'WorkflowExecutionSignaled',
+    ...workflowTask,
+    ...activity,
+    ...workflowTask,
+    'WorkflowExecutionCompleted',
+  ]);
+  const identities = history.events!
+    .filter((e) => e.workflowTaskStartedEventAttributes)
+    .map((e) => e.workflowTaskStartedEventAttributes!.identity);
+  assert.deepEqual(identities, ['ts-worker-a', 'ts-worker-a', 'ts-worker-b', 'ts-worker-b']);
+  // Worker b replayed the first step from history instead of running it again.
+  assert.deepEqual(
+    activities.attempts.filter((a) => a.name === 'Eve').map((a) => a.attempt),
+    [1],
+  );
+});
+
+scenario('cancellation: a canceled workflow cancels its timer, runs cleanup, and reports canceled', async () => {
+  const handle = await client.workflow.start(sleepUntilCancelled, { taskQueue, workflowId: 'cancel-1' });
+  await waitForHistoryEnding('cancel-1', 'TimerStarted');
+  await handle.cancel();
+  const err = await handle.result().then(
+    () => assert.fail('a canceled workflow has no result'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof WorkflowFailedError, String(err));
+  assert.ok(err.cause instanceof CancelledFailure, String(err.cause));
+
+  const history = keep('cancel-1', await handle.fetchHistory());
+  assert.deepEqual(eventTypes(history), [
+    ...started,
+    'TimerStarted',
+    'WorkflowExecutionCancelRequested',
+    ...workflowTask,
+    'TimerCanceled',
+    ...activity,
+    ...workflowTask,
+    'WorkflowExecutionCanceled',
+  ]);
+});
+
+scenario('terminate, describe, and the typed errors of the TypeScript client', async () => {
+  const handle = await client.workflow.start(sleepUntilCancelled, { taskQueue, workflowId: 'terminate-1' });
+  await assert.rejects(
+    client.workflow.start(sleepUntilCancelled, { taskQueue, workflowId: 'terminate-1' }),
+    WorkflowExecutionAlreadyStartedError,
+  );
+  await waitForHistoryEnding('terminate-1', 'TimerStarted');
+  await handle.terminate('enough');
+  const err = await handle.result().then(
+    () => assert.fail('a terminated workflow has no result'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof WorkflowFailedError && err.cause instanceof TerminatedFailure, String(err));
+  const history = await handle.fetchHistory();
+  assert.equal(eventTypes(history).at(-1), 'WorkflowExecutionTerminated');
+
+  const description = await handle.describe();
+  assert.equal(description.status.name, 'TERMINATED');
+  assert.equal(description.type, 'sleepUntilCancelled');
+  assert.equal(description.taskQueue, taskQueue);
+  assert.ok(description.startTime instanceof Date && description.startTime.getTime() > 0);
+  assert.ok(description.closeTime instanceof Date && description.closeTime >= description.startTime);
+  assert.equal(description.historyLength, history.events!.length);
+
+  await assert.rejects(client.workflow.getHandle('no-such-workflow').describe(), WorkflowNotFoundError);
+  await assert.rejects(client.workflow.getHandle('no-such-workflow').result(), WorkflowNotFoundError);
+});
+
+scenario('5. every history replays in the SDK replayer and in the C++ replayer', async () => {
+  assert.ok(histories.length >= 5, `only ${histories.length} histories were collected`);
+  for (const { name, history } of histories) {
+    await Worker.runReplayHistory({ workflowBundle }, history, name);
+  }
+  // The replayer can fail: the first history replayed as another workflow type is nondeterministic.
+  const wrongType = historyFromJSON(JSON.parse(historyToJSON(histories[0].history)));
+  wrongType.events![0].workflowExecutionStartedEventAttributes!.workflowType!.name = 'twoSteps';
+  await assert.rejects(Worker.runReplayHistory({ workflowBundle }, wrongType, 'wrong-type'), DeterminismViolationError);
+
+  // Reprise's side reads the JSON the SDK's historyToJSON writes: its replayer replays the greet
+  // histories against a C++ implementation of the same workflow, and its CLI prints them.
+  const files = histories
+    .filter(({ name }) => name.startsWith('greet-') && !name.startsWith('greet-cpp'))
+    .map(({ name, history }) => {
+      const file = join(server.dir, `${name}.json`);
+      writeFileSync(file, historyToJSON(history));
+      return file;
+    });
+  const { stdout } = await run(cppWorkerBin, ['replay', ...files]);
+  assert.equal(stdout.trim().split('\n').filter((l) => l.endsWith(': replayed')).length, files.length, stdout);
+
+  const shown = await run(reprise, ['workflow', 'show', '--file', files[0]]);
+  const rows = shown.stdout.split('\n').filter((l) => /^\s*\d+\s/.test(l));  // one per event
+  assert.deepEqual(
+    rows.map((l) => l.split(/\s+/).filter((w) => w && w !== '*')[2]),
+    activityThenTimer,
+    shown.stdout,
+  );
+});
