@@ -1,6 +1,6 @@
 // The `reprise` command line. Its verbs follow Temporal's `temporal` CLI so that what learners type
 // here also works there:
-//   reprise server start-dev [--db-filename F] [--ip A] [--port P] [--log-level L]
+//   reprise server start-dev [--db-filename F] [--ip A] [--port P] [--log-level L] [--long-poll-timeout S]
 //   reprise workflow start|execute --type T --task-queue Q [--workflow-id ID] [--input JSON]...
 //   reprise workflow result|describe|show|terminate|cancel|signal --workflow-id ID [--run-id R]
 //   reprise workflow show --file HISTORY.json   (a history exported by temporal, the UI or an SDK)
@@ -39,7 +39,7 @@ struct UsageError : std::runtime_error {
 std::atomic<bool> stop_requested{false};
 
 int run_start_dev(const std::string& db_file, const std::string& ip, int port, const std::string& log_level,
-                  const std::string& synchronous, const std::vector<std::string>& namespaces) {
+                  const std::string& synchronous, const std::vector<std::string>& namespaces, int long_poll_seconds) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   reprise::history::SqliteStoreOptions store_options;
   store_options.path = db_file;
@@ -53,6 +53,7 @@ int run_start_dev(const std::string& db_file, const std::string& ip, int port, c
   options.ip = ip;
   options.port = port;
   options.engine.namespaces = {"default"};
+  options.engine.long_poll_timeout = std::chrono::seconds(long_poll_seconds);
   for (const auto& ns : namespaces)
     if (ns != "default") options.engine.namespaces.push_back(ns);
   reprise::engine::Server server(*store, clock, options);
@@ -128,7 +129,7 @@ int main(int argc, char** argv) {
   server->require_subcommand(1);
   auto* start_dev = server->add_subcommand("start-dev", "Start a development server on an embedded SQLite file");
   std::string db_file = "reprise-dev.db", ip = "127.0.0.1", log_level = "info", synchronous = "full";
-  int port = 7233;
+  int port = 7233, long_poll_seconds = 60;
   std::vector<std::string> namespaces;
   start_dev->add_option("-f,--db-filename", db_file, "SQLite file holding every history (created if missing)")
       ->capture_default_str();
@@ -143,6 +144,11 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"full", "normal", "off"}));
   start_dev->add_option("-n,--namespace", namespaces, "Extra namespaces to create besides default");
+  start_dev
+      ->add_option("--long-poll-timeout", long_poll_seconds,
+                   "Seconds a poll for a task or a new history event waits before answering empty")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
 
   // --- workflow ---
   auto* workflow = app.add_subcommand("workflow", "Start, inspect and control workflows");
@@ -208,7 +214,8 @@ int main(int argc, char** argv) {
 
   const bool json = output == "json";
   try {
-    if (start_dev->parsed()) return run_start_dev(db_file, ip, port, log_level, synchronous, namespaces);
+    if (start_dev->parsed())
+      return run_start_dev(db_file, ip, port, log_level, synchronous, namespaces, long_poll_seconds);
 
     reprise::ClientOptions co;
     co.address = address;

@@ -25,12 +25,14 @@ export class DevServer {
     private readonly child: ChildProcess,
   ) {}
 
-  // Resolves once the server says it is listening; rejects if it exits first.
-  static async start(reprise: string): Promise<DevServer> {
+  // Resolves once the server says it is listening; rejects if it exits first. extraArgs go to
+  // `reprise server start-dev`.
+  static async start(reprise: string, extraArgs: string[] = []): Promise<DevServer> {
     const port = await freeLoopbackPort();
     const dir = mkdtempSync(join(tmpdir(), 'reprise-interop-'));
     const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port)];
     args.push('--db-filename', join(dir, 'interop.db'), '--log-level', process.env.REPRISE_LOG_LEVEL ?? 'info');
+    args.push(...extraArgs);
     const child = spawn(reprise, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const server = new DevServer(`127.0.0.1:${port}`, dir, child);
     await new Promise<void>((resolve, reject) => {

@@ -6,7 +6,9 @@ import {
   condition,
   defineSignal,
   isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
 } from '@temporalio/workflow';
@@ -38,6 +40,13 @@ export async function greetInCpp(name: string, cppTaskQueue: string): Promise<st
     startToCloseTimeout: '10s',
   });
   return `${await compose_greeting(name)} (via TypeScript)`;
+}
+
+// Markers: a patch (versioning) decision and a local activity, both recorded as MarkerRecorded.
+export async function localGreet(name: string): Promise<string> {
+  const { composeGreeting: composeLocally } = proxyLocalActivities<typeof activities>({ startToCloseTimeout: '10s' });
+  const greeting = await composeLocally(name, 1);
+  return patched('louder') ? greeting.toUpperCase() : greeting;
 }
 
 export const proceed = defineSignal<[string]>('proceed');

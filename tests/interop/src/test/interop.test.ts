@@ -36,7 +36,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 
 import * as activities from '../activities';
 import { DevServer } from '../server';
-import { greet, greetInCpp, proceed, sleepUntilCancelled, twoSteps } from '../workflows';
+import { greet, greetInCpp, localGreet, proceed, sleepUntilCancelled, twoSteps } from '../workflows';
 
 const run = promisify(execFile);
 const reprise = requiredEnv('REPRISE_BIN');
@@ -141,9 +141,15 @@ const activityThenTimer = [
 ];
 
 before(async () => {
-  // ERROR: the activity failures of scenario 2 are expected, not worth a warning with a stack trace.
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  server = await DevServer.start(reprise);
+  // ERROR: scenario 2's activity failures and scenario 5's nondeterministic replay are expected;
+  // they are not worth a warning with a stack trace.
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
+  });
+  // Long polls answer empty after 1 s, so the SDK's re-polling (core's task polls, the client's wait
+  // for a result) is exercised within the suite, not only after a minute.
+  server = await DevServer.start(reprise, ['--long-poll-timeout', '1']);
   const connection = await Connection.connect({ address: server.address });
   client = new Client({ connection, namespace: 'default' });
   nativeConnection = await NativeConnection.connect({ address: server.address });
@@ -173,6 +179,11 @@ scenario('1. a TypeScript client runs a TypeScript workflow: an activity, then a
   assert.equal(scheduled.activityType!.name, 'composeGreeting');
   assert.equal(history.events![5].activityTaskStartedEventAttributes!.attempt, 1);
   assert.equal(Number(history.events![10].timerStartedEventAttributes!.startToFireTimeout!.seconds), 1);
+  // What core sent as sdk_metadata comes back as sent; replay reads its flags.
+  const metadata = history.events![3].workflowTaskCompletedEventAttributes!.sdkMetadata!;
+  assert.equal(metadata.sdkName, 'temporal-typescript');
+  assert.equal(metadata.sdkVersion, '1.24.0');
+  assert.ok(metadata.coreUsedFlags!.length > 0);
   assert.deepEqual(
     activities.attempts.filter((a) => a.name === 'Ada').map((a) => a.attempt),
     [1],
@@ -245,11 +256,15 @@ scenario('4. a TypeScript worker is stopped mid-workflow and a new one finishes 
   // The first step is done and the workflow waits for the signal: stop this worker here.
   await waitForHistoryEnding('two-steps-1', 'ActivityTaskCompleted', ...workflowTask);
   await first.stop();
+  // Meanwhile the client waits for the result: its history long poll is answered with an empty
+  // page and a token (after the server's 1 s long-poll timeout), and it polls again with the token.
+  const result = handle.result();
+  await new Promise((r) => setTimeout(r, 1500));
 
   const second = await startWorker(queue, 'ts-worker-b');
   try {
     await handle.signal(proceed, 'Fay');
-    assert.deepEqual(await handle.result(), ['Hello, Eve!', 'Hello, Fay!']);
+    assert.deepEqual(await result, ['Hello, Eve!', 'Hello, Fay!']);
   } finally {
     await second.stop();
   }
@@ -274,6 +289,29 @@ scenario('4. a TypeScript worker is stopped mid-workflow and a new one finishes 
   // Worker b replayed the first step from history instead of running it again.
   assert.deepEqual(
     activities.attempts.filter((a) => a.name === 'Eve').map((a) => a.attempt),
+    [1],
+  );
+});
+
+scenario('markers: a local activity and a patch decision are recorded as markers', async () => {
+  const handle = await client.workflow.start(localGreet, { taskQueue, workflowId: 'local-1', args: ['Gil'] });
+  assert.equal(await handle.result(), 'HELLO, GIL!');
+
+  const history = keep('local-1', await handle.fetchHistory());
+  // The local activity ran inside the workflow task; the patch also upserts TemporalChangeVersion.
+  assert.deepEqual(eventTypes(history), [
+    ...started,
+    'MarkerRecorded',
+    'MarkerRecorded',
+    'UpsertWorkflowSearchAttributes',
+    'WorkflowExecutionCompleted',
+  ]);
+  assert.deepEqual(
+    history.events!.filter((e) => e.markerRecordedEventAttributes).map((e) => e.markerRecordedEventAttributes!.markerName),
+    ['core_local_activity', 'core_patch'],
+  );
+  assert.deepEqual(
+    activities.attempts.filter((a) => a.name === 'Gil').map((a) => a.attempt),
     [1],
   );
 });
