@@ -363,7 +363,7 @@ scenario('terminate, describe, and the typed errors of the TypeScript client', a
     (e: unknown) => e,
   );
   assert.ok(err instanceof WorkflowFailedError && err.cause instanceof TerminatedFailure, String(err));
-  const history = await handle.fetchHistory();
+  const history = keep('terminate-1', await handle.fetchHistory());
   assert.equal(eventTypes(history).at(-1), 'WorkflowExecutionTerminated');
 
   const description = await handle.describe();
@@ -378,7 +378,7 @@ scenario('terminate, describe, and the typed errors of the TypeScript client', a
   await assert.rejects(client.workflow.getHandle('no-such-workflow').result(), WorkflowNotFoundError);
 });
 
-scenario('5. every history replays in the SDK replayer and in the C++ replayer', async () => {
+scenario('5. every history replays in the SDK replayer; Reprise reads and replays what the SDK exports', async () => {
   assert.ok(histories.length >= 5, `only ${histories.length} histories were collected`);
   for (const { name, history } of histories) {
     await Worker.runReplayHistory({ workflowBundle }, history, name);
@@ -388,23 +388,38 @@ scenario('5. every history replays in the SDK replayer and in the C++ replayer',
   wrongType.events![0].workflowExecutionStartedEventAttributes!.workflowType!.name = 'twoSteps';
   await assert.rejects(Worker.runReplayHistory({ workflowBundle }, wrongType, 'wrong-type'), DeterminismViolationError);
 
-  // Reprise's side reads the JSON the SDK's historyToJSON writes: its replayer replays the greet
-  // histories against a C++ implementation of the same workflow, and its CLI prints them.
-  const files = histories
-    .filter(({ name }) => name.startsWith('greet-') && !name.startsWith('greet-cpp'))
-    .map(({ name, history }) => {
-      const file = join(server.dir, `${name}.json`);
-      writeFileSync(file, historyToJSON(history));
-      return file;
-    });
-  const { stdout } = await run(cppWorkerBin, ['replay', ...files]);
-  assert.equal(stdout.trim().split('\n').filter((l) => l.endsWith(': replayed')).length, files.length, stdout);
+  // Reprise's side reads the JSON the SDK's historyToJSON writes. Its CLI loads every history and
+  // writes back the same JSON, field for field; its replayer replays the greet histories against a C++
+  // twin of greet, and reports a doctored one as nondeterministic.
+  const files = new Map<string, string>();
+  for (const { name, history } of histories) {
+    const file = join(server.dir, `${name}.json`);
+    writeFileSync(file, historyToJSON(history));
+    files.set(name, file);
+    const shown = await run(reprise, ['workflow', 'show', '--output', 'json', '--file', file]);
+    const reread = historyFromJSON(JSON.parse(shown.stdout));
+    assert.deepEqual(JSON.parse(historyToJSON(reread)), JSON.parse(historyToJSON(history)), name);
+  }
+  const greetFiles = ['greet-1', 'greet-2', 'greet-cli-1'].map((name) => files.get(name)!);
+  const { stdout } = await run(cppWorkerBin, ['replay', ...greetFiles]);
+  assert.deepEqual(
+    stdout.trim().split('\n'),
+    greetFiles.map((f) => `${f}: replayed`),
+  );
+  const doctored = join(server.dir, 'greet-doctored.json');
+  writeFileSync(doctored, historyToJSON(histories[0].history).replace('"composeGreeting"', '"somethingElse"'));
+  const replayed = await run(cppWorkerBin, ['replay', doctored]).then(
+    () => assert.fail('a doctored history replayed'),
+    (e: { code: number; stdout: string }) => e,
+  );
+  assert.equal(replayed.code, 1);
+  assert.match(replayed.stdout, /Nondeterminism error.*activity type differs/s);
 
-  const shown = await run(reprise, ['workflow', 'show', '--file', files[0]]);
-  const rows = shown.stdout.split('\n').filter((l) => /^\s*\d+\s/.test(l));  // one per event
+  const table = await run(reprise, ['workflow', 'show', '--file', files.get('greet-1')!]);
+  const rows = table.stdout.split('\n').filter((l) => /^\s*\d+\s/.test(l)); // one per event
   assert.deepEqual(
     rows.map((l) => l.split(/\s+/).filter((w) => w && w !== '*')[2]),
     activityThenTimer,
-    shown.stdout,
+    table.stdout,
   );
 });
