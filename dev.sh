@@ -7,9 +7,10 @@
 #   ./dev.sh test   install what is missing, build, run the whole test suite under ctest
 #   ./dev.sh build  install what is missing and build (into ./build)
 #
-# Everything comes from Debian's packages (and, for the proto conformance test, Temporal's npm
-# package @temporalio/core-bridge, read for its .proto files only). Re-running is cheap: installed
-# packages are skipped, ccache and ninja rebuild only what changed.
+# Everything comes from Debian's packages, plus two things from the npm registry: Temporal's package
+# @temporalio/core-bridge, read for its .proto files only (proto conformance test), and Temporal's
+# TypeScript SDK pinned by tests/interop/package-lock.json (the interop test). Re-running is cheap:
+# installed packages are skipped, ccache and ninja rebuild only what changed.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -44,9 +45,26 @@ fetch_upstream_protos() {
     && rm -f temporalio-core-bridge-*.tgz) || say "could not fetch $UPSTREAM_PROTOS_PACKAGE: conformance test skipped"
 }
 
+# Temporal's TypeScript SDK for tests/interop, exactly as package-lock.json pins it. A stamp with the
+# lockfile's hash marks a finished install, so a re-run with an unchanged lockfile does nothing.
+install_interop_packages() {
+  local dir=tests/interop
+  local want
+  want=$(sha256sum <"$dir/package-lock.json" | cut -d' ' -f1)
+  [ "$(cat "$dir/node_modules/.reprise-lock-sha256" 2>/dev/null)" = "$want" ] && return 0
+  command -v npm >/dev/null || { say "npm not found: the interop test (Temporal's TypeScript SDK) will fail"; return 0; }
+  say "installing Temporal's TypeScript SDK for tests/interop (npm ci)"
+  if (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+    echo "$want" >"$dir/node_modules/.reprise-lock-sha256"
+  else
+    say "npm ci failed in $dir: the interop test will fail"
+  fi
+}
+
 build() {
   install_packages
   fetch_upstream_protos
+  install_interop_packages
   export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
   export CCACHE_BASEDIR=$PWD  # lets clones and other build folders share cached objects
   if [ ! -f "$BUILD_DIR/build.ninja" ]; then

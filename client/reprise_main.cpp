@@ -1,8 +1,9 @@
 // The `reprise` command line. Its verbs follow Temporal's `temporal` CLI so that what learners type
 // here also works there:
-//   reprise server start-dev [--db-filename F] [--ip A] [--port P] [--log-level L]
+//   reprise server start-dev [--db-filename F] [--ip A] [--port P] [--log-level L] [--long-poll-timeout S]
 //   reprise workflow start|execute --type T --task-queue Q [--workflow-id ID] [--input JSON]...
 //   reprise workflow result|describe|show|terminate|cancel|signal --workflow-id ID [--run-id R]
+//   reprise workflow show --file HISTORY.json   (a history exported by temporal, the UI or an SDK)
 //   reprise workflow list [--query Q]
 // Global flags: --address (127.0.0.1:7233), --namespace (default), --output text|json.
 // Exit codes: 0 success, 1 the workflow or the request failed, 2 usage error. Errors go to stderr
@@ -14,7 +15,9 @@
 
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "engine/server.h"
@@ -36,7 +39,7 @@ struct UsageError : std::runtime_error {
 std::atomic<bool> stop_requested{false};
 
 int run_start_dev(const std::string& db_file, const std::string& ip, int port, const std::string& log_level,
-                  const std::string& synchronous, const std::vector<std::string>& namespaces) {
+                  const std::string& synchronous, const std::vector<std::string>& namespaces, int long_poll_seconds) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   reprise::history::SqliteStoreOptions store_options;
   store_options.path = db_file;
@@ -50,6 +53,7 @@ int run_start_dev(const std::string& db_file, const std::string& ip, int port, c
   options.ip = ip;
   options.port = port;
   options.engine.namespaces = {"default"};
+  options.engine.long_poll_timeout = std::chrono::seconds(long_poll_seconds);
   for (const auto& ns : namespaces)
     if (ns != "default") options.engine.namespaces.push_back(ns);
   reprise::engine::Server server(*store, clock, options);
@@ -76,6 +80,15 @@ std::string proto_json(const google::protobuf::Message& m) {
   o.add_whitespace = true;
   (void)google::protobuf::util::MessageToJsonString(m, &out, o);
   return out;
+}
+
+// A history exported as JSON, in either dialect (history/history_json.h).
+temporal::api::history::v1::History read_history_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return reprise::history::history_from_json(text.str());
 }
 
 std::string status_name(enums::WorkflowExecutionStatus s) {
@@ -116,7 +129,7 @@ int main(int argc, char** argv) {
   server->require_subcommand(1);
   auto* start_dev = server->add_subcommand("start-dev", "Start a development server on an embedded SQLite file");
   std::string db_file = "reprise-dev.db", ip = "127.0.0.1", log_level = "info", synchronous = "full";
-  int port = 7233;
+  int port = 7233, long_poll_seconds = 60;
   std::vector<std::string> namespaces;
   start_dev->add_option("-f,--db-filename", db_file, "SQLite file holding every history (created if missing)")
       ->capture_default_str();
@@ -131,6 +144,11 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"full", "normal", "off"}));
   start_dev->add_option("-n,--namespace", namespaces, "Extra namespaces to create besides default");
+  start_dev
+      ->add_option("--long-poll-timeout", long_poll_seconds,
+                   "Seconds a poll for a task or a new history event waits before answering empty")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
 
   // --- workflow ---
   auto* workflow = app.add_subcommand("workflow", "Start, inspect and control workflows");
@@ -166,7 +184,15 @@ int main(int argc, char** argv) {
   auto* wf_describe = workflow->add_subcommand("describe", "Show a workflow's status and pending work");
   add_id_flags(wf_describe);
   auto* wf_show = workflow->add_subcommand("show", "Print a workflow's history");
-  add_id_flags(wf_show);
+  std::string history_file;
+  // Either a run on the server or an exported history JSON file (temporal workflow show -o json,
+  // the Web UI's download, an SDK's historyToJSON): exactly one of the two.
+  auto* show_id = wf_show->add_option("-w,--workflow-id", workflow_id, "Workflow id");
+  wf_show->add_option("-r,--run-id", run_id, "Run id (default: the current run)")->needs(show_id);
+  wf_show->add_option("-f,--file", history_file, "Read the history from this JSON file instead")
+      ->check(CLI::ExistingFile)
+      ->excludes(show_id);
+  wf_show->require_option(1, 0);
   auto* wf_list = workflow->add_subcommand("list", "List workflows");
   wf_list->add_option("-q,--query", query, "e.g. \"WorkflowType = 'greet' AND ExecutionStatus = 'Running'\"");
   auto* wf_terminate = workflow->add_subcommand("terminate", "Terminate a running workflow");
@@ -188,7 +214,8 @@ int main(int argc, char** argv) {
 
   const bool json = output == "json";
   try {
-    if (start_dev->parsed()) return run_start_dev(db_file, ip, port, log_level, synchronous, namespaces);
+    if (start_dev->parsed())
+      return run_start_dev(db_file, ip, port, log_level, synchronous, namespaces, long_poll_seconds);
 
     reprise::ClientOptions co;
     co.address = address;
@@ -254,7 +281,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (wf_show->parsed()) {
-      auto history = client.fetch_history(workflow_id, run_id);
+      auto history = history_file.empty() ? client.fetch_history(workflow_id, run_id) : read_history_file(history_file);
       if (json)
         std::cout << reprise::history::history_to_json(history) << "\n";
       else

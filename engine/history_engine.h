@@ -32,6 +32,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "clock.h"
@@ -120,6 +121,11 @@ class HistoryEngine {
   ws::RespondWorkflowTaskCompletedResponse respond_workflow_task_completed(
       const ws::RespondWorkflowTaskCompletedRequest& req);
   ws::RespondWorkflowTaskFailedResponse respond_workflow_task_failed(const ws::RespondWorkflowTaskFailedRequest& req);
+  // A worker going away names its sticky queue (Temporal's ShutdownWorker): workflow tasks scheduled
+  // from then on go to the normal queue at once instead of waiting out the sticky schedule-to-start
+  // timeout there. Kept in memory only: sticky queue names are unique per worker, and after a
+  // restart (or for a task already waiting on the queue) the timeout still moves the task.
+  void shutdown_worker(const ws::ShutdownWorkerRequest& req);
 
   // --- activities.cpp ---
   std::shared_ptr<PollHandle> poll_activity_task_queue(const ws::PollActivityTaskQueueRequest& req,
@@ -239,6 +245,10 @@ class HistoryEngine {
 
   std::mutex contexts_mu_;
   std::unordered_map<std::string, ContextPtr> contexts_;
+
+  std::mutex shut_down_sticky_mu_;
+  std::unordered_set<std::string> shut_down_sticky_queues_;  // namespace + '/' + queue name
+  bool sticky_queue_shut_down(const std::string& ns, const std::string& queue);
 
   std::mutex waiters_mu_;
   std::multimap<ExecutionKey, std::shared_ptr<HistoryWaiter>> history_waiters_;

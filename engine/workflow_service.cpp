@@ -232,11 +232,10 @@ WorkflowService::Reactor* WorkflowService::CountWorkflowExecutions(Ctx* ctx,
 
 WorkflowService::Reactor* WorkflowService::ShutdownWorker(Ctx* ctx, const ws::ShutdownWorkerRequest* req,
                                                           ws::ShutdownWorkerResponse* resp) {
-  // Nothing to release: a departed worker's sticky tasks fall back to the normal queue after the
-  // sticky schedule-to-start timeout.
-  auto* reactor = ctx->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return unary(ctx, req, resp, [this](const auto& r) {
+    engine_.shutdown_worker(r);
+    return ws::ShutdownWorkerResponse{};
+  });
 }
 
 }  // namespace reprise::engine

@@ -12,7 +12,8 @@
 //     attempt completes, so a workflow stuck on a bug does not grow its history;
 //   - a worker may ask for its next tasks on its own sticky queue; it then gets only new events,
 //     and if it does not pick the task up within the schedule-to-start timeout the task moves back
-//     to the normal queue with the full history;
+//     to the normal queue with the full history; once its worker has shut down (ShutdownWorker), new
+//     tasks skip the sticky queue;
 //   - a completion may ask for the next task inline (return_new_workflow_task).
 // Exercised by tests/engine/server_workflow_task_test.cpp, server_sticky_test.cpp and
 // server_buffering_test.cpp.
@@ -86,6 +87,11 @@ void HistoryEngine::schedule_workflow_task(ExecutionUpdate& u, int32_t attempt) 
   auto& st = u.state();
   TaskQueue tq = normal_queue(st);
   bool sticky = !st.sticky().worker_task_queue().name().empty();
+  if (sticky && sticky_queue_shut_down(u.key().namespace_, st.sticky().worker_task_queue().name())) {
+    st.clear_sticky();  // its worker said goodbye: nobody will poll that queue again
+    u.touch();
+    sticky = false;
+  }
   if (sticky) {
     tq.set_name(st.sticky().worker_task_queue().name());
     tq.set_kind(enums::TASK_QUEUE_KIND_STICKY);
@@ -274,6 +280,18 @@ ws::PollWorkflowTaskQueueResponse HistoryEngine::build_workflow_task_response(co
     *history->add_events() = std::move(started);
   }
   return resp;
+}
+
+void HistoryEngine::shutdown_worker(const ws::ShutdownWorkerRequest& req) {
+  if (!namespace_exists(req.namespace_())) throw not_found("namespace " + req.namespace_() + " is not found");
+  if (req.sticky_task_queue().empty()) return;
+  std::lock_guard lock(shut_down_sticky_mu_);
+  shut_down_sticky_queues_.insert(req.namespace_() + "/" + req.sticky_task_queue());
+}
+
+bool HistoryEngine::sticky_queue_shut_down(const std::string& ns, const std::string& queue) {
+  std::lock_guard lock(shut_down_sticky_mu_);
+  return shut_down_sticky_queues_.count(ns + "/" + queue) != 0;
 }
 
 std::shared_ptr<PollHandle> HistoryEngine::poll_workflow_task_queue(

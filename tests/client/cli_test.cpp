@@ -136,3 +136,22 @@ TEST_CASE("execute waits for the result, and show, describe, list, signal, termi
   CHECK(after.exit_code == 1);
   CHECK(contains(after.err, "terminated"));
 }
+
+TEST_CASE("workflow show --file prints a history exported as JSON, without asking the server", "[cli]") {
+  TestServer s;
+  const std::string file = std::string(REPRISE_SOURCE_DIR) + "/tests/history/json_retry_on_error.canonical.json";
+  auto table = cli(s, "workflow show --file " + file);
+  REQUIRE(table.exit_code == 0);
+  CHECK(contains(table.out, "ActivityTaskFailed"));
+  CHECK(contains(table.out, "WorkflowExecutionFailed"));
+  // Read back as JSON it is the same history.
+  auto json = cli(s, "workflow show --output json --file " + file);
+  REQUIRE(json.exit_code == 0);
+  CHECK(reprise::history::history_from_json(json.out).events_size() == 11);
+
+  CHECK(cli(s, "workflow show").exit_code == 2);                                 // neither
+  CHECK(cli(s, "workflow show --workflow-id x --file " + file).exit_code == 2);  // both
+  auto not_history = cli(s, "workflow show --file " + std::string(REPRISE_SOURCE_DIR) + "/CMakeLists.txt");
+  CHECK(not_history.exit_code == 1);
+  CHECK(contains(not_history.err, "history JSON"));
+}

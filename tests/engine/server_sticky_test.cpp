@@ -3,7 +3,8 @@
 // queue, with only the events it has not seen (from previous_started_event_id + 1). If nobody polls
 // the sticky queue within its schedule-to-start timeout, the task times out (SCHEDULE_TO_START) and
 // moves to the normal queue, whose poller gets the full history. return_new_workflow_task hands the
-// next task back in the completion's response instead of through a queue.
+// next task back in the completion's response instead of through a queue. A worker that shuts down
+// (ShutdownWorker naming its sticky queue) sends the run's next tasks straight to the normal queue.
 // Engine code: engine/workflow_tasks.cpp.
 #include "test_server.h"
 
@@ -12,12 +13,16 @@ using Lines = std::vector<std::string>;
 
 namespace {
 
-void ask_for_sticky_queue(ws::RespondWorkflowTaskCompletedRequest& req) {
+void ask_for_sticky_queue_named(ws::RespondWorkflowTaskCompletedRequest& req, const std::string& name) {
   auto* sticky = req.mutable_sticky_attributes();
-  sticky->mutable_worker_task_queue()->set_name("w1-sticky");
+  sticky->mutable_worker_task_queue()->set_name(name);
   sticky->mutable_worker_task_queue()->set_kind(enums::TASK_QUEUE_KIND_STICKY);
   sticky->mutable_worker_task_queue()->set_normal_name("sticky-tq");
   sticky->mutable_schedule_to_start_timeout()->set_seconds(5);
+}
+
+void ask_for_sticky_queue(ws::RespondWorkflowTaskCompletedRequest& req) {
+  ask_for_sticky_queue_named(req, "w1-sticky");
 }
 
 std::vector<HistoryEvent> events_of(const ws::PollWorkflowTaskQueueResponse& wt) {
@@ -65,6 +70,53 @@ TEST_CASE("after a sticky completion the next workflow task goes to the sticky q
 
   REQUIRE(w.complete_workflow_task(wt.task_token(), {complete_workflow("\"done\"")}, ask_for_sticky_queue).ok());
   CHECK(history_lines(s, "wf-sticky").back() == "9 WorkflowExecutionCompleted");
+}
+
+TEST_CASE("after ShutdownWorker the next workflow task skips the departed worker's sticky queue", "[server][sticky]") {
+  TestServer s;
+  RawWorker w(s, "sticky-tq");
+  w.start("wf-sticky-shutdown");
+  auto first = w.next_workflow_task();
+  REQUIRE(w.complete_workflow_task(first.task_token(), {}, ask_for_sticky_queue).ok());
+
+  ws::ShutdownWorkerRequest req;
+  req.set_namespace_("default");
+  req.set_sticky_task_queue("w1-sticky");
+  req.set_identity("raw-worker");
+  req.set_reason("graceful shutdown");
+  ws::ShutdownWorkerResponse resp;
+  REQUIRE(call(s, &ws::WorkflowService::Stub::ShutdownWorker, req, resp).ok());
+  REQUIRE(send_signal(s, "wf-sticky-shutdown", "next").ok());
+
+  // No schedule-to-start timeout, no WorkflowTaskTimedOut: the task is on the normal queue from the start.
+  auto events = history_of(s, "wf-sticky-shutdown");
+  REQUIRE(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
+                                       "4 WorkflowTaskCompleted", "5 WorkflowExecutionSignaled",
+                                       "6 WorkflowTaskScheduled"});
+  CHECK(events[5].workflow_task_scheduled_event_attributes().task_queue().name() == "sticky-tq");
+  CHECK(events[5].workflow_task_scheduled_event_attributes().task_queue().kind() == enums::TASK_QUEUE_KIND_NORMAL);
+  auto wt = w.next_workflow_task();
+  CHECK(wt.history().events_size() == 7);  // the full history, for a worker that has not seen the run
+  CHECK(wt.history().events(0).event_id() == 1);
+
+  // Another worker's sticky queue is unaffected.
+  w.start("wf-sticky-other");
+  auto other = w.next_workflow_task();
+  REQUIRE(w.complete_workflow_task(other.task_token(), {}, [](auto& req) {
+             ask_for_sticky_queue_named(req, "w2-sticky");
+           }).ok());
+  REQUIRE(send_signal(s, "wf-sticky-other", "next").ok());
+  CHECK(history_of(s, "wf-sticky-other")[5].workflow_task_scheduled_event_attributes().task_queue().name() ==
+        "w2-sticky");
+}
+
+TEST_CASE("ShutdownWorker for an unknown namespace is NOT_FOUND", "[server][sticky]") {
+  TestServer s;
+  ws::ShutdownWorkerRequest req;
+  req.set_namespace_("nope");
+  req.set_sticky_task_queue("w1-sticky");
+  ws::ShutdownWorkerResponse resp;
+  CHECK(call(s, &ws::WorkflowService::Stub::ShutdownWorker, req, resp).error_code() == grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_CASE("a sticky workflow task nobody polls times out schedule-to-start and moves to the normal queue",

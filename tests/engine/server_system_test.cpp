@@ -1,6 +1,7 @@
 // The calls an SDK makes before anything else (temporal-semantics.md 4.2): GetSystemInfo must
 // succeed and tell the truth about Reprise, DescribeNamespace must know "default", and what a
-// worker sends as sdk_metadata must come back unchanged in history (replay depends on it).
+// worker sends as sdk_metadata must come back unchanged in history (replay depends on it). Temporal's
+// core gzip-compresses every request, so the server must accept gzip.
 // Code: engine/workflow_service.cpp, engine/workflow_tasks.cpp.
 #include "test_server.h"
 
@@ -50,4 +51,33 @@ TEST_CASE("sdk_metadata sent with a completion is stored unchanged in WorkflowTa
         std::vector<uint32_t>{1, 3});
   CHECK(meta.sdk_name() == "temporal-typescript");
   CHECK(meta.sdk_version() == "1.24.0");
+}
+
+TEST_CASE("requests compressed with gzip, as Temporal's core sends them, are accepted", "[server][system]") {
+  TestServer s;
+  grpc::ChannelArguments args;
+  args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
+  auto gzip_stub = ws::WorkflowService::NewStub(
+      grpc::CreateCustomChannel(s.server->address(), grpc::InsecureChannelCredentials(), args));
+
+  ws::StartWorkflowExecutionRequest req;
+  req.set_namespace_("default");
+  req.set_workflow_id("wf-gzip");
+  req.mutable_workflow_type()->set_name("TestWorkflow");
+  req.mutable_task_queue()->set_name("gzip");
+  req.set_request_id(reprise::engine::new_uuid());
+  auto* p = req.mutable_input()->add_payloads();
+  (*p->mutable_metadata())["encoding"] = "json/plain";
+  const std::string big = "\"" + std::string(64 * 1024, 'z') + "\"";  // compresses to almost nothing
+  p->set_data(big);
+  ws::StartWorkflowExecutionResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 30s);
+  auto st = gzip_stub->StartWorkflowExecution(&ctx, req, &resp);
+  REQUIRE(st.error_message() == "");
+  REQUIRE(st.ok());
+
+  auto events = history_of(s, "wf-gzip");
+  REQUIRE(!events.empty());
+  CHECK(events[0].workflow_execution_started_event_attributes().input().payloads(0).data() == big);
 }

@@ -1,6 +1,6 @@
-// Conformance test for proto/temporal: every message, field, enum value and rpc we declare
-// must exist in Temporal's upstream API with the same name, number, type, label, type name
-// and file. Upstream is read from a FileDescriptorSet built by protoc from the
+// Conformance test for proto/temporal and proto/google/rpc/status.proto: every message, field, enum
+// value and rpc we declare must exist in Temporal's upstream API with the same name, number, type,
+// label, type name and file. Upstream is read from a FileDescriptorSet built by protoc from the
 // @temporalio/core-bridge 1.24.0 protos (see tests/proto/CMakeLists.txt); our side is the
 // descriptor pool compiled into reprise_proto.
 #include <google/protobuf/descriptor.h>
@@ -227,7 +227,7 @@ void copy_with_deps(const pb::FileDescriptor* file, pb::DescriptorPool& pool, st
 
 }  // namespace
 
-TEST_CASE("every proto file under proto/temporal is compiled into reprise_proto", "[proto]") {
+TEST_CASE("every proto file under proto/temporal and proto/google/rpc is compiled into reprise_proto", "[proto]") {
   std::vector<std::string> missing;
   our_files(missing);
   std::string list;
