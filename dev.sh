@@ -26,6 +26,9 @@ install_packages() {
   for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  # Node.js and npm run Temporal's TypeScript SDK (tests/interop). A machine may have them from
+  # elsewhere than Debian's nodejs/npm packages; only a machine without npm gets Debian's.
+  command -v npm >/dev/null || missing+=(nodejs npm)
   [ ${#missing[@]} -eq 0 ] && return 0
   say "installing ${missing[*]}"
   local sudo=""

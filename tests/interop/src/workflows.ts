@@ -4,6 +4,7 @@
 import {
   CancellationScope,
   condition,
+  continueAsNew,
   defineSignal,
   isCancellation,
   patched,
@@ -62,6 +63,14 @@ export async function twoSteps(name: string): Promise<string[]> {
   await condition(() => word !== undefined);
   const second = await composeGreeting(word!, 1);
   return [first, second];
+}
+
+// Continue-as-new: one activity per run, then the next run carries the count on; the last run
+// returns it. The client's result() follows the chain of runs.
+export async function countInRuns(count: number, target: number): Promise<number> {
+  await composeGreeting(`run ${count}`, 1);
+  if (count + 1 < target) await continueAsNew<typeof countInRuns>(count + 1, target);
+  return count + 1;
 }
 
 // Cancellation: a long timer that the client cancels; the workflow cleans up and reports canceled.

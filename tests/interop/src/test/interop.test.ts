@@ -36,7 +36,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 
 import * as activities from '../activities';
 import { DevServer } from '../server';
-import { greet, greetInCpp, localGreet, proceed, sleepUntilCancelled, twoSteps } from '../workflows';
+import { countInRuns, greet, greetInCpp, localGreet, proceed, sleepUntilCancelled, twoSteps } from '../workflows';
 
 const run = promisify(execFile);
 const reprise = requiredEnv('REPRISE_BIN');
@@ -376,6 +376,33 @@ scenario('terminate, describe, and the typed errors of the TypeScript client', a
 
   await assert.rejects(client.workflow.getHandle('no-such-workflow').describe(), WorkflowNotFoundError);
   await assert.rejects(client.workflow.getHandle('no-such-workflow').result(), WorkflowNotFoundError);
+});
+
+scenario('continue-as-new: a chain of three runs, and the client gets the last run\'s result', async () => {
+  const handle = await client.workflow.start(countInRuns, { taskQueue, workflowId: 'chain-1', args: [0, 3] });
+  assert.equal(await handle.result(), 3);
+
+  // Follow the chain from the first run: each closes with ContinuedAsNew naming the next.
+  let runId = handle.firstExecutionRunId;
+  for (let run = 1; run <= 3; ++run) {
+    const history = keep(`chain-1-run-${run}`, await client.workflow.getHandle('chain-1', runId).fetchHistory());
+    const first = history.events![0].workflowExecutionStartedEventAttributes!;
+    assert.equal(first.firstExecutionRunId, handle.firstExecutionRunId);
+    if (run === 1) {
+      assert.ok(!first.continuedExecutionRunId);
+    }
+    const last = history.events!.at(-1)!;
+    if (run < 3) {
+      assert.deepEqual(eventTypes(history), [...started, ...activity, ...workflowTask, 'WorkflowExecutionContinuedAsNew']);
+      const next = last.workflowExecutionContinuedAsNewEventAttributes!.newExecutionRunId!;
+      const nextFirst = (await client.workflow.getHandle('chain-1', next).fetchHistory()).events![0];
+      assert.equal(nextFirst.workflowExecutionStartedEventAttributes!.continuedExecutionRunId, runId);
+      runId = next;
+    } else {
+      assert.deepEqual(eventTypes(history), [...started, ...activity, ...workflowTask, 'WorkflowExecutionCompleted']);
+    }
+  }
+  assert.equal((await client.workflow.getHandle('chain-1').describe()).runId, runId);
 });
 
 scenario('5. every history replays in the SDK replayer; Reprise reads and replays what the SDK exports', async () => {
