@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "../support/net.h"
+#include "../support/server_process.h"
 #include "engine/time_util.h"
 #include "temporal/api/workflowservice/v1/service.grpc.pb.h"
 
@@ -30,39 +31,6 @@ using temporal::api::history::v1::HistoryEvent;
 using namespace std::chrono_literals;
 
 namespace {
-
-// The server under test, as a child process.
-class ServerProcess {
- public:
-  ServerProcess(std::string db, int port) : db_(std::move(db)), port_(port) {}
-  ~ServerProcess() { kill9(); }
-  void start() {
-    pid_ = fork();
-    if (pid_ == 0) {
-      std::string port = std::to_string(port_);
-      execl(REPRISE_BINARY, REPRISE_BINARY, "server", "start-dev", "--db-filename", db_.c_str(), "--port", port.c_str(),
-            "--log-level", "warn", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-  }
-  void kill9() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
- private:
-  std::string db_;
-  int port_;
-  pid_t pid_ = -1;
-};
 
 // The workflow, decided from its history alone (the worker keeps no state, so it survives
 // anything): sleep 200 ms, run activity a1, then activity a2, then complete.
@@ -161,7 +129,7 @@ TEST_CASE("workflows complete exactly once although the server is killed with SI
   const std::string db = (dir / "history.db").string();
   const int port = reprise::testing::free_loopback_port();
   const std::string address = "127.0.0.1:" + std::to_string(port);
-  ServerProcess server(db, port);
+  reprise::testing::ServerProcess server(REPRISE_BINARY, db, port);
   server.start();
 
   auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
