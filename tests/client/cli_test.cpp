@@ -22,11 +22,12 @@ struct Run {
   std::string err;
 };
 
-Run cli(TestServer& s, const std::string& args) {
+// Runs `reprise ARGS --address ADDRESS`, stdout and stderr captured apart.
+Run cli_at(const std::string& address, const std::string& args) {
   static int n = 0;
   std::string err_file = std::filesystem::temp_directory_path() /
                          ("reprise-cli-err-" + std::to_string(getpid()) + "-" + std::to_string(n++));
-  std::string cmd = std::string(REPRISE_BINARY) + " " + args + " --address " + s.server->address() + " 2>" + err_file;
+  std::string cmd = std::string(REPRISE_BINARY) + " " + args + " --address " + address + " 2>" + err_file;
   Run r;
   FILE* p = popen(cmd.c_str(), "r");
   std::array<char, 4096> buf{};
@@ -41,6 +42,7 @@ Run cli(TestServer& s, const std::string& args) {
   std::filesystem::remove(err_file);
   return r;
 }
+Run cli(TestServer& s, const std::string& args) { return cli_at(s.server->address(), args); }
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
@@ -70,6 +72,10 @@ TEST_CASE("bad input JSON is a usage error with exit code 2 and nothing on stdou
   auto missing = cli(s, "workflow start --task-queue hello");
   CHECK(missing.exit_code == 2);
   CHECK(missing.out.empty());
+  auto bad_signal = cli(s, "workflow signal --workflow-id any --name poke --input '{oops'");
+  CHECK(bad_signal.exit_code == 2);
+  CHECK(bad_signal.out.empty());
+  CHECK(contains(bad_signal.err, "not valid JSON"));
 }
 
 TEST_CASE("an unknown workflow id fails with exit code 1 and a message saying what to try", "[cli]") {
@@ -80,17 +86,18 @@ TEST_CASE("an unknown workflow id fails with exit code 1 and a message saying wh
     CHECK(r.exit_code == 1);
     CHECK(r.out.empty());
     CHECK(contains(r.err, "not found"));
+    CHECK(contains(r.err, "reprise workflow list"));  // what to try
   }
 }
 
 TEST_CASE("when no server is running the CLI says so and exits 1", "[cli]") {
-  std::string cmd = std::string(REPRISE_BINARY) + " workflow list --address 127.0.0.1:1 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf{};
-  std::string out(buf.data(), fread(buf.data(), 1, buf.size(), p));
-  int status = pclose(p);
-  CHECK(WEXITSTATUS(status) == 1);
-  CHECK(contains(out, "not reachable"));
+  for (const char* args : {"workflow list", "workflow describe --workflow-id any"}) {
+    auto r = cli_at("127.0.0.1:1", args);
+    INFO(args);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.empty());  // nothing a script could take for a result
+    CHECK(contains(r.err, "not reachable"));
+  }
 }
 
 TEST_CASE("execute waits for the result, and show, describe, list, signal, terminate and cancel work", "[cli]") {
