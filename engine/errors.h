@@ -1,6 +1,7 @@
 // The engine's one error type: a gRPC status code, a message that says what was wrong, and optional
 // typed details (a Temporal errordetails message) that the service puts in grpc-status-details-bin.
 // Every RPC handler that refuses a request throws one; nothing is written when it does.
+// Exercised by tests/engine/server_errors_test.cpp and server_lifecycle_test.cpp (typed details).
 #pragma once
 
 #include <google/protobuf/any.pb.h>

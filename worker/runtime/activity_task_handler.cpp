@@ -4,6 +4,7 @@
 //   threw ApplicationError     -> RespondActivityTaskFailed{its Failure: type, non_retryable, details}
 //   threw anything else        -> RespondActivityTaskFailed{type = the exception's class name}
 // Retries are the server's business (engine/activities.cpp): the worker only reports.
+// Exercised by tests/worker/runtime_test.cpp (failures, cancellation, heartbeats, shutdown).
 #include <cxxabi.h>
 #include <spdlog/spdlog.h>
 

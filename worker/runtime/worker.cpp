@@ -1,5 +1,5 @@
 // The worker's threads: polling loops with reconnect backoff, start and graceful shutdown
-// (see reprise/worker.h).
+// (see reprise/worker.h). Exercised by tests/worker/runtime_test.cpp and process_test.cpp.
 #include <grpcpp/create_channel.h>
 #include <spdlog/spdlog.h>
 

@@ -9,6 +9,7 @@
 //      later attempts are left to time out so a broken workflow does not flood its history.
 //   4. Keep the run in the cache for next time, unless it closed or failed. If the server handed back
 //      the next task inline, answer it straight away.
+// Exercised by tests/worker/runtime_test.cpp (cached, evicted, chains of runs) and process_test.cpp.
 #include <spdlog/spdlog.h>
 
 #include "worker_impl.h"
