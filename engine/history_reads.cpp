@@ -57,6 +57,18 @@ std::shared_ptr<PollHandle> HistoryEngine::get_workflow_execution_history(
   const int64_t page_size = req.maximum_page_size() > 0 ? req.maximum_page_size() : 1000;
   std::optional<ReadPosition> position;
   if (!req.next_page_token().empty()) position = decode_page_token(req.next_page_token());
+  // Without a run id the read is of the current run, pinned now: a caller waiting for the close
+  // event of a run that continues as new gets that run's WorkflowExecutionContinuedAsNew (and
+  // follows new_execution_run_id), not a silent switch to the next run. A page token pins it too.
+  if (requested.run_id.empty()) {
+    if (position && !position->run_id.empty()) {
+      requested.run_id = position->run_id;
+    } else {
+      auto ctx = context_for(requested.namespace_, requested.workflow_id);
+      std::lock_guard lock(ctx->mu);
+      requested.run_id = load_run(*ctx, requested).row.key.run_id;
+    }
+  }
 
   // Reads what is there now; returns nullopt when the caller asked to wait and there is nothing yet.
   auto read = [this, requested, close_only, page_size, position,

@@ -145,3 +145,33 @@ TEST_CASE("continue-as-new with a start delay or a cron schedule fails the workf
         enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES);
   CHECK(describe(s, "wf-delay").workflow_execution_info().status() == enums::WORKFLOW_EXECUTION_STATUS_RUNNING);
 }
+
+TEST_CASE("a CLOSE_EVENT wait without a run id gets the ContinuedAsNew of the run it started on",
+          "[server][continue-as-new][history]") {
+  TestServer s;
+  RawWorker w(s, "chain");
+  const std::string first_run = w.start("wf-wait-chain");
+  auto wt = w.next_workflow_task();
+
+  ws::GetWorkflowExecutionHistoryRequest req;
+  req.set_namespace_("default");
+  req.mutable_execution()->set_workflow_id("wf-wait-chain");  // no run id: the current run
+  req.set_wait_new_event(true);
+  req.set_history_event_filter_type(enums::HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT);
+  // The first wait ends at its deadline with an empty page and a token, as a client's does.
+  ws::GetWorkflowExecutionHistoryResponse empty;
+  REQUIRE(call(s, &ws::WorkflowService::Stub::GetWorkflowExecutionHistory, req, empty, kShortPoll).ok());
+  REQUIRE(empty.history().events_size() == 0);
+  REQUIRE_FALSE(empty.next_page_token().empty());
+
+  // The run continues as new; the client asks again with its token and learns where the chain went.
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {continue_as_new("1")}).ok());
+  req.set_next_page_token(empty.next_page_token());
+  ws::GetWorkflowExecutionHistoryResponse resp;
+  auto st = call(s, &ws::WorkflowService::Stub::GetWorkflowExecutionHistory, req, resp, 30s);
+  REQUIRE(st.error_message() == "");
+  REQUIRE(resp.history().events_size() == 1);
+  const auto& close = resp.history().events(0);
+  CHECK(close.event_type() == enums::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+  CHECK(close.workflow_execution_continued_as_new_event_attributes().new_execution_run_id() != first_run);
+}
