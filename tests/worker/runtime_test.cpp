@@ -396,3 +396,26 @@ TEST_CASE("the replayer replays a run fetched from the server and catches code t
   CHECK_THAT(broken.message, Catch::Contains("ActivityTaskScheduled") && Catch::Contains("StartTimer"));
   CHECK_THROWS_AS(reprise::Replayer(same).replay_workflow(client, "no-such-workflow"), reprise::WorkflowNotFoundError);
 }
+
+TEST_CASE("a worker that shuts down hands its cached runs back: a new worker gets their next task at once",
+          "[runtime]") {
+  TestServer s;  // its clock is manual: a sticky schedule-to-start timeout would never fire here
+  reprise::Client client({.address = s.server->address()});
+  auto handle = client.start_workflow("wait_for_go", {.id = "wf-handover", .task_queue = "handover"});
+  {
+    reprise::Worker first(client, {.task_queue = "handover", .identity = "first", .max_cached_workflows = 10});
+    first.register_workflow("wait_for_go", wait_for_go);
+    first.start();
+    REQUIRE(eventually([&] { return history_lines(s, "wf-handover").back().ends_with("WorkflowTaskCompleted"); }));
+  }  // shutdown(): ShutdownWorker names the first worker's sticky queue
+  reprise::Worker second(client, {.task_queue = "handover", .identity = "second", .max_cached_workflows = 10});
+  second.register_workflow("wait_for_go", wait_for_go);
+  second.start();
+  handle.signal("go");
+  CHECK(handle.result_json(30s).get<int>() == 1);
+  second.shutdown();
+  CHECK(second.stats().full_replays == 1);  // it had never seen the run: replayed from event 1
+  for (const auto& e : history_of(s, "wf-handover"))
+    if (e.event_type() == enums::EVENT_TYPE_WORKFLOW_TASK_STARTED && e.event_id() > 3)
+      CHECK(e.workflow_task_started_event_attributes().identity() == "second");
+}

@@ -161,6 +161,20 @@ void Worker::Impl::shutdown() {
   }
   lock.unlock();
   activity_pool->join();
+  // Tell the server this worker's sticky queue is gone, so the next workflow tasks of the runs it
+  // cached go straight to the normal queue instead of waiting out the sticky timeout.
+  if (options.max_cached_workflows > 0) {
+    ws::ShutdownWorkerRequest req;
+    req.set_namespace_(namespace_name);
+    req.set_sticky_task_queue(sticky_queue);
+    req.set_identity(options.identity);
+    req.set_reason("graceful shutdown");
+    req.set_task_queue(options.task_queue);
+    ws::ShutdownWorkerResponse resp;
+    if (auto status = call(&ws::WorkflowService::Stub::ShutdownWorker, req, resp); !status.ok())
+      spdlog::info("ShutdownWorker: {} (the sticky timeout will move this worker's tasks instead)",
+                   status.error_message());
+  }
   cache.clear();
   running = false;
 }
