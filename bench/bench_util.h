@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -41,6 +42,13 @@ inline std::string command_output(const char* command) {
   }
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;
+}
+
+// The path of this program (to re-run itself in another role); empty if /proc is missing.
+inline std::string self_executable() {
+  char path[4096];
+  const ssize_t len = readlink("/proc/self/exe", path, sizeof path - 1);
+  return len > 0 ? std::string(path, static_cast<size_t>(len)) : std::string();
 }
 
 // {"commit": "a4d2079", "machine": {"nproc": 2, "cpu": "..."}}: stamped on every result line.
