@@ -126,4 +126,13 @@ inline double load_average() {
   return one;
 }
 
+// The share of the last 10 s in which some runnable task waited for a CPU (/proc/pressure/cpu,
+// "some avg10", in percent): how much other work on the machine competed with the benchmark.
+inline double cpu_pressure() {
+  std::ifstream in("/proc/pressure/cpu");
+  std::string some, avg10;
+  in >> some >> avg10;  // "some avg10=12.34 ..."
+  return avg10.rfind("avg10=", 0) == 0 ? std::stod(avg10.substr(6)) : 0;
+}
+
 }  // namespace reprise::bench

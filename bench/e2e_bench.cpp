@@ -61,6 +61,7 @@ reprise::Workflow<int64_t> sequential_activities(reprise::WorkflowContext& ctx, 
 
 struct WorkerFlags {
   int workflow_pollers = reprise::WorkerOptions{}.workflow_pollers;
+  int sticky_workflow_pollers = reprise::WorkerOptions{}.sticky_workflow_pollers;
   int activity_pollers = reprise::WorkerOptions{}.activity_pollers;
   int max_concurrent_activities = reprise::WorkerOptions{}.max_concurrent_activities;
 };
@@ -70,6 +71,7 @@ int run_worker(const std::string& address, const WorkerFlags& flags) {
   reprise::Client client({.address = address});
   reprise::Worker worker(client, {.task_queue = kTaskQueue,
                                   .workflow_pollers = flags.workflow_pollers,
+                                  .sticky_workflow_pollers = flags.sticky_workflow_pollers,
                                   .activity_pollers = flags.activity_pollers,
                                   .max_concurrent_activities = flags.max_concurrent_activities});
   worker.register_workflow(kWorkflowType, sequential_activities);
@@ -234,7 +236,8 @@ nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool
   for (int w = 0; w < o.workers; ++w) {
     workers.push_back(std::make_unique<ChildProcess>(
         std::vector<std::string>{o.self_binary, "--role", "worker", "--address", address, "--workflow-pollers",
-                                 std::to_string(o.worker_flags.workflow_pollers), "--activity-pollers",
+                                 std::to_string(o.worker_flags.workflow_pollers), "--sticky-workflow-pollers",
+                                 std::to_string(o.worker_flags.sticky_workflow_pollers), "--activity-pollers",
                                  std::to_string(o.worker_flags.activity_pollers), "--max-concurrent-activities",
                                  std::to_string(o.worker_flags.max_concurrent_activities)},
         o.workdir + "/worker-" + tag + "-" + std::to_string(w) + ".log"));
@@ -261,6 +264,7 @@ nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool
   const double self_cpu = cpu_seconds() - self_cpu0;
   const long server_peak_rss_kb = process_status_kb(server.pid(), "VmHWM");
   const double load_after = load_average();
+  const double cpu_pressure_after = cpu_pressure();
 
   int64_t worker_tasks = 0, cache_hits = 0, full_replays = 0;
   bool workers_clean = true;
@@ -317,6 +321,7 @@ nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool
       {"worker_full_replays", full_replays},
       {"loadavg_before", load_before},
       {"loadavg_after", load_after},
+      {"cpu_pressure_some_avg10", cpu_pressure_after},
   };
   nlohmann::json line = provenance();
   line["bench"] = "e2e";
@@ -327,6 +332,7 @@ nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool
   line["ok"] = ok;
   line["warmup"] = o.warmup;
   line["worker_options"] = {{"workflow_pollers", o.worker_flags.workflow_pollers},
+                            {"sticky_workflow_pollers", o.worker_flags.sticky_workflow_pollers},
                             {"activity_pollers", o.worker_flags.activity_pollers},
                             {"max_concurrent_activities", o.worker_flags.max_concurrent_activities}};
   if (!o.label.empty()) line["label"] = o.label;
@@ -342,20 +348,21 @@ std::vector<int> parse_list(const std::string& text) {
 }
 
 void print_header() {
-  std::printf("%5s %4s %8s %9s %9s %8s %8s %9s %9s %9s %8s %8s %8s %6s\n", "acts", "C", "wf", "wf/s", "acts/s",
-              "p50 ms", "p99 ms", "srv cores", "srv us/wf", "wrk us/wf", "RSS MiB", "fsync/wf", "B/event", "load");
+  std::printf("%5s %4s %8s %9s %9s %8s %8s %9s %9s %9s %8s %8s %8s %6s %5s\n", "acts", "C", "wf", "wf/s", "acts/s",
+              "p50 ms", "p99 ms", "srv cores", "srv us/wf", "wrk us/wf", "RSS MiB", "fsync/wf", "B/event", "load",
+              "psi%");
 }
 
 void print_row(const nlohmann::json& line) {
   const auto& m = line["metrics"];
-  std::printf("%5d %4d %8ld %9.0f %9.0f %8.2f %8.2f %9.2f %9.0f %9.0f %8.1f %8.2f %8.0f %6.2f%s\n",
+  std::printf("%5d %4d %8ld %9.0f %9.0f %8.2f %8.2f %9.2f %9.0f %9.0f %8.1f %8.2f %8.0f %6.2f %5.0f%s\n",
               line["activities"].get<int>(), line["concurrency"].get<int>(), m["workflows"].get<long>(),
               m["workflows_per_s"].get<double>(), m["activities_per_s"].get<double>(),
               m["latency_p50_ms"].get<double>(), m["latency_p99_ms"].get<double>(), m["server_cpu_cores"].get<double>(),
               m["server_cpu_us_per_workflow"].get<double>(), m["workers_cpu_us_per_workflow"].get<double>(),
               m["server_peak_rss_kb"].get<double>() / 1024, m["commits_per_workflow"].get<double>(),
               m["bytes_per_event"].get<double>(), m["loadavg_after"].get<double>(),
-              line["ok"].get<bool>() ? "" : "  FAILED");
+              m["cpu_pressure_some_avg10"].get<double>(), line["ok"].get<bool>() ? "" : "  FAILED");
   std::fflush(stdout);
 }
 
@@ -384,6 +391,7 @@ int main(int argc, char** argv) {
   app.add_option("--sync", o.sync, "the server's --sqlite-synchronous")->capture_default_str();
   app.add_option("--reprise", o.reprise_binary, "the reprise binary (server)")->capture_default_str();
   app.add_option("--workflow-pollers", o.worker_flags.workflow_pollers)->capture_default_str();
+  app.add_option("--sticky-workflow-pollers", o.worker_flags.sticky_workflow_pollers)->capture_default_str();
   app.add_option("--activity-pollers", o.worker_flags.activity_pollers)->capture_default_str();
   app.add_option("--max-concurrent-activities", o.worker_flags.max_concurrent_activities)->capture_default_str();
   app.add_option("--label", o.label, "a word stamped on the result lines (baseline, ...)");

@@ -151,7 +151,8 @@ history::CommitResult HistoryEngine::commit(WorkflowContext& ctx, LoadedRun& run
   run.row = std::move(tx.execution);
   for (const auto& t : tx.add_tasks) enqueue_task(t);
   for (const auto& t : tx.add_timers) timer_service_->add(t);
-  if (!tx.events.empty()) notify_history_waiters(run.row.key);
+  if (!tx.events.empty())
+    notify_history_waiters(run.row.key, run.state.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING);
   return result;
 }
 
