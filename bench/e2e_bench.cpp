@@ -59,11 +59,14 @@ reprise::Workflow<int64_t> sequential_activities(reprise::WorkflowContext& ctx, 
   co_return x;
 }
 
+// Pollers per worker process. A poller holds its task through the reply's durable commit, so the
+// pollers of all workers bound how many transactions can share one fsync; the library's defaults
+// (2 each) are sized for labs, these for load (bench/README.md has both measured).
 struct WorkerFlags {
-  int workflow_pollers = reprise::WorkerOptions{}.workflow_pollers;
-  int sticky_workflow_pollers = reprise::WorkerOptions{}.sticky_workflow_pollers;
-  int activity_pollers = reprise::WorkerOptions{}.activity_pollers;
-  int max_concurrent_activities = reprise::WorkerOptions{}.max_concurrent_activities;
+  int workflow_pollers = 8;
+  int sticky_workflow_pollers = 8;
+  int activity_pollers = 8;
+  int max_concurrent_activities = 64;
 };
 
 // --role worker: one worker process, until SIGTERM; its counters go to its log on the way out.
