@@ -17,7 +17,7 @@ case $profile in
   quick)
     replay=(--n 10,100,1000 --reps 5 --seconds 1)
     sticky=(--n 10,100,1000 --budget 60)
-    e2e=(--activities 1,10 --concurrency 16,64 --count 5000 --seconds 8)
+    e2e=(--activities 1,10 --concurrency 16,64 --count 20000 --seconds 15)
     ;;
   full)
     "$build/bench/replay_bench" --verify --n 10,1000,10000,100000
