@@ -61,7 +61,9 @@ inline nlohmann::json provenance() {
       break;
     }
   std::string commit = command_output("git rev-parse --short HEAD 2>/dev/null");
-  if (!command_output("git status --porcelain --untracked-files=no 2>/dev/null").empty()) commit += "-dirty";
+  // Dirty = uncommitted changes to the code; the result files a run appends to do not count.
+  if (!command_output("git status --porcelain --untracked-files=no -- . ':!bench/results' 2>/dev/null").empty())
+    commit += "-dirty";
   return {{"commit", commit},
           {"machine", {{"nproc", std::thread::hardware_concurrency()}, {"cpu", model}}},
           {"time", static_cast<long long>(std::time(nullptr))}};
