@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -43,6 +44,13 @@ inline std::string command_output(const char* command) {
   return out;
 }
 
+// The path of this program (to re-run itself in another role); empty if /proc is missing.
+inline std::string self_executable() {
+  char path[4096];
+  const ssize_t len = readlink("/proc/self/exe", path, sizeof path - 1);
+  return len > 0 ? std::string(path, static_cast<size_t>(len)) : std::string();
+}
+
 // {"commit": "a4d2079", "machine": {"nproc": 2, "cpu": "..."}}: stamped on every result line.
 inline nlohmann::json provenance() {
   std::string model;
@@ -53,7 +61,9 @@ inline nlohmann::json provenance() {
       break;
     }
   std::string commit = command_output("git rev-parse --short HEAD 2>/dev/null");
-  if (!command_output("git status --porcelain --untracked-files=no 2>/dev/null").empty()) commit += "-dirty";
+  // Dirty = uncommitted changes to the code; the result files a run appends to do not count.
+  if (!command_output("git status --porcelain --untracked-files=no -- . ':!bench/results' 2>/dev/null").empty())
+    commit += "-dirty";
   return {{"commit", commit},
           {"machine", {{"nproc", std::thread::hardware_concurrency()}, {"cpu", model}}},
           {"time", static_cast<long long>(std::time(nullptr))}};

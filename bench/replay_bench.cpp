@@ -59,12 +59,10 @@ struct Cold {
 };
 Cold cold_in_child(const std::string& shape, int n) {
   std::string spec = shape + ":" + std::to_string(n);
-  char self[4096];
-  ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (len <= 0) return {};
-  self[len] = 0;
+  const std::string self = self_executable();
+  if (self.empty()) return {};
   std::string out_path = "/tmp/replay_bench_cold." + std::to_string(getpid());
-  std::string command = std::string(self) + " --cold " + spec + " > " + out_path;
+  std::string command = self + " --cold " + spec + " > " + out_path;
   if (std::system(command.c_str()) != 0) throw std::runtime_error("cold run failed: " + command);
   std::ifstream in(out_path);
   Cold c;

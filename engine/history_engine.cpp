@@ -121,6 +121,12 @@ history::CommitResult HistoryEngine::commit(WorkflowContext& ctx, LoadedRun& run
   MutableState& state = run.state;
   state.set_state_transition_count(run.row.state_transition_count + 1);
   history::Transaction tx = transaction_from(u, row_from_state(run.row.key, state));
+  // The run closes in this transaction: its pending timers can only be stale from now on, so
+  // their rows go with it (see TimerService::timer_ids_of).
+  const bool closing = run.row.status == enums::WORKFLOW_EXECUTION_STATUS_RUNNING &&
+                       state.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING;
+  if (closing)
+    for (int64_t id : timer_service_->timer_ids_of(run.row.key)) tx.remove_timers.push_back(id);
   tx.expected_next_event_id = run.row.next_event_id;
   tx.expected_state_transition_count = run.row.state_transition_count;
   if (NewRun* next = u.successor()) {
@@ -155,13 +161,15 @@ history::CommitResult HistoryEngine::commit(WorkflowContext& ctx, LoadedRun& run
   if (result != history::CommitResult::Ok) return result;
 
   tx.execution.state.clear();
+  if (closing) timer_service_->forget_run(run.row.key);
   run.row = std::move(tx.execution);
   for (history::Transaction* written = &tx; written; written = written->successor.get()) {
     for (const auto& t : written->add_tasks) enqueue_task(t);
     for (const auto& t : written->add_timers) timer_service_->add(t);
   }
   if (tx.successor) ctx.current_run_id = tx.successor->execution.key.run_id;
-  if (!tx.events.empty()) notify_history_waiters(run.row.key);
+  if (!tx.events.empty())
+    notify_history_waiters(run.row.key, run.state.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING);
   return result;
 }
 

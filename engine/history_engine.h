@@ -229,7 +229,9 @@ class HistoryEngine {
 
   // --- history_reads.cpp ---
   struct HistoryWaiter;
-  void notify_history_waiters(const ExecutionKey& key);
+  // Wakes the GetWorkflowExecutionHistory long polls parked on `key` after new events. Polls for the
+  // close event only are left parked while the run is still running (`closed` false).
+  void notify_history_waiters(const ExecutionKey& key, bool closed);
   void cancel_history_waiters();  // answers every parked history poll (shutdown)
 
   history::HistoryStore& store_;

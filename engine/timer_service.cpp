@@ -17,7 +17,8 @@ void TimerService::add(const TimerRow& timer) {
   {
     std::lock_guard lock(mu_);
     if (stopped_) return;
-    due_.emplace(timer.fire_time_ms, timer);
+    auto it = due_.emplace(timer.fire_time_ms, timer);
+    by_run_.emplace(timer.execution, it);
   }
   boost::asio::post(io_, [this] { fire_due(); });
 }
@@ -30,6 +31,7 @@ size_t TimerService::pending() {
 void TimerService::stop() {
   std::lock_guard lock(mu_);
   stopped_ = true;
+  by_run_.clear();
   due_.clear();
   boost::asio::post(io_, [this] { wake_.cancel(); });
 }
@@ -41,11 +43,38 @@ void TimerService::fire_due() {
     if (stopped_) return;
     int64_t now = clock_.now_ms();
     auto end = due_.upper_bound(now);
-    for (auto it = due_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
+    for (auto it = due_.begin(); it != end; ++it) {
+      unindex(it);
+      ready.push_back(std::move(it->second));
+    }
     due_.erase(due_.begin(), end);
   }
   for (auto& t : ready) boost::asio::post(pool_, [this, t = std::move(t)] { fire_(t); });
   arm();
+}
+
+std::vector<int64_t> TimerService::timer_ids_of(const history::ExecutionKey& run) {
+  std::vector<int64_t> ids;
+  std::lock_guard lock(mu_);
+  auto [b, e] = by_run_.equal_range(run);
+  for (auto it = b; it != e; ++it) ids.push_back(it->second->second.id);
+  return ids;
+}
+
+void TimerService::forget_run(const history::ExecutionKey& run) {
+  std::lock_guard lock(mu_);
+  auto [b, e] = by_run_.equal_range(run);
+  for (auto it = b; it != e; ++it) due_.erase(it->second);
+  by_run_.erase(b, e);
+}
+
+void TimerService::unindex(Due::iterator timer) {
+  auto [b, e] = by_run_.equal_range(timer->second.execution);
+  for (auto it = b; it != e; ++it)
+    if (it->second == timer) {
+      by_run_.erase(it);
+      return;
+    }
 }
 
 void TimerService::arm() {

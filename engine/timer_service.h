@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <vector>
 
 #include "clock.h"
 #include "history/history_store.h"
@@ -39,9 +40,17 @@ class TimerService {
   size_t pending();
   void stop();
 
+  // The ids of a run's pending timers. When the run closes, the engine deletes their rows in the
+  // closing transaction and then calls forget_run: otherwise each would fire later only to find
+  // the run closed, and cost a transaction of its own just to delete its row.
+  std::vector<int64_t> timer_ids_of(const history::ExecutionKey& run);
+  void forget_run(const history::ExecutionKey& run);
+
  private:
-  void arm();       // io thread only
-  void fire_due();  // io thread only
+  using Due = std::multimap<int64_t, TimerRow>;
+  void unindex(Due::iterator it);  // mu_ held
+  void arm();                      // io thread only
+  void fire_due();                 // io thread only
 
   Clock& clock_;
   boost::asio::io_context& io_;
@@ -49,7 +58,8 @@ class TimerService {
   Fire fire_;
   boost::asio::steady_timer wake_;
   std::mutex mu_;
-  std::multimap<int64_t, TimerRow> due_;  // by fire time (ms)
+  Due due_;                                                     // by fire time (ms)
+  std::multimap<history::ExecutionKey, Due::iterator> by_run_;  // the same timers, by run
   bool stopped_ = false;
   int jump_listener_ = 0;
 };

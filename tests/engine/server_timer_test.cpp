@@ -144,3 +144,19 @@ TEST_CASE("a timer that fires while the workflow is canceling it is dropped: onl
   // Nothing is left for the workflow to see, so no new workflow task.
   CHECK(w.poll_workflow_task({}, false, kShortPoll).task_token().empty());
 }
+
+TEST_CASE("a run that closes deletes its pending timer rows in the same transaction", "[server][timer]") {
+  TestServer s;
+  RawWorker w(s, "timers");
+  w.start_and_complete_first_task("wf-close-timers", {start_timer("1", 1h)});
+  REQUIRE(send_signal(s, "wf-close-timers", "finish").ok());
+  auto wt = w.next_workflow_task();
+  REQUIRE_FALSE(timer_rows(s, reprise::history::TimerKind::UserTimer).empty());
+  REQUIRE_FALSE(timer_rows(s, reprise::history::TimerKind::WorkflowTaskStartToClose).empty());
+
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {complete_workflow("\"done\"")}).ok());
+  // No clock movement: the rows went with the completion, not with a later firing.
+  CHECK(timer_rows(s, reprise::history::TimerKind::UserTimer).empty());
+  CHECK(timer_rows(s, reprise::history::TimerKind::WorkflowTaskStartToClose).empty());
+  CHECK(history_lines(s, "wf-close-timers").back() == "10 WorkflowExecutionCompleted");
+}

@@ -34,7 +34,11 @@ namespace reprise {
 struct WorkerOptions {
   std::string task_queue;  // required
   std::string identity;    // default: the client's identity
-  int workflow_pollers = 2;
+  // Threads long-polling each queue. A poller answers the task it got (replay, then the
+  // RespondWorkflowTaskCompleted round trip, which waits for the server's durable commit) before it
+  // polls again, so the pollers of a queue bound how many of its tasks are in hand at once.
+  int workflow_pollers = 2;         // the task queue
+  int sticky_workflow_pollers = 2;  // this worker's sticky queue (where a cached run's tasks go)
   int activity_pollers = 2;
   int max_concurrent_activities = 16;
   // Runs kept in memory between workflow tasks; 0 turns the sticky cache (and sticky queue) off,

@@ -189,7 +189,9 @@ void Worker::start() {
   if (impl_->running.exchange(true)) return;
   for (int i = 0; i < std::max(1, impl_->options.workflow_pollers); ++i)
     impl_->threads.emplace_back([this] { impl_->workflow_poll_loop(false); });
-  if (impl_->options.max_cached_workflows > 0) impl_->threads.emplace_back([this] { impl_->workflow_poll_loop(true); });
+  if (impl_->options.max_cached_workflows > 0)
+    for (int i = 0; i < std::max(1, impl_->options.sticky_workflow_pollers); ++i)
+      impl_->threads.emplace_back([this] { impl_->workflow_poll_loop(true); });
   for (int i = 0; i < std::max(1, impl_->options.activity_pollers); ++i)
     impl_->threads.emplace_back([this] { impl_->activity_poll_loop(); });
   spdlog::info("worker {} polling task queue {}", impl_->options.identity, impl_->options.task_queue);

@@ -7,8 +7,9 @@
 //   3. Answer: RespondWorkflowTaskCompleted with the commands and this worker's sticky queue, or
 //      RespondWorkflowTaskFailed. Like Temporal's core SDK, a failure is reported only for attempt 1;
 //      later attempts are left to time out so a broken workflow does not flood its history.
-//   4. Keep the run in the cache for next time, unless it closed or failed. If the server handed back
-//      the next task inline, answer it straight away.
+//   4. Keep the run in the cache for next time, unless it closed or failed (it goes back before the
+//      answer is sent: the next task may reach another poller as soon as the server has the answer).
+//      If the server handed back the next task inline, answer it straight away.
 // Exercised by tests/worker/runtime_test.cpp (cached, evicted, chains of runs) and process_test.cpp.
 #include <spdlog/spdlog.h>
 
@@ -112,16 +113,23 @@ void Worker::Impl::handle_workflow_task(ws::PollWorkflowTaskQueueResponse task) 
       sticky->mutable_schedule_to_start_timeout()->set_nanos(static_cast<int32_t>(ms % 1000) * 1'000'000);
       req.set_return_new_workflow_task(true);
     }
+    // Back into the cache before the answer goes out: once the server has it, it may hand the run's
+    // next task to another sticky poller of this worker, which must find the run there.
+    const bool keep = caching && !activation.workflow_closed;
+    if (keep) {
+      cache.put(run_id, std::move(run));
+      check_in.done = true;
+    }
     ws::RespondWorkflowTaskCompletedResponse resp;
     auto status = call(&ws::WorkflowService::Stub::RespondWorkflowTaskCompleted, req, resp);
     if (!status.ok()) {
       spdlog::warn("completing a workflow task of {} failed: {}", task.workflow_execution().workflow_id(),
                    status.error_message());
-      return;  // drop the run: whatever the server kept, a replay will catch up with it
-    }
-    if (caching && !activation.workflow_closed) {
-      cache.put(run_id, std::move(run));
-      check_in.done = true;
+      if (keep) {  // drop the run: whatever the server kept, a replay will catch up
+        (void)cache.take(run_id);
+        cache.release(run_id);
+      }
+      return;
     }
     if (!resp.has_workflow_task() || resp.workflow_task().task_token().empty()) return;
     task = std::move(*resp.mutable_workflow_task());  // the next task, handed back inline

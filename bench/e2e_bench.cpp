@@ -1,0 +1,435 @@
+// e2e_bench: the whole system under load, end to end, with durable commits.
+//
+// One run = a fresh SQLite file, a `reprise server start-dev` process on it (synchronous=FULL unless
+// --sync says otherwise), W worker processes (this program with --role worker: C++ Reprise workers
+// registering the workflow and activity below) and, in this process, a load generator keeping C
+// workflows in flight at once through reprise::Client, each started and then waited for until its
+// result. A workflow runs K sequential activities (K = 1 and K = 10 by default), each adding one to
+// its input, so the result must be input + K: every result is checked.
+//
+// Each run: a warm-up (not measured), then the measured phase, bounded by --count workflows and
+// --seconds of wall time, whichever comes first; then every process is stopped by its PID and the
+// database is inspected. Reported per run: completed workflows/s and activities/s, start-to-result
+// latency (p50, p99), CPU of the server / the workers / the load generator during the measured
+// phase (from /proc/<pid>/stat), the server's peak RSS (VmHWM), SQLite COMMITs (= fsync groups,
+// counted by the store and logged by the server at shutdown) per workflow, and bytes on disk per
+// history event (database + WAL after a checkpoint, over all events of the run).
+//
+//   e2e_bench --activities 1,10 --concurrency 16,64 --count 20000 --seconds 20 --out bench/results/e2e.jsonl
+//   e2e_bench --count 20 --concurrency 4 --workers 1 --seconds 300    (the ctest smoke test)
+//
+// Exit status 1 if any workflow did not complete with the right result. bench/run.sh runs it;
+// tests/bench runs it on 20 workflows under ctest (never asserting speed).
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <thread>
+
+#include "bench_util.h"
+#include "child_process.h"
+#include "reprise/client.h"
+#include "reprise/worker.h"
+#include "reprise/workflow.h"
+
+using namespace std::chrono_literals;
+using namespace reprise::bench;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kTaskQueue = "e2e-bench";
+constexpr const char* kWorkflowType = "sequential_activities";
+
+// --- What the workers run -----------------------------------------------------------------------
+
+int64_t add_one(reprise::ActivityContext&, int64_t x) { return x + 1; }
+
+reprise::Workflow<int64_t> sequential_activities(reprise::WorkflowContext& ctx, int64_t x, int64_t steps) {
+  for (int64_t i = 0; i < steps; ++i)
+    x = co_await ctx.execute_activity<int64_t>("add_one", {.start_to_close_timeout = 10s}, x);
+  co_return x;
+}
+
+// Pollers per worker process. A poller holds its task through the reply's durable commit, so the
+// pollers of all workers bound how many transactions can share one fsync; the library's defaults
+// (2 each) are sized for labs, these for load (bench/README.md has both measured).
+struct WorkerFlags {
+  int workflow_pollers = 8;
+  int sticky_workflow_pollers = 8;
+  int activity_pollers = 8;
+  int max_concurrent_activities = 64;
+};
+
+// --role worker: one worker process, until SIGTERM; its counters go to its log on the way out.
+int run_worker(const std::string& address, const WorkerFlags& flags) {
+  reprise::Client client({.address = address});
+  reprise::Worker worker(client, {.task_queue = kTaskQueue,
+                                  .workflow_pollers = flags.workflow_pollers,
+                                  .sticky_workflow_pollers = flags.sticky_workflow_pollers,
+                                  .activity_pollers = flags.activity_pollers,
+                                  .max_concurrent_activities = flags.max_concurrent_activities});
+  worker.register_workflow(kWorkflowType, sequential_activities);
+  worker.register_activity("add_one", add_one);
+  worker.run();
+  auto s = worker.stats();
+  std::printf("worker stats: workflow_tasks=%lu cache_hits=%lu full_replays=%lu activity_tasks=%lu failures=%lu\n",
+              static_cast<unsigned long>(s.workflow_tasks), static_cast<unsigned long>(s.cache_hits),
+              static_cast<unsigned long>(s.full_replays), static_cast<unsigned long>(s.activity_tasks),
+              static_cast<unsigned long>(s.workflow_task_failures + s.activity_failures));
+  return 0;
+}
+
+// --- The load generator -------------------------------------------------------------------------
+
+struct Load {
+  int64_t completed = 0;  // with the right result
+  int64_t wrong = 0;      // completed with another result
+  int64_t failed = 0;     // start or result threw
+  std::vector<double> latencies_ms;
+  double seconds = 0;  // from the first start to the last result
+  std::string first_error;
+};
+
+// Keeps `concurrency` workflows in flight until `count` were started or `seconds` passed, then
+// waits for the ones in flight. Workflow i gets input i and must return i + steps.
+Load generate_load(reprise::Client& client, const std::string& phase, int64_t steps, int concurrency, int64_t count,
+                   double seconds) {
+  Load load;
+  std::mutex mu;
+  std::atomic<int64_t> next{0};
+  const double t0 = wall_seconds();
+  const double stop_starting = t0 + seconds;
+  auto loop = [&] {
+    std::vector<double> mine;
+    int64_t completed = 0, wrong = 0, failed = 0;
+    std::string error;
+    for (int64_t i; (i = next.fetch_add(1)) < count && wall_seconds() < stop_starting;) {
+      const double started = wall_seconds();
+      try {
+        auto handle =
+            client.start_workflow(kWorkflowType, {.id = phase + "-" + std::to_string(i), .task_queue = kTaskQueue},
+                                  reprise::json_payloads({i, steps}));
+        const auto result = handle.result_json(60s);
+        mine.push_back((wall_seconds() - started) * 1e3);
+        if (result == i + steps) {
+          ++completed;
+        } else {
+          ++wrong;
+          if (error.empty()) error = "workflow " + handle.workflow_id + " returned " + result.dump();
+        }
+      } catch (const std::exception& e) {
+        ++failed;
+        if (error.empty()) error = e.what();
+      }
+    }
+    std::lock_guard lock(mu);
+    load.completed += completed;
+    load.wrong += wrong;
+    load.failed += failed;
+    load.latencies_ms.insert(load.latencies_ms.end(), mine.begin(), mine.end());
+    if (load.first_error.empty()) load.first_error = error;
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < concurrency; ++t) threads.emplace_back(loop);
+  for (auto& t : threads) t.join();
+  load.seconds = wall_seconds() - t0;
+  std::sort(load.latencies_ms.begin(), load.latencies_ms.end());
+  return load;
+}
+
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  auto index = static_cast<size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(index, sorted.size() - 1)];
+}
+
+// --- One run: processes up, load, processes down, the database inspected --------------------------
+
+struct RunOptions {
+  std::string reprise_binary;
+  std::string self_binary;
+  std::string sync = "full";
+  std::string workdir;
+  int workers = 2;
+  WorkerFlags worker_flags;
+  int64_t count = 0;
+  int64_t warmup = 0;
+  double seconds = 0;
+  std::string label;
+};
+
+// The first capture group of `pattern` in `text`, as a number; nullopt if it does not occur.
+std::optional<int64_t> find_number(const std::string& text, const std::string& pattern) {
+  std::smatch m;
+  if (!std::regex_search(text, m, std::regex(pattern))) return std::nullopt;
+  return std::stoll(m[1]);
+}
+
+int64_t sum_numbers(const std::string& text, const std::string& pattern) {
+  int64_t sum = 0;
+  const std::regex re(pattern);
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it)
+    sum += std::stoll((*it)[1]);
+  return sum;
+}
+
+struct DatabaseFigures {
+  int64_t events = 0;
+  int64_t executions = 0;
+  int64_t bytes = 0;  // database + WAL after a checkpoint
+};
+
+DatabaseFigures inspect_database(const std::string& path) {
+  DatabaseFigures figures;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    sqlite3_close_v2(db);
+    throw std::runtime_error("cannot open " + path);
+  }
+  auto scalar = [&](const char* sql) {
+    sqlite3_stmt* stmt = nullptr;
+    int64_t value = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
+      value = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return value;
+  };
+  scalar("PRAGMA wal_checkpoint(TRUNCATE)");
+  figures.events = scalar("SELECT count(*) FROM history_events");
+  figures.executions = scalar("SELECT count(*) FROM executions");
+  sqlite3_close_v2(db);
+  for (const char* suffix : {"", "-wal"}) {
+    std::error_code ec;
+    auto size = fs::file_size(path + suffix, ec);
+    if (!ec) figures.bytes += static_cast<int64_t>(size);
+  }
+  return figures;
+}
+
+// Waits until the server logs the port it listens on; throws if it exits or takes over 30 s.
+int wait_for_port(ChildProcess& server) {
+  const auto give_up = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < give_up) {
+    if (auto port = find_number(server.log(), R"(listening on 127\.0\.0\.1:(\d+))")) return static_cast<int>(*port);
+    if (!server.running()) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  throw std::runtime_error("the server did not start; its log:\n" + server.log());
+}
+
+nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool& all_ok) {
+  const std::string tag = std::to_string(steps) + "x" + std::to_string(concurrency);
+  const std::string db = o.workdir + "/e2e-" + tag + ".db";
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db + suffix);
+
+  ChildProcess server({o.reprise_binary, "server", "start-dev", "--db-filename", db, "--port", "0",
+                       "--sqlite-synchronous", o.sync, "--log-level", "info"},
+                      o.workdir + "/server-" + tag + ".log");
+  const std::string address = "127.0.0.1:" + std::to_string(wait_for_port(server));
+  std::vector<std::unique_ptr<ChildProcess>> workers;
+  for (int w = 0; w < o.workers; ++w) {
+    workers.push_back(std::make_unique<ChildProcess>(
+        std::vector<std::string>{o.self_binary, "--role", "worker", "--address", address, "--workflow-pollers",
+                                 std::to_string(o.worker_flags.workflow_pollers), "--sticky-workflow-pollers",
+                                 std::to_string(o.worker_flags.sticky_workflow_pollers), "--activity-pollers",
+                                 std::to_string(o.worker_flags.activity_pollers), "--max-concurrent-activities",
+                                 std::to_string(o.worker_flags.max_concurrent_activities)},
+        o.workdir + "/worker-" + tag + "-" + std::to_string(w) + ".log"));
+  }
+
+  std::fprintf(stderr, "run %s: server pid %d on %s, worker pids", tag.c_str(), server.pid(), address.c_str());
+  for (auto& w : workers) std::fprintf(stderr, " %d", w->pid());
+  std::fprintf(stderr, "\n");
+
+  reprise::Client client({.address = address});
+  const double load_before = load_average();
+  Load warm = generate_load(client, "warmup", steps, concurrency, o.warmup, 1e9);
+
+  auto cpu_of_workers = [&] {
+    double sum = 0;
+    for (auto& w : workers) sum += process_cpu_seconds(w->pid());
+    return sum;
+  };
+  const double server_cpu0 = process_cpu_seconds(server.pid()), workers_cpu0 = cpu_of_workers();
+  const double self_cpu0 = cpu_seconds();
+  Load load = generate_load(client, "run", steps, concurrency, o.count, o.seconds);
+  const double server_cpu = process_cpu_seconds(server.pid()) - server_cpu0;
+  const double workers_cpu = cpu_of_workers() - workers_cpu0;
+  const double self_cpu = cpu_seconds() - self_cpu0;
+  const long server_peak_rss_kb = process_status_kb(server.pid(), "VmHWM");
+  const double load_after = load_average();
+  const double cpu_pressure_after = cpu_pressure();
+
+  int64_t worker_tasks = 0, cache_hits = 0, full_replays = 0;
+  bool workers_clean = true;
+  for (auto& w : workers) {
+    workers_clean = w->stop() && workers_clean;
+    const std::string log = w->log();
+    worker_tasks += sum_numbers(log, R"(workflow_tasks=(\d+))");
+    cache_hits += sum_numbers(log, R"(cache_hits=(\d+))");
+    full_replays += sum_numbers(log, R"(full_replays=(\d+))");
+  }
+  const bool server_clean = server.stop();
+  const std::string server_log = server.log();
+  const int64_t transactions = find_number(server_log, R"(store: (\d+) transactions)").value_or(0);
+  const int64_t commits = find_number(server_log, R"(in (\d+) commits)").value_or(0);
+  const DatabaseFigures dbf = inspect_database(db);
+
+  const int64_t workflows = warm.completed + warm.wrong + warm.failed + load.completed + load.wrong + load.failed;
+  const bool ok = warm.wrong + warm.failed + load.wrong + load.failed == 0 && load.completed > 0 && server_clean &&
+                  workers_clean && dbf.executions == workflows;
+  if (!ok) {
+    all_ok = false;
+    std::cerr << "run " << tag << " FAILED: completed " << warm.completed + load.completed << ", wrong "
+              << warm.wrong + load.wrong << ", failed " << warm.failed + load.failed << ", executions in db "
+              << dbf.executions << "/" << workflows << ", server exit " << (server_clean ? "clean" : "NOT clean")
+              << ", workers exit " << (workers_clean ? "clean" : "NOT clean")
+              << "\n  first error: " << (load.first_error.empty() ? warm.first_error : load.first_error)
+              << "\n  logs in " << o.workdir << "\n";
+  }
+  const double wall = load.seconds;
+  const auto per_workflow = [&](double x) { return load.completed ? x / static_cast<double>(load.completed) : 0; };
+  nlohmann::json metrics = {
+      {"workflows", load.completed},
+      {"seconds", wall},
+      {"workflows_per_s", load.completed / wall},
+      {"activities_per_s", static_cast<double>(load.completed * steps) / wall},
+      {"latency_p50_ms", percentile(load.latencies_ms, 0.50)},
+      {"latency_p99_ms", percentile(load.latencies_ms, 0.99)},
+      {"latency_max_ms", load.latencies_ms.empty() ? 0.0 : load.latencies_ms.back()},
+      {"server_cpu_s", server_cpu},
+      {"server_cpu_cores", server_cpu / wall},
+      {"server_cpu_us_per_workflow", per_workflow(server_cpu) * 1e6},
+      {"workers_cpu_us_per_workflow", per_workflow(workers_cpu) * 1e6},
+      {"loadgen_cpu_us_per_workflow", per_workflow(self_cpu) * 1e6},
+      {"server_peak_rss_kb", server_peak_rss_kb},
+      {"store_transactions", transactions},
+      {"store_commits", commits},
+      {"commits_per_workflow", workflows ? static_cast<double>(commits) / static_cast<double>(workflows) : 0},
+      {"transactions_per_commit", commits ? static_cast<double>(transactions) / static_cast<double>(commits) : 0},
+      {"events", dbf.events},
+      {"db_bytes", dbf.bytes},
+      {"bytes_per_event", dbf.events ? static_cast<double>(dbf.bytes) / static_cast<double>(dbf.events) : 0},
+      {"worker_workflow_tasks", worker_tasks},
+      {"worker_cache_hits", cache_hits},
+      {"worker_full_replays", full_replays},
+      {"loadavg_before", load_before},
+      {"loadavg_after", load_after},
+      {"cpu_pressure_some_avg10", cpu_pressure_after},
+  };
+  nlohmann::json line = provenance();
+  line["bench"] = "e2e";
+  line["activities"] = steps;
+  line["concurrency"] = concurrency;
+  line["workers"] = o.workers;
+  line["sync"] = o.sync;
+  line["ok"] = ok;
+  line["warmup"] = o.warmup;
+  line["worker_options"] = {{"workflow_pollers", o.worker_flags.workflow_pollers},
+                            {"sticky_workflow_pollers", o.worker_flags.sticky_workflow_pollers},
+                            {"activity_pollers", o.worker_flags.activity_pollers},
+                            {"max_concurrent_activities", o.worker_flags.max_concurrent_activities}};
+  if (!o.label.empty()) line["label"] = o.label;
+  line["metrics"] = metrics;
+  return line;
+}
+
+std::vector<int> parse_list(const std::string& text) {
+  std::vector<int> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) out.push_back(std::stoi(item));
+  return out;
+}
+
+void print_header() {
+  std::printf("%5s %4s %8s %9s %9s %8s %8s %9s %9s %9s %8s %8s %8s %6s %5s\n", "acts", "C", "wf", "wf/s", "acts/s",
+              "p50 ms", "p99 ms", "srv cores", "srv us/wf", "wrk us/wf", "RSS MiB", "fsync/wf", "B/event", "load",
+              "psi%");
+}
+
+void print_row(const nlohmann::json& line) {
+  const auto& m = line["metrics"];
+  std::printf("%5d %4d %8ld %9.0f %9.0f %8.2f %8.2f %9.2f %9.0f %9.0f %8.1f %8.2f %8.0f %6.2f %5.0f%s\n",
+              line["activities"].get<int>(), line["concurrency"].get<int>(), m["workflows"].get<long>(),
+              m["workflows_per_s"].get<double>(), m["activities_per_s"].get<double>(),
+              m["latency_p50_ms"].get<double>(), m["latency_p99_ms"].get<double>(), m["server_cpu_cores"].get<double>(),
+              m["server_cpu_us_per_workflow"].get<double>(), m["workers_cpu_us_per_workflow"].get<double>(),
+              m["server_peak_rss_kb"].get<double>() / 1024, m["commits_per_workflow"].get<double>(),
+              m["bytes_per_event"].get<double>(), m["loadavg_after"].get<double>(),
+              m["cpu_pressure_some_avg10"].get<double>(), line["ok"].get<bool>() ? "" : "  FAILED");
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"e2e_bench: server + workers + load generator, end to end, with durable commits"};
+  std::string role = "driver", address, activities = "1,10", concurrency = "16,64", out;
+  RunOptions o;
+  o.self_binary = self_executable();
+  o.reprise_binary = (fs::path(o.self_binary).parent_path() / ".." / "client" / "reprise").lexically_normal();
+  o.count = 20000;
+  o.seconds = 20;
+  o.warmup = -1;
+  bool keep = false;
+  app.add_option("--role", role, "driver (default) or worker (started by the driver)")
+      ->check(CLI::IsMember({"driver", "worker"}));
+  app.add_option("--address", address, "worker: the server to poll");
+  app.add_option("--activities", activities, "sequential activities per workflow, one run each");
+  app.add_option("--concurrency", concurrency, "workflows in flight at once, one run each");
+  app.add_option("--workers", o.workers, "worker processes")->capture_default_str();
+  app.add_option("--count", o.count, "at most this many measured workflows per run")->capture_default_str();
+  app.add_option("--seconds", o.seconds, "at most this long starting measured workflows per run")
+      ->capture_default_str();
+  app.add_option("--warmup", o.warmup, "unmeasured workflows before each run (default: 2 x concurrency)");
+  app.add_option("--sync", o.sync, "the server's --sqlite-synchronous")->capture_default_str();
+  app.add_option("--reprise", o.reprise_binary, "the reprise binary (server)")->capture_default_str();
+  app.add_option("--workflow-pollers", o.worker_flags.workflow_pollers)->capture_default_str();
+  app.add_option("--sticky-workflow-pollers", o.worker_flags.sticky_workflow_pollers)->capture_default_str();
+  app.add_option("--activity-pollers", o.worker_flags.activity_pollers)->capture_default_str();
+  app.add_option("--max-concurrent-activities", o.worker_flags.max_concurrent_activities)->capture_default_str();
+  app.add_option("--label", o.label, "a word stamped on the result lines (baseline, ...)");
+  app.add_option("--out", out, "append one JSON line per run to this file");
+  app.add_flag("--keep", keep, "keep the work folder (databases and logs)");
+  CLI11_PARSE(app, argc, argv);
+
+  if (role == "worker") return run_worker(address, o.worker_flags);
+
+  char dir_template[] = "/tmp/reprise-e2e-XXXXXX";
+  if (!mkdtemp(dir_template)) {
+    std::perror("mkdtemp");
+    return 2;
+  }
+  o.workdir = dir_template;
+  bool all_ok = true;
+  print_header();
+  for (int steps : parse_list(activities))
+    for (int c : parse_list(concurrency)) {
+      RunOptions run = o;
+      if (run.warmup < 0) run.warmup = 2 * c;
+      nlohmann::json line;
+      try {
+        line = run_one(run, steps, c, all_ok);
+      } catch (const std::exception& e) {
+        std::cerr << "run " << steps << "x" << c << " failed: " << e.what() << "\n";
+        all_ok = false;
+        continue;
+      }
+      print_row(line);
+      if (!out.empty()) std::ofstream(out, std::ios::app) << line.dump() << "\n";
+    }
+  if (all_ok && !keep)
+    fs::remove_all(o.workdir);
+  else
+    std::cerr << "work folder kept: " << o.workdir << "\n";
+  return all_ok ? 0 : 1;
+}
