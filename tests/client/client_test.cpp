@@ -102,3 +102,19 @@ TEST_CASE("result() follows a workflow that continued as new to the result of it
   CHECK(last_run != handle.run_id);
   CHECK(client.describe("wf-chain").workflow_execution_info().execution().run_id() == last_run);
 }
+
+TEST_CASE("result() of a workflow that runs past its run timeout throws a typed timed-out error", "[client]") {
+  TestServer s;
+  reprise::Client client({.address = s.server->address()});
+  auto handle =
+      client.start_workflow("slow", {.id = "wf-late", .task_queue = "q", .run_timeout = std::chrono::seconds(30)});
+  s.clock.advance(std::chrono::seconds(31));  // nobody worked on it: the server's run timeout fires
+  try {
+    handle.result(std::chrono::seconds(10));
+    FAIL("result() of a timed-out workflow must throw");
+  } catch (const reprise::WorkflowFailedError& e) {
+    CHECK(e.status == enums::WORKFLOW_EXECUTION_STATUS_TIMED_OUT);
+    CHECK_THAT(e.what(), Catch::Contains("timed out"));
+  }
+  CHECK(history_lines(s, "wf-late").back() == "3 WorkflowExecutionTimedOut");
+}
