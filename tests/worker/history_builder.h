@@ -149,6 +149,17 @@ class HistoryBuilder {
     a.set_signal_name(name);
     *a.mutable_input() = std::move(input);
   }
+  void cancel_requested(const std::string& reason) {
+    auto& a = *add(enums::EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED)
+                   .mutable_workflow_execution_cancel_requested_event_attributes();
+    a.set_cause(reason);
+    a.set_identity("test-client");
+  }
+  void workflow_canceled() {
+    auto& a =
+        *add(enums::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED).mutable_workflow_execution_canceled_event_attributes();
+    a.set_workflow_task_completed_event_id(last_completed_);
+  }
   void workflow_completed(Payloads result) {
     auto& a =
         *add(enums::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED).mutable_workflow_execution_completed_event_attributes();

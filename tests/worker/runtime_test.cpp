@@ -419,3 +419,34 @@ TEST_CASE("a worker that shuts down hands its cached runs back: a new worker get
     if (e.event_type() == enums::EVENT_TYPE_WORKFLOW_TASK_STARTED && e.event_id() > 3)
       CHECK(e.workflow_task_started_event_attributes().identity() == "second");
 }
+
+// Waits for cancellation, cleans up with an activity, then ends the run as Canceled.
+reprise::Workflow<int> cancellable(reprise::WorkflowContext& ctx) {
+  co_await ctx.wait_condition([&] { return ctx.cancel_requested(); });
+  co_await ctx.execute_activity<int>("add_one", {.start_to_close_timeout = 10s}, 41);
+  throw reprise::CanceledError("cancelled after cleaning up");
+}
+
+TEST_CASE("a client's cancel reaches a C++ workflow, which cleans up and ends as canceled", "[runtime]") {
+  TestServer s;
+  reprise::Client client({.address = s.server->address()});
+  reprise::Worker worker(client, {.task_queue = "cancellable"});
+  worker.register_workflow("cancellable", cancellable);
+  worker.register_activity("add_one", add_one);
+  worker.start();
+  auto handle = client.start_workflow("cancellable", {.id = "wf-cancellable", .task_queue = "cancellable"});
+  REQUIRE(eventually([&] { return history_lines(s, "wf-cancellable").back().ends_with("WorkflowTaskCompleted"); }));
+  handle.cancel();
+  try {
+    handle.result(30s);
+    FAIL("result() of a canceled workflow must throw");
+  } catch (const reprise::WorkflowFailedError& e) {
+    CHECK(e.status == enums::WORKFLOW_EXECUTION_STATUS_CANCELED);
+  }
+  worker.shutdown();
+  auto lines = history_lines(s, "wf-cancellable");
+  CHECK(lines.back().ends_with(" WorkflowExecutionCanceled"));
+  CHECK(std::count_if(lines.begin(), lines.end(),
+                      [](auto& l) { return l.ends_with(" WorkflowExecutionCancelRequested"); }) == 1);
+  CHECK(std::count_if(lines.begin(), lines.end(), [](auto& l) { return l.ends_with(" ActivityTaskCompleted"); }) == 1);
+}

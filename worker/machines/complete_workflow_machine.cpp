@@ -35,12 +35,22 @@ CompleteWorkflowMachine::CompleteWorkflowMachine(
   commands.push(std::move(command), this, std::string("when the workflow function threw ContinueAsNewError"));
 }
 
+CompleteWorkflowMachine::CompleteWorkflowMachine(CommandQueue& commands, CancelWorkflow cancel)
+    : state_(State::CancelCommandCreated) {
+  Command command;
+  command.set_command_type(enums::COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION);
+  *command.mutable_cancel_workflow_execution_command_attributes()->mutable_details() = std::move(cancel.details);
+  commands.push(std::move(command), this,
+                std::string("when the workflow function threw CanceledError after a cancellation request"));
+}
+
 std::string CompleteWorkflowMachine::apply_command_event(const HistoryEvent& event, const Command& command) {
   // The CommandQueue already checked that the event kind is the one this command produces.
   switch (state_) {
     case State::CompleteCommandCreated:
     case State::FailCommandCreated:
     case State::ContinueAsNewCommandCreated:
+    case State::CancelCommandCreated:
       state_ = State::Closed;
       return "";
     case State::Closed:

@@ -47,6 +47,8 @@ EventType event_produced_by(CommandType type) {
       return enums::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED;
     case enums::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
       return enums::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW;
+    case enums::COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
+      return enums::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED;
     default:
       return enums::EVENT_TYPE_UNSPECIFIED;
   }

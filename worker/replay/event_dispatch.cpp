@@ -7,8 +7,8 @@
 //     TimedOut/Canceled                           |
 //   TimerFired                                    | the timer, by started_event_id
 //   WorkflowExecutionSignaled                     | the signal inbox
-//   WorkflowExecutionCancelRequested, Terminated, | nobody (workflow cancellation is not
-//     TimedOut                                    | implemented; the others end the run)
+//   WorkflowExecutionCancelRequested              | the run: ctx.cancel_requested() turns true
+//   WorkflowExecutionTerminated, TimedOut         | nobody (they end the run from outside)
 //   anything else                                 | error, unless the server marked it worker_may_ignore
 //
 // Exercised by tests/worker/activity_test.cpp, timer_test.cpp and signal_test.cpp.
@@ -48,6 +48,8 @@ void WorkflowMachines::apply_non_command_event(const HistoryEvent& event) {
       signals_.on_signaled(event);
       break;
     case enums::EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+      cancel_requested_ = true;  // conditions waiting on it are re-checked when the code runs next
+      break;
     case enums::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
     case enums::EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
       break;

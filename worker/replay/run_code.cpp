@@ -3,8 +3,9 @@
 // One code run = deliver the task's signals (handlers run first, in history order), start the
 // workflow function if this is the first task, then let the Scheduler resume coroutines until all
 // are blocked. If the workflow function has finished, the run closes: its frames are freed and the
-// closing command is produced (complete; continue-as-new for a ContinueAsNewError; fail for a
-// TemporalFailure); any other exception is rethrown to fail the workflow task.
+// closing command is produced (complete; continue-as-new for a ContinueAsNewError; cancel for a
+// CanceledError once cancellation was requested; fail for any other TemporalFailure); any other
+// exception is rethrown to fail the workflow task.
 // Exercised by tests/worker/completion_test.cpp and tests/worker/frames_test.cpp.
 #include <stdexcept>
 
@@ -61,6 +62,11 @@ void WorkflowMachines::close_workflow() {
   } catch (const ContinueAsNewError& continue_as_new) {
     machines_.push_back(std::make_unique<CompleteWorkflowMachine>(commands_, continue_as_new.attributes()));
     return;
+  } catch (const CanceledError&) {
+    if (cancel_requested_) {  // the workflow accepted the request: the run ends as Canceled
+      machines_.push_back(std::make_unique<CompleteWorkflowMachine>(commands_, CancelWorkflow{}));
+      return;
+    }
   } catch (...) {
   }
   if (fails_workflow(error)) {

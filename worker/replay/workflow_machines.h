@@ -66,6 +66,7 @@ class WorkflowMachines {
   spdlog::logger& log_sink() const { return registry_.logger(); }
   Scheduler& scheduler() { return scheduler_; }
   bool replaying() const { return replaying_; }
+  bool cancel_requested() const { return cancel_requested_; }
   std::chrono::system_clock::time_point now() const { return now_; }
   std::mt19937_64& random_engine() { return random_; }
   SignalInbox& signals() { return signals_; }
@@ -114,6 +115,7 @@ class WorkflowMachines {
   long long side_effect_seq_ = 0;
   bool replaying_ = false;
   bool closed_ = false;
+  bool cancel_requested_ = false;  // history holds WorkflowExecutionCancelRequested
   std::chrono::system_clock::time_point now_{};
   std::int64_t answered_task_started_id_ = 0;
   std::optional<HistoryEvent> first_event_after_commands_;  // for "extra command" messages

@@ -153,6 +153,16 @@ class WorkflowContext {
     return continue_as_new_error(converter().to_payloads(args...));
   }
 
+  // ---- Cancellation of the workflow ----
+  // True once somebody asked to cancel this workflow (RequestCancelWorkflowExecution, e.g.
+  // `reprise workflow cancel`). The workflow decides what that means: typically it cleans up, then
+  // throws reprise::CanceledError, which ends the run as Canceled (CancelWorkflowExecution). It can
+  // wait for it like for anything else:
+  //   co_await ctx.wait_condition([&] { return ctx.cancel_requested(); });
+  // (Temporal's TypeScript SDK cancels the workflow's pending activities and timers by itself; here
+  // that is left to the code, with handle.cancel().)
+  bool cancel_requested() const;
+
   // ---- Replay awareness ----
   // True while the code is re-running a workflow task that history already records as completed.
   bool is_replaying() const;

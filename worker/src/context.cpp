@@ -20,6 +20,7 @@ WorkflowContext::WorkflowContext(detail::WorkflowMachines& machines) : machines_
 const WorkflowInfo& WorkflowContext::info() const { return machines_.info(); }
 const DataConverter& WorkflowContext::converter() const { return machines_.converter(); }
 bool WorkflowContext::is_replaying() const { return machines_.replaying(); }
+bool WorkflowContext::cancel_requested() const { return machines_.cancel_requested(); }
 std::chrono::system_clock::time_point WorkflowContext::now() const { return machines_.now(); }
 
 detail::Operation* WorkflowContext::schedule_activity(const NameAt& activity_type, const ActivityOptions& options,
