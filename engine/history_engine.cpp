@@ -149,12 +149,14 @@ history::CommitResult HistoryEngine::commit(WorkflowContext& ctx, LoadedRun& run
     spdlog::warn("commit of {} reported an error but landed: {}", run.row.key.workflow_id, e.what());
     result = history::CommitResult::Ok;
     // Task and timer ids are unknown after such a failure: reload the runs' rows from the store.
+    const auto stored_tasks = store_.load_tasks();
+    const auto stored_timers = store_.load_timers();
     for (history::Transaction* written = &tx; written; written = written->successor.get()) {
       written->add_tasks.clear();
       written->add_timers.clear();
-      for (auto& t : store_.load_tasks())
+      for (const auto& t : stored_tasks)
         if (t.execution == written->execution.key) written->add_tasks.push_back(t);
-      for (auto& t : store_.load_timers())
+      for (const auto& t : stored_timers)
         if (t.execution == written->execution.key) written->add_timers.push_back(t);
     }
   }

@@ -123,12 +123,7 @@ std::shared_ptr<PollHandle> HistoryEngine::get_workflow_execution_history(
   // Park until the run changes or the deadline passes.
   auto waiter = std::make_shared<HistoryWaiter>();
   waiter->close_only = close_only;
-  ExecutionKey resolved = requested;
-  {
-    auto ctx = context_for(requested.namespace_, requested.workflow_id);
-    std::lock_guard lock(ctx->mu);
-    resolved = load_run(*ctx, requested).row.key;
-  }
+  const ExecutionKey& resolved = requested;  // its run id was pinned above
   std::string token = req.next_page_token();
   if (token.empty()) token = encode_page_token({resolved.run_id, close_only ? 0 : 1});
   waiter->answer_empty = [done, token] {

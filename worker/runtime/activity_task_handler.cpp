@@ -107,29 +107,27 @@ void Worker::Impl::run_activity_task(const ws::PollActivityTaskQueueResponse& ta
     ws::RespondActivityTaskCanceledResponse resp;
     status = call(&ws::WorkflowService::Stub::RespondActivityTaskCanceled, req, resp);
   } else {
-    ++activity_failures;
-    ws::RespondActivityTaskFailedRequest req;
-    req.set_namespace_(namespace_name);
-    req.set_task_token(token);
-    *req.mutable_failure() = failure;
-    req.set_identity(options.identity);
-    ws::RespondActivityTaskFailedResponse resp;
-    status = call(&ws::WorkflowService::Stub::RespondActivityTaskFailed, req, resp);
+    status = respond_activity_failed(token, failure);
   }
   if (!status.ok())
     spdlog::warn("reporting activity {} of {} failed: {}", info.activity_id, info.workflow_id, status.error_message());
 }
 
-grpc::Status Worker::Impl::report_worker_shutdown(const std::string& task_token) {
+grpc::Status Worker::Impl::respond_activity_failed(const std::string& task_token, const Failure& failure) {
   ++activity_failures;
   ws::RespondActivityTaskFailedRequest req;
   req.set_namespace_(namespace_name);
   req.set_task_token(task_token);
-  *req.mutable_failure() = application_failure(
-      "worker " + options.identity + " shut down while the activity was running", "WorkerShutdown", false);
+  *req.mutable_failure() = failure;
   req.set_identity(options.identity);
   ws::RespondActivityTaskFailedResponse resp;
-  auto status = call(&ws::WorkflowService::Stub::RespondActivityTaskFailed, req, resp);
+  return call(&ws::WorkflowService::Stub::RespondActivityTaskFailed, req, resp);
+}
+
+grpc::Status Worker::Impl::report_worker_shutdown(const std::string& task_token) {
+  auto status = respond_activity_failed(
+      task_token, application_failure("worker " + options.identity + " shut down while the activity was running",
+                                      "WorkerShutdown", false));
   if (!status.ok()) spdlog::warn("reporting an activity stopped by shutdown failed: {}", status.error_message());
   return status;
 }

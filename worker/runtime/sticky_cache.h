@@ -53,13 +53,10 @@ class StickyCache {
   // Checks a run back in as the most recently used; drops the least recently used beyond capacity.
   void put(const std::string& run_id, std::unique_ptr<WorkflowRun> run) {
     if (capacity_ == 0) return release(run_id);
-    std::unique_ptr<WorkflowRun> replaced, evicted;  // destroyed outside the lock
+    std::unique_ptr<WorkflowRun> evicted;  // destroyed outside the lock
     std::unique_lock lock(mu_);
+    // Checked out by this caller, the run is not in the LRU: only its holder ever puts it back.
     checked_out_.erase(run_id);
-    if (auto it = index_.find(run_id); it != index_.end()) {  // one entry per run: the newest wins
-      replaced = std::move(it->second->second);
-      lru_.erase(it->second);
-    }
     lru_.emplace_front(run_id, std::move(run));
     index_[run_id] = lru_.begin();
     if (lru_.size() > capacity_) {

@@ -76,6 +76,7 @@ struct Worker::Impl {
 
   // activity_task_handler.cpp
   void run_activity_task(const ws::PollActivityTaskQueueResponse& task);
+  grpc::Status respond_activity_failed(const std::string& task_token, const Failure& failure);
   // RespondActivityTaskFailed for an attempt the worker gives up on because it is shutting down.
   grpc::Status report_worker_shutdown(const std::string& task_token);
 };
