@@ -72,6 +72,53 @@ int64_t HistoryEngine::write_activity_started(ExecutionUpdate& u, const Activity
   return u.append(std::move(e));
 }
 
+void HistoryEngine::start_activity_attempt(ExecutionUpdate& u, ActivityInfo& act, const std::string& identity) {
+  act.set_started(true);
+  *act.mutable_started_time() = timestamp_from_ms(u.now_ms());
+  act.set_started_identity(identity);
+  act.set_started_request_id(new_uuid());
+  act.set_last_worker_identity(identity);
+  act.clear_last_heartbeat_time();
+  u.touch();
+  u.add_timer(history::TimerKind::ActivityStartToClose, u.now_ms() + ms_from_duration(act.start_to_close_timeout()),
+              act.scheduled_event_id(), act.attempt());
+  if (int64_t hb = ms_from_duration(act.heartbeat_timeout()); hb > 0)
+    u.add_timer(history::TimerKind::ActivityHeartbeat, u.now_ms() + hb, act.scheduled_event_id(), act.attempt());
+}
+
+ws::PollActivityTaskQueueResponse activity_task_response(const ExecutionKey& key, const MutableState& st,
+                                                         const ActivityInfo& act,
+                                                         const ActivityTaskScheduledEventAttributes& scheduled) {
+  ws::PollActivityTaskQueueResponse resp;
+  TaskToken token;
+  token.set_kind(TaskToken::KIND_ACTIVITY_TASK);
+  token.set_namespace_(key.namespace_);
+  token.set_workflow_id(key.workflow_id);
+  token.set_run_id(key.run_id);
+  token.set_scheduled_event_id(act.scheduled_event_id());
+  token.set_attempt(act.attempt());
+  token.set_activity_id(act.activity_id());
+  resp.set_task_token(encode_task_token(token));
+  resp.set_workflow_namespace(key.namespace_);
+  resp.mutable_workflow_type()->set_name(st.execution().workflow_type());
+  resp.mutable_workflow_execution()->set_workflow_id(key.workflow_id);
+  resp.mutable_workflow_execution()->set_run_id(key.run_id);
+  resp.mutable_activity_type()->set_name(act.activity_type());
+  resp.set_activity_id(act.activity_id());
+  if (scheduled.has_header()) *resp.mutable_header() = scheduled.header();
+  if (scheduled.has_input()) *resp.mutable_input() = scheduled.input();
+  if (act.has_heartbeat_details()) *resp.mutable_heartbeat_details() = act.heartbeat_details();
+  *resp.mutable_scheduled_time() = act.scheduled_time();
+  *resp.mutable_current_attempt_scheduled_time() = act.current_attempt_scheduled_time();
+  *resp.mutable_started_time() = act.started_time();
+  resp.set_attempt(act.attempt());
+  *resp.mutable_schedule_to_close_timeout() = act.schedule_to_close_timeout();
+  *resp.mutable_start_to_close_timeout() = act.start_to_close_timeout();
+  *resp.mutable_heartbeat_timeout() = act.heartbeat_timeout();
+  *resp.mutable_retry_policy() = act.retry_policy();
+  return resp;
+}
+
 std::optional<ws::PollActivityTaskQueueResponse> HistoryEngine::start_activity_task(
     const TaskRow& task, const ws::PollActivityTaskQueueRequest& req) {
   return update_run(task.execution, [&](ExecutionUpdate& u) -> std::optional<ws::PollActivityTaskQueueResponse> {
@@ -82,52 +129,13 @@ std::optional<ws::PollActivityTaskQueueResponse> HistoryEngine::start_activity_t
     if (it == st.mutable_activities()->end() || it->second.attempt() != task.attempt || it->second.started())
       return std::nullopt;  // stale
     ActivityInfo& act = it->second;
-    act.set_started(true);
-    *act.mutable_started_time() = timestamp_from_ms(u.now_ms());
-    act.set_started_identity(req.identity());
-    act.set_started_request_id(new_uuid());
-    act.set_last_worker_identity(req.identity());
-    act.clear_last_heartbeat_time();
-    u.touch();
-    u.add_timer(history::TimerKind::ActivityStartToClose, u.now_ms() + ms_from_duration(act.start_to_close_timeout()),
-                act.scheduled_event_id(), act.attempt());
-    if (int64_t hb = ms_from_duration(act.heartbeat_timeout()); hb > 0)
-      u.add_timer(history::TimerKind::ActivityHeartbeat, u.now_ms() + hb, act.scheduled_event_id(), act.attempt());
+    start_activity_attempt(u, act, req.identity());
 
     // Input and header live in the ActivityTaskScheduled event, not in mutable state.
     auto scheduled = store_.read_events(u.key(), act.scheduled_event_id(), 1);
     if (scheduled.empty() || scheduled[0].event_id() != act.scheduled_event_id())
       throw EngineError(grpc::StatusCode::DATA_LOSS, "ActivityTaskScheduled event is missing from history");
-    const auto& sa = scheduled[0].activity_task_scheduled_event_attributes();
-
-    ws::PollActivityTaskQueueResponse resp;
-    TaskToken token;
-    token.set_kind(TaskToken::KIND_ACTIVITY_TASK);
-    token.set_namespace_(u.key().namespace_);
-    token.set_workflow_id(u.key().workflow_id);
-    token.set_run_id(u.key().run_id);
-    token.set_scheduled_event_id(act.scheduled_event_id());
-    token.set_attempt(act.attempt());
-    token.set_activity_id(act.activity_id());
-    resp.set_task_token(encode_task_token(token));
-    resp.set_workflow_namespace(u.key().namespace_);
-    resp.mutable_workflow_type()->set_name(st.execution().workflow_type());
-    resp.mutable_workflow_execution()->set_workflow_id(u.key().workflow_id);
-    resp.mutable_workflow_execution()->set_run_id(u.key().run_id);
-    resp.mutable_activity_type()->set_name(act.activity_type());
-    resp.set_activity_id(act.activity_id());
-    if (sa.has_header()) *resp.mutable_header() = sa.header();
-    if (sa.has_input()) *resp.mutable_input() = sa.input();
-    if (act.has_heartbeat_details()) *resp.mutable_heartbeat_details() = act.heartbeat_details();
-    *resp.mutable_scheduled_time() = act.scheduled_time();
-    *resp.mutable_current_attempt_scheduled_time() = act.current_attempt_scheduled_time();
-    *resp.mutable_started_time() = act.started_time();
-    resp.set_attempt(act.attempt());
-    *resp.mutable_schedule_to_close_timeout() = act.schedule_to_close_timeout();
-    *resp.mutable_start_to_close_timeout() = act.start_to_close_timeout();
-    *resp.mutable_heartbeat_timeout() = act.heartbeat_timeout();
-    *resp.mutable_retry_policy() = act.retry_policy();
-    return resp;
+    return activity_task_response(u.key(), st, act, scheduled[0].activity_task_scheduled_event_attributes());
   });
 }
 

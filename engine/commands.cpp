@@ -2,7 +2,8 @@
 // writes (temporal-semantics.md 1.1-1.3, 2.1).
 //
 //   command                       event written                         side records
-//   ScheduleActivityTask          ActivityTaskScheduled (normalised)    activity task, timeouts
+//   ScheduleActivityTask          ActivityTaskScheduled (normalised)    activity task, timeouts; or,
+//                                                                       eager: started at once, no task
 //   RequestCancelActivityTask     ActivityTaskCancelRequested           (+ ActivityTaskCanceled if not started)
 //   StartTimer                    TimerStarted                          a durable user timer
 //   CancelTimer                   TimerCanceled                         (a buffered TimerFired is dropped)
@@ -227,8 +228,18 @@ void HistoryEngine::apply_commands(ExecutionUpdate& u, const google::protobuf::R
         ea->set_workflow_task_completed_event_id(completed_id);
         *ea->mutable_retry_policy() = a.retry_policy();
         int64_t id = u.append(std::move(e));
-        const ActivityInfo& act = st.activities().at(id);
-        make_activity_dispatchable(u, act);
+        ActivityInfo& act = st.mutable_activities()->at(id);
+        // Eager execution: the worker completing this task has a free slot and asks to run the
+        // activity itself. Only for the workflow's own task queue (as in Temporal): another queue
+        // may be served by other workers. The attempt starts in this commit and its task goes back
+        // in the response (workflow_tasks.cpp); nothing waits in a queue.
+        if (a.request_eager_execution() && options_.eager_activity_execution &&
+            a.task_queue().name() == st.execution().task_queue()) {
+          start_activity_attempt(u, act, identity);
+          u.eager_activities.push_back(id);
+        } else {
+          make_activity_dispatchable(u, act);
+        }
         if (int64_t s2c = ms_from_duration(act.schedule_to_close_timeout()); s2c > 0)
           u.add_timer(history::TimerKind::ActivityScheduleToClose, u.now_ms() + s2c, id, 0);
         break;

@@ -70,6 +70,9 @@ class ExecutionUpdate {
   std::vector<int64_t>& removed_timers() { return removed_timers_; }
 
   bool needs_workflow_task = false;
+  // Activities started in this update for the worker that completed the workflow task (eager
+  // execution, commands.cpp): their scheduled event ids, in command order.
+  std::vector<int64_t> eager_activities;
 
  private:
   MutableState& state_;

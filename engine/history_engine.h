@@ -58,6 +58,10 @@ struct EngineOptions {
   // Longest time a poll is parked before it answers "no task" (kept under the client deadline).
   std::chrono::milliseconds long_poll_timeout{60'000};
   int pool_threads = 8;
+  // Honour request_eager_execution on ScheduleActivityTask (Temporal's
+  // system.enableActivityEagerExecution): the activity starts in the workflow task's own commit and
+  // its task goes back in the RespondWorkflowTaskCompleted response instead of through a queue.
+  bool eager_activity_execution = true;
 };
 
 // A parked long poll; cancel() ends it early (the client went away).
@@ -203,6 +207,9 @@ class HistoryEngine {
   // --- activities.cpp ---
   std::optional<ws::PollActivityTaskQueueResponse> start_activity_task(const TaskRow& task,
                                                                        const ws::PollActivityTaskQueueRequest& req);
+  // Marks an attempt as started by `identity` and arms its start-to-close and heartbeat timers:
+  // for a polled task (start_activity_task) and for an eager one (commands.cpp).
+  void start_activity_attempt(ExecutionUpdate& u, ActivityInfo& activity, const std::string& identity);
   // Writes ActivityTaskStarted for the attempt that is closing; returns its id (0 when buffered).
   int64_t write_activity_started(ExecutionUpdate& u, const ActivityInfo& activity);
   // Makes the activity's next attempt (or first) pollable: a task row and its schedule-to-start timer.
@@ -259,6 +266,11 @@ class HistoryEngine {
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> stopped_{false};
 };
+
+// The task a worker gets for a started activity attempt, polled or eager (activities.cpp).
+ws::PollActivityTaskQueueResponse activity_task_response(const ExecutionKey& key, const MutableState& state,
+                                                         const ActivityInfo& activity,
+                                                         const ActivityTaskScheduledEventAttributes& scheduled);
 
 // Task tokens: opaque bytes for workers, a TaskToken message inside (task_token.cpp).
 std::string encode_task_token(const TaskToken& token);

@@ -100,4 +100,10 @@ size_t Matching::backlog_size(const QueueKey& queue) {
   return it == queues_.end() ? 0 : it->second.backlog.size();
 }
 
+size_t Matching::parked_pollers(const QueueKey& queue) {
+  std::lock_guard lock(mu_);
+  auto it = queues_.find(queue);
+  return it == queues_.end() ? 0 : it->second.pollers.size();
+}
+
 }  // namespace reprise::engine

@@ -59,6 +59,7 @@ class Matching {
   void shutdown();
 
   size_t backlog_size(const QueueKey& queue);
+  size_t parked_pollers(const QueueKey& queue);
 
  private:
   struct Parked {

@@ -20,6 +20,7 @@ namespace enums = temporal::api::enums::v1;
 using HistoryEvent = api::history::v1::HistoryEvent;
 using EventType = enums::EventType;
 using Command = api::command::v1::Command;
+using ActivityTaskScheduledEventAttributes = api::history::v1::ActivityTaskScheduledEventAttributes;
 using ContinueAsNewAttributes = api::command::v1::ContinueAsNewWorkflowExecutionCommandAttributes;
 using Failure = api::failure::v1::Failure;
 using Payloads = api::common::v1::Payloads;

@@ -19,6 +19,8 @@
 // server_buffering_test.cpp.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "long_poll.h"
 #include "time_util.h"
 #include "update_run.h"
@@ -329,9 +331,11 @@ ws::RespondWorkflowTaskCompletedResponse HistoryEngine::respond_workflow_task_co
   if (token.kind() != TaskToken::KIND_WORKFLOW_TASK) throw invalid_argument("task token is not a workflow task's");
   ExecutionKey key{token.namespace_(), token.workflow_id(), token.run_id()};
   std::optional<StartedWorkflowTask> inline_task;
+  std::vector<ws::PollActivityTaskQueueResponse> eager_tasks;
   std::optional<EngineError> refused;
 
   update_run(key, [&](ExecutionUpdate& u) {
+    eager_tasks.clear();  // a conflict runs this again
     auto& st = u.state();
     check_workflow_task_token(st, token);
     if (auto malformed = validate_command_sequence(req.commands())) throw invalid_argument(*malformed);
@@ -380,6 +384,14 @@ ws::RespondWorkflowTaskCompletedResponse HistoryEngine::respond_workflow_task_co
 
     apply_commands(u, req.commands(), completed_id, req.identity());
     if (st.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING) return;
+    // The activities the worker asked to run itself, already started (commands.cpp). Their input
+    // and header are in the ActivityTaskScheduled events this update is about to write.
+    for (int64_t id : u.eager_activities) {
+      auto scheduled = std::find_if(u.events().begin(), u.events().end(),
+                                    [id](const HistoryEvent& e) { return e.event_id() == id; });
+      eager_tasks.push_back(activity_task_response(u.key(), st, st.activities().at(id),
+                                                   scheduled->activity_task_scheduled_event_attributes()));
+    }
 
     bool had_buffered = st.buffered_events_size() > 0;
     u.flush_buffer();
@@ -401,6 +413,7 @@ ws::RespondWorkflowTaskCompletedResponse HistoryEngine::respond_workflow_task_co
   if (refused) throw *refused;
   ws::RespondWorkflowTaskCompletedResponse resp;
   if (inline_task) *resp.mutable_workflow_task() = build_workflow_task_response(*inline_task);
+  for (auto& t : eager_tasks) *resp.add_activity_tasks() = std::move(t);
   return resp;
 }
 

@@ -40,10 +40,21 @@ struct Outcome {
   reprise::WorkerStats stats;
 };
 
-Outcome run_count_up(std::size_t cache_size) {
+// Five activities at once, on the workflow's own queue: one workflow task schedules them all.
+reprise::Workflow<int> fan_out_five(reprise::WorkflowContext& ctx) {
+  reprise::ActivityOptions o{.start_to_close_timeout = 10s};
+  auto [a, b, c, d, e] =
+      co_await reprise::all(ctx.start_activity<int>("add_one", o, 0), ctx.start_activity<int>("add_one", o, 1),
+                            ctx.start_activity<int>("add_one", o, 2), ctx.start_activity<int>("add_one", o, 3),
+                            ctx.start_activity<int>("add_one", o, 4));
+  co_return a + b + c + d + e;
+}
+
+Outcome run_count_up(std::size_t cache_size, bool eager = true) {
   TestServer s;
   reprise::Client client({.address = s.server->address()});
-  reprise::Worker worker(client, {.task_queue = "count", .max_cached_workflows = cache_size});
+  reprise::Worker worker(client, {.task_queue = "count", .max_cached_workflows = cache_size,
+                                  .eager_activity_execution = eager});
   worker.register_workflow("count_up", count_up);
   worker.register_activity("add_one", add_one);
   worker.start();
@@ -74,6 +85,39 @@ TEST_CASE("a sticky-cached run and a run replayed on every task write identical 
   CHECK(evicted.stats.events_replayed > cached.stats.events_replayed);
   CHECK(cached.stats.activity_tasks == 5);
   CHECK(evicted.stats.activity_tasks == 5);
+}
+
+TEST_CASE("activities on the worker's own queue come back with the workflow task's answer (eager execution)",
+          "[runtime][eager]") {
+  auto eager = run_count_up(100, true);
+  auto polled = run_count_up(100, false);
+  CHECK(eager.result == 5);
+  CHECK(polled.result == 5);
+  CHECK(eager.events == polled.events);  // history cannot tell the two apart
+  CHECK(eager.stats.activity_tasks == 5);
+  CHECK(eager.stats.eager_activity_tasks == 5);  // none went through the activity queue
+  CHECK(polled.stats.activity_tasks == 5);
+  CHECK(polled.stats.eager_activity_tasks == 0);
+}
+
+TEST_CASE("a workflow task asks for at most three eager activities and only for free slots", "[runtime][eager]") {
+  const int slots = GENERATE(16, 2);
+  INFO("max_concurrent_activities " << slots);
+  TestServer s;
+  reprise::Client client({.address = s.server->address()});
+  // One activity poller parks with one slot, so at most slots - 1 are free for eager requests.
+  reprise::Worker worker(client, {.task_queue = "fan", .activity_pollers = 1, .max_concurrent_activities = slots});
+  worker.register_workflow("fan_out_five", fan_out_five);
+  worker.register_activity("add_one", add_one);
+  worker.start();
+  // Let the activity poller take its slot and park, so the count of free slots is known.
+  const reprise::engine::QueueKey activity_queue{"default", "fan", reprise::history::TaskKind::ActivityTask};
+  REQUIRE(eventually([&] { return s.server->engine().matching().parked_pollers(activity_queue) == 1; }));
+  auto handle = client.start_workflow("fan_out_five", {.id = "wf-fan", .task_queue = "fan"});
+  CHECK(handle.result_json(30s).get<int>() == 15);
+  worker.shutdown();
+  CHECK(worker.stats().activity_tasks == 5);
+  CHECK(worker.stats().eager_activity_tasks == static_cast<std::uint64_t>(std::min(3, slots - 1)));
 }
 
 TEST_CASE("an activity's exception fails the attempt with its class name as the failure type", "[runtime]") {

@@ -46,8 +46,14 @@ struct WorkerOptions {
   std::size_t max_cached_workflows = 1000;
   std::chrono::milliseconds sticky_schedule_to_start_timeout{10'000};
   std::chrono::milliseconds graceful_shutdown_timeout{10'000};
+  // Temporal's eager activity execution: an activity the workflow schedules on this worker's own
+  // task queue, while an activity slot is free, is asked for in the workflow task's answer and comes
+  // back in the server's response, so it starts without an activity queue or a poll. At most
+  // kMaxEagerActivitiesPerTask per workflow task, as Temporal's SDKs do.
+  bool eager_activity_execution = true;
   DataConverter converter;
 };
+inline constexpr int kMaxEagerActivitiesPerTask = 3;
 
 // Counters, for tests, labs and benchmarks. Read them while the worker runs or after.
 struct WorkerStats {
@@ -58,6 +64,7 @@ struct WorkerStats {
   std::uint64_t events_replayed = 0;  // events fed to runs that were rebuilt from event 1
   std::uint64_t activity_tasks = 0;   // activity attempts executed
   std::uint64_t activity_failures = 0;
+  std::uint64_t eager_activity_tasks = 0;  // of activity_tasks: handed back with a workflow task's answer
 };
 
 class Worker {

@@ -84,6 +84,35 @@ void Worker::Impl::workflow_poll_loop(bool sticky) {
   }
 }
 
+bool Worker::Impl::take_slot() {
+  std::lock_guard lock(slots_mu);
+  if (free_slots == 0 || stopping) return false;
+  --free_slots;
+  return true;
+}
+
+void Worker::Impl::give_back_slot() {
+  std::lock_guard lock(slots_mu);
+  ++free_slots;
+  slots_cv.notify_all();
+}
+
+void Worker::Impl::execute_activity(ws::PollActivityTaskQueueResponse task) {
+  {
+    std::lock_guard lock(slots_mu);
+    ++running_activities;
+  }
+  // The slot taken for it guarantees a free pool thread: the attempt starts at once.
+  boost::asio::post(*activity_pool, [this, task = std::move(task)] {
+    run_activity_task(task);
+    {
+      std::lock_guard lock(slots_mu);
+      --running_activities;
+    }
+    give_back_slot();
+  });
+}
+
 void Worker::Impl::activity_poll_loop() {
   Backoff backoff;
   while (!stopping) {
@@ -93,11 +122,6 @@ void Worker::Impl::activity_poll_loop() {
       if (stopping) break;
       --free_slots;
     }
-    auto give_back = [&] {
-      std::lock_guard lock(slots_mu);
-      ++free_slots;
-      slots_cv.notify_all();
-    };
     ws::PollActivityTaskQueueRequest req;
     req.set_namespace_(namespace_name);
     req.mutable_task_queue()->set_name(options.task_queue);
@@ -105,7 +129,7 @@ void Worker::Impl::activity_poll_loop() {
     ws::PollActivityTaskQueueResponse task;
     auto status = poll(&ws::WorkflowService::Stub::PollActivityTaskQueue, req, task);
     if (stopping || !status.ok() || task.task_token().empty()) {
-      give_back();
+      give_back_slot();
       if (!stopping && !status.ok() && status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
         backoff.failed(status, "polling for activity tasks");
         backoff.wait(stopping);
@@ -113,19 +137,7 @@ void Worker::Impl::activity_poll_loop() {
       continue;
     }
     backoff.succeeded();
-    {
-      std::lock_guard lock(slots_mu);
-      ++running_activities;
-    }
-    // The slot taken above guarantees a free pool thread: the attempt starts at once.
-    boost::asio::post(*activity_pool, [this, task = std::move(task), give_back] {
-      run_activity_task(task);
-      {
-        std::lock_guard lock(slots_mu);
-        --running_activities;
-      }
-      give_back();
-    });
+    execute_activity(std::move(task));
   }
 }
 
@@ -213,7 +225,7 @@ void Worker::shutdown() { impl_->shutdown(); }
 WorkerStats Worker::stats() const {
   return WorkerStats{impl_->workflow_tasks,   impl_->workflow_task_failures, impl_->cache_hits,
                      impl_->full_replays,     impl_->events_replayed,        impl_->activity_tasks,
-                     impl_->activity_failures};
+                     impl_->activity_failures, impl_->eager_activity_tasks};
 }
 const WorkerOptions& Worker::options() const { return impl_->options; }
 const std::string& Worker::sticky_queue() const { return impl_->sticky_queue; }

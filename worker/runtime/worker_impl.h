@@ -60,7 +60,7 @@ struct Worker::Impl {
 
   // Stats (see WorkerStats).
   std::atomic<std::uint64_t> workflow_tasks{0}, workflow_task_failures{0}, cache_hits{0}, full_replays{0},
-      events_replayed{0}, activity_tasks{0}, activity_failures{0};
+      events_replayed{0}, activity_tasks{0}, activity_failures{0}, eager_activity_tasks{0};
 
   // worker.cpp
   void workflow_poll_loop(bool sticky);
@@ -73,6 +73,17 @@ struct Worker::Impl {
 
   // workflow_task_handler.cpp
   void handle_workflow_task(ws::PollWorkflowTaskQueueResponse task);
+
+  // Activity slots (worker.cpp). take_slot() never waits; execute_activity() runs an attempt on
+  // the pool with a slot already taken, and gives the slot back when the attempt is over.
+  bool take_slot();
+  void give_back_slot();
+  void execute_activity(ws::PollActivityTaskQueueResponse task);
+
+  // workflow_task_handler.cpp
+  // Marks up to kMaxEagerActivitiesPerTask ScheduleActivityTask commands for eager execution, one
+  // free slot each; returns how many slots it took.
+  int request_eager_activities(ws::RespondWorkflowTaskCompletedRequest& req);
 
   // activity_task_handler.cpp
   void run_activity_task(const ws::PollActivityTaskQueueResponse& task);

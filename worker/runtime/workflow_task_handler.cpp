@@ -4,12 +4,14 @@
 //      if the server sent only the tail of the history, fetch the whole of it first).
 //   2. WorkflowRun::activate runs the workflow code to its next blocking point and returns commands,
 //      or a failure (nondeterminism, an exception in workflow code).
-//   3. Answer: RespondWorkflowTaskCompleted with the commands and this worker's sticky queue, or
+//   3. Answer: RespondWorkflowTaskCompleted with the commands and this worker's sticky queue (and
+//      eager execution asked for the activities it has free slots for), or
 //      RespondWorkflowTaskFailed. Like Temporal's core SDK, a failure is reported only for attempt 1;
 //      later attempts are left to time out so a broken workflow does not flood its history.
 //   4. Keep the run in the cache for next time, unless it closed or failed (it goes back before the
 //      answer is sent: the next task may reach another poller as soon as the server has the answer).
-//      If the server handed back the next task inline, answer it straight away.
+//      Activity tasks the server handed back (eager) start on the activity pool at once; if it
+//      handed back the next workflow task inline, answer that straight away.
 // Exercised by tests/worker/runtime_test.cpp (cached, evicted, chains of runs) and process_test.cpp.
 #include <spdlog/spdlog.h>
 
@@ -28,6 +30,21 @@ TaskFailure unexpected_failure(const std::string& message) {
   return f;
 }
 }  // namespace
+
+int Worker::Impl::request_eager_activities(ws::RespondWorkflowTaskCompletedRequest& req) {
+  if (!options.eager_activity_execution) return 0;
+  int reserved = 0;
+  for (auto& c : *req.mutable_commands()) {
+    if (c.command_type() != enums::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK) continue;
+    auto* a = c.mutable_schedule_activity_task_command_attributes();
+    const std::string& queue = a->task_queue().name();
+    if (reserved == kMaxEagerActivitiesPerTask || !(queue.empty() || queue == options.task_queue) || !take_slot())
+      continue;
+    a->set_request_eager_execution(true);
+    ++reserved;
+  }
+  return reserved;
+}
 
 void Worker::Impl::handle_workflow_task(ws::PollWorkflowTaskQueueResponse task) {
   const bool caching = options.max_cached_workflows > 0;
@@ -120,8 +137,21 @@ void Worker::Impl::handle_workflow_task(ws::PollWorkflowTaskQueueResponse task) 
       cache.put(run_id, std::move(run));
       check_in.done = true;
     }
+    int eager_slots = activation.workflow_closed ? 0 : request_eager_activities(req);
     ws::RespondWorkflowTaskCompletedResponse resp;
     auto status = call(&ws::WorkflowService::Stub::RespondWorkflowTaskCompleted, req, resp);
+    // Each eager activity task uses one reserved slot; the server may grant fewer than asked.
+    for (auto& activity_task : *resp.mutable_activity_tasks()) {
+      if (eager_slots == 0) {
+        spdlog::warn("the server handed back more eager activity tasks than were asked for; ignoring {}",
+                     activity_task.activity_id());
+        continue;
+      }
+      --eager_slots;
+      ++eager_activity_tasks;
+      execute_activity(std::move(activity_task));
+    }
+    for (; eager_slots > 0; --eager_slots) give_back_slot();
     if (!status.ok()) {
       spdlog::warn("completing a workflow task of {} failed: {}", task.workflow_execution().workflow_id(),
                    status.error_message());
