@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -90,6 +91,21 @@ class ChildProcess {
   bool killed_ = false;
   int exit_status_ = 0;
 };
+
+// Context switches (voluntary + involuntary) of all of a process's live threads so far, from
+// /proc/<pid>/task/*/status: a count of thread hand-offs that, unlike CPU time, does not depend on
+// how busy the machine is.
+inline long process_context_switches(pid_t pid) {
+  long sum = 0;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream in(task.path() / "status");
+    for (std::string line; std::getline(in, line);)
+      if (line.starts_with("voluntary_ctxt_switches:") || line.starts_with("nonvoluntary_ctxt_switches:"))
+        sum += std::stol(line.substr(line.find(':') + 1));
+  }
+  return sum;
+}
 
 // User + system CPU seconds a process has used so far (/proc/<pid>/stat fields 14 and 15).
 inline double process_cpu_seconds(pid_t pid) {

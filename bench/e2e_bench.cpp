@@ -11,7 +11,8 @@
 // --seconds of wall time, whichever comes first; then every process is stopped by its PID and the
 // database is inspected. Reported per run: completed workflows/s and activities/s, start-to-result
 // latency (p50, p99), CPU of the server / the workers / the load generator during the measured
-// phase (from /proc/<pid>/stat), the server's peak RSS (VmHWM), SQLite COMMITs (= fsync groups,
+// phase (from /proc/<pid>/stat), their context switches (thread hand-offs, /proc/<pid>/task/*/status),
+// the server's peak RSS (VmHWM), SQLite COMMITs (= fsync groups,
 // counted by the store and logged by the server at shutdown) per workflow, and bytes on disk per
 // history event (database + WAL after a checkpoint, over all events of the run).
 //
@@ -259,11 +260,19 @@ nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool
     for (auto& w : workers) sum += process_cpu_seconds(w->pid());
     return sum;
   };
+  auto switches_of_workers = [&] {
+    long sum = 0;
+    for (auto& w : workers) sum += process_context_switches(w->pid());
+    return sum;
+  };
   const double server_cpu0 = process_cpu_seconds(server.pid()), workers_cpu0 = cpu_of_workers();
+  const long server_cs0 = process_context_switches(server.pid()), workers_cs0 = switches_of_workers();
   const double self_cpu0 = cpu_seconds();
   Load load = generate_load(client, "run", steps, concurrency, o.count, o.seconds);
   const double server_cpu = process_cpu_seconds(server.pid()) - server_cpu0;
   const double workers_cpu = cpu_of_workers() - workers_cpu0;
+  const double server_cs = static_cast<double>(process_context_switches(server.pid()) - server_cs0);
+  const double workers_cs = static_cast<double>(switches_of_workers() - workers_cs0);
   const double self_cpu = cpu_seconds() - self_cpu0;
   const long server_peak_rss_kb = process_status_kb(server.pid(), "VmHWM");
   const double load_after = load_average();
@@ -311,6 +320,8 @@ nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool
       {"server_cpu_us_per_workflow", per_workflow(server_cpu) * 1e6},
       {"workers_cpu_us_per_workflow", per_workflow(workers_cpu) * 1e6},
       {"loadgen_cpu_us_per_workflow", per_workflow(self_cpu) * 1e6},
+      {"server_context_switches_per_workflow", per_workflow(server_cs)},
+      {"workers_context_switches_per_workflow", per_workflow(workers_cs)},
       {"server_peak_rss_kb", server_peak_rss_kb},
       {"store_transactions", transactions},
       {"store_commits", commits},
@@ -351,19 +362,20 @@ std::vector<int> parse_list(const std::string& text) {
 }
 
 void print_header() {
-  std::printf("%5s %4s %8s %9s %9s %8s %8s %9s %9s %9s %8s %8s %8s %6s %5s\n", "acts", "C", "wf", "wf/s", "acts/s",
-              "p50 ms", "p99 ms", "srv cores", "srv us/wf", "wrk us/wf", "RSS MiB", "fsync/wf", "B/event", "load",
-              "psi%");
+  std::printf("%5s %4s %8s %9s %9s %8s %8s %9s %9s %9s %8s %8s %8s %8s %8s %6s %5s\n", "acts", "C", "wf", "wf/s",
+              "acts/s", "p50 ms", "p99 ms", "srv cores", "srv us/wf", "wrk us/wf", "srv cs/wf", "wrk cs/wf", "RSS MiB",
+              "fsync/wf", "B/event", "load", "psi%");
 }
 
 void print_row(const nlohmann::json& line) {
   const auto& m = line["metrics"];
-  std::printf("%5d %4d %8ld %9.0f %9.0f %8.2f %8.2f %9.2f %9.0f %9.0f %8.1f %8.2f %8.0f %6.2f %5.0f%s\n",
+  std::printf("%5d %4d %8ld %9.0f %9.0f %8.2f %8.2f %9.2f %9.0f %9.0f %8.1f %8.1f %8.1f %8.2f %8.0f %6.2f %5.0f%s\n",
               line["activities"].get<int>(), line["concurrency"].get<int>(), m["workflows"].get<long>(),
               m["workflows_per_s"].get<double>(), m["activities_per_s"].get<double>(),
               m["latency_p50_ms"].get<double>(), m["latency_p99_ms"].get<double>(), m["server_cpu_cores"].get<double>(),
               m["server_cpu_us_per_workflow"].get<double>(), m["workers_cpu_us_per_workflow"].get<double>(),
-              m["server_peak_rss_kb"].get<double>() / 1024, m["commits_per_workflow"].get<double>(),
+              m["server_context_switches_per_workflow"].get<double>(),
+              m["workers_context_switches_per_workflow"].get<double>(), m["server_peak_rss_kb"].get<double>() / 1024, m["commits_per_workflow"].get<double>(),
               m["bytes_per_event"].get<double>(), m["loadavg_after"].get<double>(),
               m["cpu_pressure_some_avg10"].get<double>(), line["ok"].get<bool>() ? "" : "  FAILED");
   std::fflush(stdout);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <limits>
 
 namespace reprise::engine {
 
@@ -19,6 +20,10 @@ void TimerService::add(const TimerRow& timer) {
     if (stopped_) return;
     auto it = due_.emplace(timer.fire_time_ms, timer);
     by_run_.emplace(timer.execution, it);
+    // Most timers are timeouts due long after the wake-up already armed: that wake-up finds them.
+    // Only a timer due earlier needs the io thread to re-arm (one thread hand-off per add saved).
+    if (timer.fire_time_ms >= armed_for_ms_) return;
+    armed_for_ms_ = timer.fire_time_ms;
   }
   boost::asio::post(io_, [this] { fire_due(); });
 }
@@ -81,9 +86,12 @@ void TimerService::arm() {
   int64_t wait_ms;
   {
     std::lock_guard lock(mu_);
+    armed_for_ms_ = std::numeric_limits<int64_t>::max();
     if (stopped_ || due_.empty()) return;
     // With a ManualClock real time does not matter: the clock's jump listener wakes us instead.
-    wait_ms = std::clamp<int64_t>(due_.begin()->first - clock_.now_ms(), 0, 60'000);
+    const int64_t now = clock_.now_ms();
+    wait_ms = std::clamp<int64_t>(due_.begin()->first - now, 0, 60'000);
+    armed_for_ms_ = now + wait_ms;
   }
   wake_.expires_after(std::chrono::milliseconds(wait_ms));
   wake_.async_wait([this](const boost::system::error_code& ec) {

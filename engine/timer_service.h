@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <functional>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -61,6 +62,9 @@ class TimerService {
   Due due_;                                                     // by fire time (ms)
   std::multimap<history::ExecutionKey, Due::iterator> by_run_;  // the same timers, by run
   bool stopped_ = false;
+  // When the armed wake-up fires (Unix ms; max when none is armed). add() wakes the io thread only
+  // for a timer due before it.
+  int64_t armed_for_ms_ = std::numeric_limits<int64_t>::max();
   int jump_listener_ = 0;
 };
 
