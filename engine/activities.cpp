@@ -146,7 +146,7 @@ std::shared_ptr<PollHandle> HistoryEngine::poll_activity_task_queue(
   if (req.task_queue().name().empty()) throw invalid_argument("TaskQueue is not set on request");
   QueueKey queue{req.namespace_(), req.task_queue().name(), TaskKind::ActivityTask};
   auto poll = std::make_shared<TaskLongPoll<ws::PollActivityTaskQueueResponse>>(
-      *matching_, queue, poll_deadline(client_deadline, options_.long_poll_timeout),
+      *matching_, queue, poll_deadline(client_deadline, options_.long_poll_timeout), req.identity(),
       [this, req](const TaskRow& task) { return start_activity_task(task, req); }, std::move(done));
   poll->park();
   return poll;

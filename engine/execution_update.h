@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "history/history_store.h"
+#include "matching.h"
 #include "mutable_state.h"
 
 namespace reprise::engine {
@@ -73,6 +74,14 @@ class ExecutionUpdate {
   // Activities started in this update for the worker that completed the workflow task (eager
   // execution, commands.cpp): their scheduled event ids, in command order.
   std::vector<int64_t> eager_activities;
+  // Workflow tasks started in this update for a poller that was already waiting (claimed from
+  // matching, workflow_tasks.cpp): handed to it once the commit is durable; a claim dropped
+  // uncommitted answers its poll with no task.
+  struct ClaimedTask {
+    std::unique_ptr<Matching::Claim> poller;
+    history::TaskRow task;  // no row in the store: id 0
+  };
+  std::vector<ClaimedTask> claimed_tasks;
 
  private:
   MutableState& state_;

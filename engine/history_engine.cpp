@@ -170,9 +170,16 @@ history::CommitResult HistoryEngine::commit(WorkflowContext& ctx, LoadedRun& run
     for (const auto& t : written->add_timers) timer_service_->add(t);
   }
   if (tx.successor) ctx.current_run_id = tx.successor->execution.key.run_id;
+  deliver_claimed_tasks(u);
+  if (NewRun* next = u.successor()) deliver_claimed_tasks(next->update);
   if (!tx.events.empty())
     notify_history_waiters(run.row.key, run.state.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING);
   return result;
+}
+
+void HistoryEngine::deliver_claimed_tasks(ExecutionUpdate& u) {
+  for (auto& claimed : u.claimed_tasks) claimed.poller->deliver(std::move(claimed.task));
+  u.claimed_tasks.clear();
 }
 
 void HistoryEngine::forget_if_closed(WorkflowContext& ctx) {
@@ -193,6 +200,7 @@ void HistoryEngine::commit_new_run(WorkflowContext& ctx, ExecutionUpdate& u, std
   ctx.cached = std::move(loaded);
   for (const auto& t : tx.add_tasks) enqueue_task(t);
   for (const auto& t : tx.add_timers) timer_service_->add(t);
+  deliver_claimed_tasks(u);
   out = ctx.cached;
 }
 

@@ -180,14 +180,17 @@ class HistoryEngine {
   history::CommitResult commit(WorkflowContext& ctx, LoadedRun& run, ExecutionUpdate& update);
   // A closed run is rarely touched again: drop its cached state so memory stays bounded.
   static void forget_if_closed(WorkflowContext& ctx);
-  void after_commit(const ExecutionKey& key, ExecutionUpdate& update, const MutableState& state);
+  // After a durable commit: hands the update's claimed workflow tasks to their pollers.
+  static void deliver_claimed_tasks(ExecutionUpdate& update);
   void on_timer(const TimerRow& timer);
   void retry_later(const TimerRow& timer);
   void enqueue_task(const TaskRow& task);
 
   // --- workflow_tasks.cpp ---
-  // Schedules the next workflow task (on the sticky queue when the worker asked for one).
-  void schedule_workflow_task(ExecutionUpdate& u, int32_t attempt);
+  // Schedules the next workflow task (on the sticky queue when the worker asked for one). If a
+  // worker is already polling that queue (and `to_waiting_poller`), the task starts for it in this
+  // same update and is handed over after the commit (see Matching::claim).
+  void schedule_workflow_task(ExecutionUpdate& u, int32_t attempt, bool to_waiting_poller = true);
   // After a workflow task failed or timed out: next attempt, transient if attempt >= 2.
   void schedule_workflow_task_retry(ExecutionUpdate& u, int32_t failed_attempt, bool was_sticky);
   // Schedules a workflow task if the update needs one and none is pending.

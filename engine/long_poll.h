@@ -1,8 +1,9 @@
 // A long poll for a task: parked in matching until a task arrives or the deadline passes.
 //
 // When matching hands the poll a task, the engine tries to start it (a transaction that checks the
-// task against mutable state). A stale task is dropped and the poll parks again, so one worker RPC
-// may look at several tasks before it gets a live one. Shared by workflow_tasks.cpp and
+// task against mutable state), or, for a task already started for this poller when it was scheduled
+// (started_for_poller, matching.h), only checks that it still is. A stale task is dropped and the
+// poll parks again, so one worker RPC may look at several tasks before it gets a live one. Shared by workflow_tasks.cpp and
 // activities.cpp; exercised by every server test in tests/engine/.
 #pragma once
 
@@ -21,11 +22,12 @@ class TaskLongPoll final : public PollHandle, public std::enable_shared_from_thi
   // Starts the task in a transaction; nullopt when the task turned out stale.
   using Dispatch = std::function<std::optional<Response>(const TaskRow&)>;
 
-  TaskLongPoll(Matching& matching, QueueKey queue, SteadyTime deadline, Dispatch dispatch,
+  TaskLongPoll(Matching& matching, QueueKey queue, SteadyTime deadline, std::string identity, Dispatch dispatch,
                std::function<void(Response)> done)
       : matching_(matching),
         queue_(std::move(queue)),
         deadline_(deadline),
+        identity_(std::move(identity)),
         dispatch_(std::move(dispatch)),
         done_(std::move(done)) {}
 
@@ -36,7 +38,8 @@ class TaskLongPoll final : public PollHandle, public std::enable_shared_from_thi
       return;
     }
     auto self = this->shared_from_this();
-    poller_ = matching_.poll(queue_, deadline_, [self](std::optional<TaskRow> task) { self->on_task(task); });
+    poller_ = matching_.poll(
+        queue_, deadline_, [self](std::optional<TaskRow> task) { self->on_task(task); }, identity_);
   }
 
   void cancel() override {
@@ -82,6 +85,7 @@ class TaskLongPoll final : public PollHandle, public std::enable_shared_from_thi
   Matching& matching_;
   QueueKey queue_;
   SteadyTime deadline_;
+  std::string identity_;
   Dispatch dispatch_;
   std::function<void(Response)> done_;
   std::mutex mu_;

@@ -2,11 +2,12 @@
 #include "matching.h"
 
 #include <boost/asio/post.hpp>
+#include <utility>
 
 namespace reprise::engine {
 
 Matching::PollerId Matching::poll(const QueueKey& queue, std::chrono::steady_clock::time_point deadline,
-                                  Deliver deliver) {
+                                  Deliver deliver, std::string identity) {
   std::unique_lock lock(mu_);
   PollerId id = next_id_++;
   if (shut_down_) {
@@ -23,7 +24,7 @@ Matching::PollerId Matching::poll(const QueueKey& queue, std::chrono::steady_clo
     return id;
   }
   auto parked = std::make_shared<Parked>(
-      Parked{id, std::move(deliver), std::make_unique<boost::asio::steady_timer>(io_, deadline)});
+      Parked{id, std::move(deliver), std::make_unique<boost::asio::steady_timer>(io_, deadline), std::move(identity)});
   q.pollers.push_back(parked);
   parked_on_[id] = queue;
   // The handler holds the Parked (and so its timer) alive until it has run.
@@ -73,9 +74,32 @@ void Matching::add_task(const QueueKey& queue, const TaskRow& task) {
   q.pollers.pop_front();
   parked_on_.erase(parked->id);
   lock.unlock();
-  cancel_timer(parked);
-  boost::asio::post(pool_, [parked, task] { parked->deliver(task); });
+  hand_over(std::move(parked), task);
 }
+
+void Matching::hand_over(std::shared_ptr<Parked> parked, std::optional<TaskRow> task) {
+  cancel_timer(parked);
+  boost::asio::post(pool_, [parked = std::move(parked), task = std::move(task)] { parked->deliver(task); });
+}
+
+std::unique_ptr<Matching::Claim> Matching::claim(const QueueKey& queue) {
+  std::lock_guard lock(mu_);
+  if (shut_down_) return nullptr;
+  auto it = queues_.find(queue);
+  if (it == queues_.end() || it->second.pollers.empty()) return nullptr;
+  auto parked = it->second.pollers.front();
+  it->second.pollers.pop_front();
+  parked_on_.erase(parked->id);  // its deadline timer now finds nothing to end
+  return std::unique_ptr<Claim>(new Claim(*this, std::move(parked)));
+}
+
+Matching::Claim::~Claim() {
+  if (parked_) matching_.hand_over(std::move(parked_), std::nullopt);
+}
+
+const std::string& Matching::Claim::identity() const { return parked_->identity; }
+
+void Matching::Claim::deliver(TaskRow task) { matching_.hand_over(std::exchange(parked_, nullptr), std::move(task)); }
 
 void Matching::shutdown() {
   std::vector<std::shared_ptr<Parked>> all;

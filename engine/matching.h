@@ -9,6 +9,12 @@
 // activity already completed): the engine checks each one against mutable state before it starts
 // it, and simply polls again for that worker.
 //
+// A shortcut for the common case of a worker already waiting: the engine may claim() a parked poller
+// while it schedules a task, start the task for that poller in the same transaction, and hand it over
+// after the commit. Such a task has no row in the store (its id is 0, see started_for_poller): one
+// transaction instead of two (write the task, then start it). Temporal calls handing a task to a
+// waiting poller a sync match; here it happens inside the scheduling transaction.
+//
 // Threads: add_task/poll/cancel may be called from any thread; deliveries run on the engine's thread
 // pool, never inside the caller, so a caller holding an execution lock cannot deadlock on them.
 // Exercised by tests/engine/matching_test.cpp and every server test in tests/engine/.
@@ -34,6 +40,9 @@ namespace reprise::engine {
 using history::TaskKind;
 using history::TaskRow;
 
+// True for a task the engine started for its poller in the transaction that scheduled it (claim()).
+inline bool started_for_poller(const TaskRow& task) { return task.id == 0; }
+
 struct QueueKey {
   std::string namespace_;
   std::string name;
@@ -49,8 +58,30 @@ class Matching {
 
   Matching(boost::asio::io_context& io, boost::asio::thread_pool& pool) : io_(io), pool_(pool) {}
 
-  // Waits for a task on `queue` until `deadline`.
-  PollerId poll(const QueueKey& queue, std::chrono::steady_clock::time_point deadline, Deliver deliver);
+  // Waits for a task on `queue` until `deadline`. `identity` names the worker (for claim()).
+  PollerId poll(const QueueKey& queue, std::chrono::steady_clock::time_point deadline, Deliver deliver,
+                std::string identity = {});
+
+  // A poller taken off its queue by claim(). deliver() hands it a task started for it; a Claim
+  // dropped without deliver() (the transaction failed) answers the poll with no task instead, and
+  // the worker simply polls again.
+  class Claim {
+   public:
+    ~Claim();
+    Claim(const Claim&) = delete;
+    Claim& operator=(const Claim&) = delete;
+    const std::string& identity() const;
+    void deliver(TaskRow task);
+
+   private:
+    friend class Matching;
+    struct Parked;
+    Claim(Matching& matching, std::shared_ptr<Parked> parked) : matching_(matching), parked_(std::move(parked)) {}
+    Matching& matching_;
+    std::shared_ptr<Parked> parked_;
+  };
+  // Takes the longest-waiting poller off `queue`, or nullptr when nobody waits there.
+  std::unique_ptr<Claim> claim(const QueueKey& queue);
   // Ends a parked poll early (its RPC was canceled); delivers nullopt if it was still parked.
   void cancel(PollerId id);
   // Adds a task: to a waiting poller if there is one, else to the backlog.
@@ -62,11 +93,8 @@ class Matching {
   size_t parked_pollers(const QueueKey& queue);
 
  private:
-  struct Parked {
-    PollerId id;
-    Deliver deliver;
-    std::unique_ptr<boost::asio::steady_timer> timer;
-  };
+  using Parked = Claim::Parked;
+  void hand_over(std::shared_ptr<Parked> parked, std::optional<TaskRow> task);  // to the pool
   struct Queue {
     std::deque<TaskRow> backlog;
     std::deque<std::shared_ptr<Parked>> pollers;
@@ -81,6 +109,13 @@ class Matching {
   std::map<PollerId, QueueKey> parked_on_;
   PollerId next_id_ = 1;
   bool shut_down_ = false;
+};
+
+struct Matching::Claim::Parked {
+  PollerId id;
+  Deliver deliver;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+  std::string identity;
 };
 
 }  // namespace reprise::engine

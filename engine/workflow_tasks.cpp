@@ -85,7 +85,7 @@ StartedWorkflowTask snapshot(const ExecutionKey& key, const MutableState& st) {
 }
 }  // namespace
 
-void HistoryEngine::schedule_workflow_task(ExecutionUpdate& u, int32_t attempt) {
+void HistoryEngine::schedule_workflow_task(ExecutionUpdate& u, int32_t attempt, bool to_waiting_poller) {
   auto& st = u.state();
   TaskQueue tq = normal_queue(st);
   bool sticky = !st.sticky().worker_task_queue().name().empty();
@@ -128,6 +128,15 @@ void HistoryEngine::schedule_workflow_task(ExecutionUpdate& u, int32_t attempt) 
   task.scheduled_event_id = scheduled_id;
   task.attempt = attempt;
   task.created_time_ms = u.now_ms();
+  if (to_waiting_poller) {
+    if (auto poller = matching_->claim(QueueKey{u.key().namespace_, tq.name(), TaskKind::WorkflowTask})) {
+      // A worker is already waiting on the queue: the task starts for it in this transaction and
+      // goes to it after the commit. No task row, no sticky timeout, no second transaction.
+      start_workflow_task(u, poller->identity(), new_uuid());
+      u.claimed_tasks.push_back({std::move(poller), std::move(task)});
+      return;
+    }
+  }
   u.add_task(std::move(task));
   if (sticky) {
     int64_t timeout = ms_from_duration(st.sticky().schedule_to_start_timeout());
@@ -303,18 +312,20 @@ std::shared_ptr<PollHandle> HistoryEngine::poll_workflow_task_queue(
   if (req.task_queue().name().empty()) throw invalid_argument("TaskQueue is not set on request");
   QueueKey queue{req.namespace_(), req.task_queue().name(), TaskKind::WorkflowTask};
   auto poll = std::make_shared<TaskLongPoll<ws::PollWorkflowTaskQueueResponse>>(
-      *matching_, queue, poll_deadline(client_deadline, options_.long_poll_timeout),
+      *matching_, queue, poll_deadline(client_deadline, options_.long_poll_timeout), req.identity(),
       [this, req](const TaskRow& task) -> std::optional<ws::PollWorkflowTaskQueueResponse> {
         std::optional<StartedWorkflowTask> started;
+        const bool already_started = started_for_poller(task);
         update_run(task.execution, [&](ExecutionUpdate& u) {
           u.remove_task(task.id);
           auto& st = u.state();
           const auto& wt = st.workflow_task();
           if (st.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING || !st.has_workflow_task() ||
               wt.scheduled_event_id() != task.scheduled_event_id || wt.attempt() != task.attempt ||
-              wt.started_event_id() != 0 || wt.task_queue().name() != task.task_queue)
+              (wt.started_event_id() != 0) != already_started || wt.task_queue().name() != task.task_queue)
             return;  // stale: the task was already started, timed out or the run closed
-          start_workflow_task(u, req.identity(), new_uuid());
+          // Started for this poller in the transaction that scheduled it: nothing left to write.
+          if (!already_started) start_workflow_task(u, req.identity(), new_uuid());
           started = snapshot(u.key(), st);
         });
         if (!started) return std::nullopt;
@@ -396,7 +407,8 @@ ws::RespondWorkflowTaskCompletedResponse HistoryEngine::respond_workflow_task_co
     bool had_buffered = st.buffered_events_size() > 0;
     u.flush_buffer();
     if (had_buffered || req.force_create_new_workflow_task() || u.needs_workflow_task) {
-      if (!st.has_workflow_task()) schedule_workflow_task(u, 1);
+      // A worker that asked for the next task inline gets it in this response, not through a poll.
+      if (!st.has_workflow_task()) schedule_workflow_task(u, 1, /*to_waiting_poller=*/!req.return_new_workflow_task());
       if (req.return_new_workflow_task() && st.workflow_task().started_event_id() == 0) {
         // Hand the new task straight back instead of through the queue.
         int64_t scheduled_id = st.workflow_task().scheduled_event_id();
