@@ -59,14 +59,28 @@ void HistoryEngine::enqueue_task(const TaskRow& task) {
   matching_->add_task(QueueKey{task.execution.namespace_, task.task_queue, task.kind}, task);
 }
 
-HistoryEngine::ContextPtr HistoryEngine::context_for(const std::string& ns, const std::string& workflow_id) {
+HistoryEngine::ContextLease HistoryEngine::context_for(const std::string& ns, const std::string& workflow_id) {
   std::string k = ns;
   k.push_back('\x1f');
   k += workflow_id;
   std::lock_guard lock(contexts_mu_);
   auto& slot = contexts_[k];
   if (!slot) slot = std::make_shared<WorkflowContext>();
-  return slot;
+  return ContextLease(*this, std::move(k), slot);
+}
+
+HistoryEngine::ContextLease::~ContextLease() {
+  std::lock_guard lock(engine_.contexts_mu_);
+  // Copies are made only under contexts_mu_ (context_for), so two owners - the map and this lease
+  // - means nobody else is using the context or waiting for its mutex.
+  if (ctx_.use_count() != 2) return;
+  if (ctx_->cached && ctx_->cached->state.execution().status() == enums::WORKFLOW_EXECUTION_STATUS_RUNNING) return;
+  engine_.contexts_.erase(key_);
+}
+
+size_t HistoryEngine::workflow_contexts() {
+  std::lock_guard lock(contexts_mu_);
+  return contexts_.size();
 }
 
 HistoryEngine::LoadedRun& HistoryEngine::load_run(WorkflowContext& ctx, const ExecutionKey& key) {

@@ -153,6 +153,7 @@ class HistoryEngine {
   // For tests and benchmarks.
   Matching& matching() { return *matching_; }
   TimerService& timers() { return *timer_service_; }
+  size_t workflow_contexts();  // workflow ids the engine holds state for now
 
  private:
   struct LoadedRun {
@@ -165,10 +166,27 @@ class HistoryEngine {
     std::optional<LoadedRun> cached;  // the run touched last
     std::string current_run_id;       // newest run, once known
   };
-  using ContextPtr = std::shared_ptr<WorkflowContext>;
+  // A workflow id's context, held for the length of one request. When the last holder lets go of
+  // a context without a running run cached (the run closed, or the id names no workflow), the entry
+  // leaves contexts_: the engine holds memory for running workflows only, not for every id it saw.
+  class ContextLease {
+   public:
+    ContextLease(HistoryEngine& engine, std::string key, std::shared_ptr<WorkflowContext> ctx)
+        : engine_(engine), key_(std::move(key)), ctx_(std::move(ctx)) {}
+    ~ContextLease();
+    ContextLease(const ContextLease&) = delete;
+    ContextLease& operator=(const ContextLease&) = delete;
+    WorkflowContext* operator->() const { return ctx_.get(); }
+    WorkflowContext& operator*() const { return *ctx_; }
+
+   private:
+    HistoryEngine& engine_;
+    std::string key_;
+    std::shared_ptr<WorkflowContext> ctx_;
+  };
 
   // --- history_engine.cpp ---
-  ContextPtr context_for(const std::string& ns, const std::string& workflow_id);
+  ContextLease context_for(const std::string& ns, const std::string& workflow_id);
   // Resolves an empty run id to the current run. Throws NOT_FOUND. Caller holds ctx->mu.
   LoadedRun& load_run(WorkflowContext& ctx, const ExecutionKey& key);
   // Runs `fn` on the run's state and commits what it appended; retries on a store conflict.
@@ -256,7 +274,7 @@ class HistoryEngine {
   std::unique_ptr<TimerService> timer_service_;
 
   std::mutex contexts_mu_;
-  std::unordered_map<std::string, ContextPtr> contexts_;
+  std::unordered_map<std::string, std::shared_ptr<WorkflowContext>> contexts_;
 
   std::mutex shut_down_sticky_mu_;
   std::unordered_set<std::string> shut_down_sticky_queues_;  // namespace + '/' + queue name

@@ -235,3 +235,29 @@ TEST_CASE("a signal retried with the same request id is written once", "[server]
   CHECK(history_lines(s, "wf-signal-once") ==
         Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowExecutionSignaled"});
 }
+
+TEST_CASE("the engine holds state for running workflows only, not for closed ones or unknown ids",
+          "[server][lifecycle][memory]") {
+  TestServer s;
+  auto& engine = s.server->engine();
+  RawWorker w(s, "memory");
+  w.start_and_complete_first_task("wf-running", {});
+  CHECK(engine.workflow_contexts() == 1);  // running: its mutable state stays cached
+
+  for (int i = 0; i < 3; ++i) {
+    const std::string id = "wf-closed-" + std::to_string(i);
+    w.start_and_complete_first_task(id, {complete_workflow("1")});
+    CHECK(describe(s, id).workflow_execution_info().status() == enums::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+    CHECK(history_lines(s, id).size() == 5);
+  }
+  ws::DescribeWorkflowExecutionRequest req;
+  req.set_namespace_("default");
+  req.mutable_execution()->set_workflow_id("wf-never-started");
+  ws::DescribeWorkflowExecutionResponse resp;
+  CHECK(call(s, &ws::WorkflowService::Stub::DescribeWorkflowExecution, req, resp).error_code() ==
+        grpc::StatusCode::NOT_FOUND);
+  CHECK(engine.workflow_contexts() == 1);  // only wf-running
+
+  // A closed workflow dropped from memory is read back from the store when asked again.
+  CHECK(history_lines(s, "wf-closed-0").back() == "5 WorkflowExecutionCompleted");
+}
