@@ -425,6 +425,8 @@ ws::RespondWorkflowTaskCompletedResponse HistoryEngine::respond_workflow_task_co
   if (refused) throw *refused;
   ws::RespondWorkflowTaskCompletedResponse resp;
   if (inline_task) *resp.mutable_workflow_task() = build_workflow_task_response(*inline_task);
+  if (!eager_tasks.empty())
+    spdlog::debug("workflow task of {} completed; {} activities started eagerly", key.workflow_id, eager_tasks.size());
   for (auto& t : eager_tasks) *resp.add_activity_tasks() = std::move(t);
   return resp;
 }
