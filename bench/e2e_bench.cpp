@@ -18,9 +18,11 @@
 //
 //   e2e_bench --activities 1,10 --concurrency 16,64 --count 20000 --seconds 20 --out bench/results/e2e.jsonl
 //   e2e_bench --count 20 --concurrency 4 --workers 1 --seconds 300    (the ctest smoke test)
+//   e2e_bench --rpc-floor 16 --seconds 3    (the cost of one bare RPC, for scale)
 //
 // Exit status 1 if any workflow did not complete with the right result. bench/run.sh runs it;
 // tests/bench runs it on 20 workflows under ctest (never asserting speed).
+#include <grpcpp/create_channel.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -40,6 +42,7 @@
 #include "reprise/client.h"
 #include "reprise/worker.h"
 #include "reprise/workflow.h"
+#include "temporal/api/workflowservice/v1/service.grpc.pb.h"
 
 using namespace std::chrono_literals;
 using namespace reprise::bench;
@@ -354,6 +357,54 @@ nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool
   return line;
 }
 
+// --rpc-floor T: the cheapest RPC there is, for scale. T threads call GetSystemInfo (answered
+// at once, no store, no engine) on a fresh server for --seconds; reports calls/s and the CPU of
+// both ends per call. Every workflow costs at least its RPCs times this.
+nlohmann::json run_rpc_floor(const RunOptions& o, int threads) {
+  ChildProcess server({o.reprise_binary, "server", "start-dev", "--db-filename", o.workdir + "/rpc-floor.db", "--port",
+                       "0", "--log-level", "info"},
+                      o.workdir + "/server-rpc-floor.log");
+  const std::string address = "127.0.0.1:" + std::to_string(wait_for_port(server));
+  auto stub = temporal::api::workflowservice::v1::WorkflowService::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  std::atomic<int64_t> calls{0}, errors{0};
+  auto hammer = [&](std::chrono::steady_clock::time_point until) {
+    while (std::chrono::steady_clock::now() < until) {
+      grpc::ClientContext ctx;
+      temporal::api::workflowservice::v1::GetSystemInfoRequest req;
+      temporal::api::workflowservice::v1::GetSystemInfoResponse resp;
+      (stub->GetSystemInfo(&ctx, req, &resp).ok() ? calls : errors)++;
+    }
+  };
+  std::vector<std::thread> warm;
+  for (int i = 0; i < threads; ++i) warm.emplace_back(hammer, std::chrono::steady_clock::now() + 500ms);
+  for (auto& t : warm) t.join();
+  calls = 0;
+  const double server_cpu0 = process_cpu_seconds(server.pid()), self_cpu0 = cpu_seconds();
+  const long server_cs0 = process_context_switches(server.pid());
+  const auto start = std::chrono::steady_clock::now();
+  const auto until =
+      start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(o.seconds));
+  std::vector<std::thread> pool;
+  for (int i = 0; i < threads; ++i) pool.emplace_back(hammer, until);
+  for (auto& t : pool) t.join();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double n = static_cast<double>(std::max<int64_t>(1, calls.load()));
+  const double client_cpu = cpu_seconds() - self_cpu0;
+  const double server_cpu = process_cpu_seconds(server.pid()) - server_cpu0;
+  const double server_cs = static_cast<double>(process_context_switches(server.pid()) - server_cs0);
+  nlohmann::json line = provenance();
+  line["bench"] = "rpc_floor";
+  line["threads"] = threads;
+  line["ok"] = errors == 0 && server.stop();
+  line["metrics"] = {{"calls", calls.load()},
+                     {"calls_per_s", n / wall},
+                     {"client_cpu_us_per_call", client_cpu / n * 1e6},
+                     {"server_cpu_us_per_call", server_cpu / n * 1e6},
+                     {"server_context_switches_per_call", server_cs / n}};
+  return line;
+}
+
 std::vector<int> parse_list(const std::string& text) {
   std::vector<int> out;
   std::stringstream in(text);
@@ -375,9 +426,10 @@ void print_row(const nlohmann::json& line) {
               m["latency_p50_ms"].get<double>(), m["latency_p99_ms"].get<double>(), m["server_cpu_cores"].get<double>(),
               m["server_cpu_us_per_workflow"].get<double>(), m["workers_cpu_us_per_workflow"].get<double>(),
               m["server_context_switches_per_workflow"].get<double>(),
-              m["workers_context_switches_per_workflow"].get<double>(), m["server_peak_rss_kb"].get<double>() / 1024, m["commits_per_workflow"].get<double>(),
-              m["bytes_per_event"].get<double>(), m["loadavg_after"].get<double>(),
-              m["cpu_pressure_some_avg10"].get<double>(), line["ok"].get<bool>() ? "" : "  FAILED");
+              m["workers_context_switches_per_workflow"].get<double>(), m["server_peak_rss_kb"].get<double>() / 1024,
+              m["commits_per_workflow"].get<double>(), m["bytes_per_event"].get<double>(),
+              m["loadavg_after"].get<double>(), m["cpu_pressure_some_avg10"].get<double>(),
+              line["ok"].get<bool>() ? "" : "  FAILED");
   std::fflush(stdout);
 }
 
@@ -393,6 +445,10 @@ int main(int argc, char** argv) {
   o.seconds = 20;
   o.warmup = -1;
   bool keep = false;
+  int rpc_floor_threads = 0;
+  app.add_option("--rpc-floor", rpc_floor_threads,
+                 "instead of workflows: this many threads calling GetSystemInfo for --seconds (the cost of "
+                 "one bare RPC)");
   app.add_option("--role", role, "driver (default) or worker (started by the driver)")
       ->check(CLI::IsMember({"driver", "worker"}));
   app.add_option("--address", address, "worker: the server to poll");
@@ -423,6 +479,18 @@ int main(int argc, char** argv) {
   }
   o.workdir = dir_template;
   bool all_ok = true;
+  if (rpc_floor_threads > 0) {
+    auto line = run_rpc_floor(o, rpc_floor_threads);
+    const auto& m = line["metrics"];
+    std::printf(
+        "bare RPC (GetSystemInfo), %d client threads: %.0f calls/s, client %.1f us/call, server %.1f us/call, "
+        "server %.2f context switches/call\n",
+        rpc_floor_threads, m["calls_per_s"].get<double>(), m["client_cpu_us_per_call"].get<double>(),
+        m["server_cpu_us_per_call"].get<double>(), m["server_context_switches_per_call"].get<double>());
+    if (!out.empty()) std::ofstream(out, std::ios::app) << line.dump() << "\n";
+    fs::remove_all(o.workdir);
+    return line["ok"].get<bool>() ? 0 : 1;
+  }
   print_header();
   for (int steps : parse_list(activities))
     for (int c : parse_list(concurrency)) {
