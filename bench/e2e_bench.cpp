@@ -64,11 +64,13 @@ reprise::Workflow<int64_t> sequential_activities(reprise::WorkflowContext& ctx, 
 }
 
 // Pollers per worker process. A poller holds its task through the reply's durable commit, so the
-// pollers of all workers bound how many transactions can share one fsync; the library's defaults
-// (2 each) are sized for labs, these for load (bench/README.md has both measured).
+// pollers of all workers bound how many transactions can share one fsync, and a workflow task finds
+// a poller already waiting (and starts in its scheduling commit, engine/matching.h) only if one is
+// idle: hence many workflow pollers, which cost a parked thread each. The library's defaults (2
+// each) are sized for labs, these for load (bench/README.md has both measured).
 struct WorkerFlags {
-  int workflow_pollers = 8;
-  int sticky_workflow_pollers = 8;
+  int workflow_pollers = 32;
+  int sticky_workflow_pollers = 32;
   int activity_pollers = 8;
   int max_concurrent_activities = 64;
 };
