@@ -108,8 +108,8 @@ TEST_CASE("eager execution is not granted for another task queue, unasked, or wh
 TEST_CASE("several eager activities of one workflow task come back in command order", "[server][activity][eager]") {
   TestServer s;
   RawWorker w(s, "eager");
-  auto resp = complete_first_task(w, "wf-fan", {eager_activity("a", "t"), schedule_activity("b", "t"),
-                                                eager_activity("c", "t")});
+  auto resp = complete_first_task(w, "wf-fan",
+                                  {eager_activity("a", "t"), schedule_activity("b", "t"), eager_activity("c", "t")});
   REQUIRE(resp.activity_tasks_size() == 2);
   CHECK(resp.activity_tasks(0).activity_id() == "a");
   CHECK(resp.activity_tasks(1).activity_id() == "c");
@@ -126,7 +126,7 @@ TEST_CASE("an eager attempt the worker loses, even across a restart, times out a
   auto resp = complete_first_task(w, "wf-lost", {eager_activity("1", "a")});
   REQUIRE(resp.activity_tasks_size() == 1);
 
-  s.restart();  // the worker that held the task is gone too; only the file remembers the attempt
+  s.restart();           // the worker that held the task is gone too; only the file remembers the attempt
   s.clock.advance(10s);  // start-to-close
   REQUIRE(eventually([&] {
     auto d = describe(s, "wf-lost");
@@ -143,6 +143,5 @@ TEST_CASE("an eager attempt the worker loses, even across a restart, times out a
   auto events = history_of(s, "wf-lost");
   REQUIRE(events.size() == 8);
   CHECK(events[5].activity_task_started_event_attributes().attempt() == 2);
-  CHECK(events[5].activity_task_started_event_attributes().last_failure().message() ==
-        "activity StartToClose timeout");
+  CHECK(events[5].activity_task_started_event_attributes().last_failure().message() == "activity StartToClose timeout");
 }

@@ -17,7 +17,8 @@ namespace {
 struct BackgroundPoll {
   BackgroundPoll(TestServer& s, RawWorker& w, const std::string& queue, bool sticky)
       : result(std::async(std::launch::async, [&w, queue, sticky] { return w.poll_workflow_task(queue, sticky); })) {
-    const reprise::engine::QueueKey key{"default", queue.empty() ? w.task_queue() : queue, reprise::history::TaskKind::WorkflowTask};
+    const reprise::engine::QueueKey key{"default", queue.empty() ? w.task_queue() : queue,
+                                        reprise::history::TaskKind::WorkflowTask};
     REQUIRE(eventually([&] { return s.server->engine().matching().parked_pollers(key) == 1; }));
   }
   std::future<ws::PollWorkflowTaskQueueResponse> result;
@@ -73,11 +74,11 @@ TEST_CASE("an activity completion hands the next task to the waiting sticky poll
   w.start("wf-sticky-claim");
   auto first = w.next_workflow_task();
   REQUIRE(w.complete_workflow_task(first.task_token(), {schedule_activity("1", "a")}, [](auto& req) {
-               auto* sticky = req.mutable_sticky_attributes();
-               sticky->mutable_worker_task_queue()->set_name("w-sticky");
-               sticky->mutable_worker_task_queue()->set_kind(enums::TASK_QUEUE_KIND_STICKY);
-               sticky->mutable_schedule_to_start_timeout()->set_seconds(5);
-             }).ok());
+             auto* sticky = req.mutable_sticky_attributes();
+             sticky->mutable_worker_task_queue()->set_name("w-sticky");
+             sticky->mutable_worker_task_queue()->set_kind(enums::TASK_QUEUE_KIND_STICKY);
+             sticky->mutable_schedule_to_start_timeout()->set_seconds(5);
+           }).ok());
   auto at = w.next_activity_task();
   BackgroundPoll poll(s, w, "w-sticky", true);
   const auto before = transactions(s);
@@ -108,10 +109,10 @@ TEST_CASE("a claimed workflow task the worker never answers times out and is ret
   CHECK(retry.attempt() == 2);
   CHECK(w.complete_workflow_task(lost.task_token(), {}).error_code() == grpc::StatusCode::NOT_FOUND);
   REQUIRE(w.complete_workflow_task(retry.task_token(), {complete_workflow("1")}).ok());
-  CHECK(history_lines(s, "wf-claimed-lost") ==
-        Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
-              "4 WorkflowTaskTimedOut", "5 WorkflowTaskScheduled", "6 WorkflowTaskStarted", "7 WorkflowTaskCompleted",
-              "8 WorkflowExecutionCompleted"});
+  CHECK(history_lines(s, "wf-claimed-lost") == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled",
+                                                     "3 WorkflowTaskStarted", "4 WorkflowTaskTimedOut",
+                                                     "5 WorkflowTaskScheduled", "6 WorkflowTaskStarted",
+                                                     "7 WorkflowTaskCompleted", "8 WorkflowExecutionCompleted"});
 }
 
 TEST_CASE("continue-as-new hands the new run's first task to a waiting worker", "[server][workflow-task][claim]") {

@@ -53,8 +53,8 @@ reprise::Workflow<int> fan_out_five(reprise::WorkflowContext& ctx) {
 Outcome run_count_up(std::size_t cache_size, bool eager = true) {
   TestServer s;
   reprise::Client client({.address = s.server->address()});
-  reprise::Worker worker(client, {.task_queue = "count", .max_cached_workflows = cache_size,
-                                  .eager_activity_execution = eager});
+  reprise::Worker worker(
+      client, {.task_queue = "count", .max_cached_workflows = cache_size, .eager_activity_execution = eager});
   worker.register_workflow("count_up", count_up);
   worker.register_activity("add_one", add_one);
   worker.start();

@@ -223,8 +223,8 @@ void Worker::run() {
 void Worker::shutdown() { impl_->shutdown(); }
 
 WorkerStats Worker::stats() const {
-  return WorkerStats{impl_->workflow_tasks,   impl_->workflow_task_failures, impl_->cache_hits,
-                     impl_->full_replays,     impl_->events_replayed,        impl_->activity_tasks,
+  return WorkerStats{impl_->workflow_tasks,    impl_->workflow_task_failures, impl_->cache_hits,
+                     impl_->full_replays,      impl_->events_replayed,        impl_->activity_tasks,
                      impl_->activity_failures, impl_->eager_activity_tasks};
 }
 const WorkerOptions& Worker::options() const { return impl_->options; }
