@@ -139,3 +139,44 @@ TEST_CASE("shutdown answers every parked poll with nothing, and later polls too"
   CHECK_FALSE(later.result.get());
   ex.drain();
 }
+
+TEST_CASE("claim takes the longest-waiting poller off its queue with its identity", "[matching][claim]") {
+  Executors ex;
+  Matching m(ex.io, ex.pool);
+  CHECK(m.claim(kQueue) == nullptr);  // nobody waits
+  Delivery first, second;
+  m.poll(kQueue, far_deadline(), first.deliver(), "worker-1");
+  m.poll(kQueue, far_deadline(), second.deliver(), "worker-2");
+  auto claim = m.claim(kQueue);
+  REQUIRE(claim);
+  CHECK(claim->identity() == "worker-1");
+  CHECK(m.parked_pollers(kQueue) == 1);
+  TaskRow started = task(11);
+  started.id = 0;  // started in the scheduling transaction: no row
+  claim->deliver(started);
+  auto got = first.result.get();
+  REQUIRE(got);
+  CHECK(got->scheduled_event_id == 11);
+  CHECK(started_for_poller(*got));
+  TaskRow ordinary = task(12);
+  ordinary.id = 99;              // a task row from the store
+  m.add_task(kQueue, ordinary);  // the other poller is still there for ordinary tasks
+  auto other = second.result.get();
+  REQUIRE(other);
+  CHECK_FALSE(started_for_poller(*other));
+  m.shutdown();
+  ex.drain();
+}
+
+TEST_CASE("a claim dropped without a task answers its poll with nothing", "[matching][claim]") {
+  Executors ex;
+  Matching m(ex.io, ex.pool);
+  Delivery poll;
+  m.poll(kQueue, far_deadline(), poll.deliver());
+  { auto claim = m.claim(kQueue); }  // the transaction that claimed it failed
+  CHECK_FALSE(poll.result.get());
+  m.add_task(kQueue, task(13));
+  CHECK(m.backlog_size(kQueue) == 1);  // not taken by the poller that was let go
+  m.shutdown();
+  ex.drain();
+}
