@@ -400,6 +400,9 @@ ws::RespondWorkflowTaskCompletedResponse HistoryEngine::respond_workflow_task_co
     for (int64_t id : u.eager_activities) {
       auto scheduled = std::find_if(u.events().begin(), u.events().end(),
                                     [id](const HistoryEvent& e) { return e.event_id() == id; });
+      if (scheduled == u.events().end())
+        throw EngineError(grpc::StatusCode::INTERNAL,
+                          "eager activity " + std::to_string(id) + " has no scheduled event");
       eager_tasks.push_back(activity_task_response(u.key(), st, st.activities().at(id),
                                                    scheduled->activity_task_scheduled_event_attributes()));
     }
