@@ -23,11 +23,8 @@ Command eager_activity(const std::string& activity_id, const std::string& type, 
 // Starts a workflow and answers its first task with `commands`; returns the response.
 ws::RespondWorkflowTaskCompletedResponse complete_first_task(RawWorker& w, const std::string& workflow_id,
                                                              std::vector<Command> commands) {
-  w.start(workflow_id);
-  auto wt = w.next_workflow_task();
   ws::RespondWorkflowTaskCompletedResponse resp;
-  auto st = w.complete_workflow_task(wt.task_token(), std::move(commands), {}, &resp);
-  REQUIRE(st.error_message() == "");
+  w.start_and_complete_first_task(workflow_id, std::move(commands), &resp);
   return resp;
 }
 

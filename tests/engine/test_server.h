@@ -146,12 +146,13 @@ class RawWorker {
   }
 
   // Starts a workflow and answers its first workflow task with `commands`: the usual opening of a
-  // scenario (events 1-4, then the commands' events from 5).
-  std::string start_and_complete_first_task(const std::string& workflow_id, std::vector<Command> commands) {
+  // scenario (events 1-4, then the commands' events from 5). `out` gets the completion's response.
+  std::string start_and_complete_first_task(const std::string& workflow_id, std::vector<Command> commands,
+                                            ws::RespondWorkflowTaskCompletedResponse* out = nullptr) {
     std::string run_id = start(workflow_id);
     auto wt = next_workflow_task();
     REQUIRE(wt.started_event_id() == 3);
-    auto st = complete_workflow_task(wt.task_token(), std::move(commands));
+    auto st = complete_workflow_task(wt.task_token(), std::move(commands), {}, out);
     REQUIRE(st.error_message() == "");
     return run_id;
   }
