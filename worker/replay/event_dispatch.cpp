@@ -76,12 +76,18 @@ void WorkflowMachines::on_workflow_started(const HistoryEvent& event) {
   info_.original_execution_run_id = started.original_execution_run_id();
   info_.first_execution_run_id = started.first_execution_run_id();
   info_.attempt = started.attempt() > 0 ? started.attempt() : 1;
-  // Workflow randomness is seeded from the run id the run was created with (temporal-semantics.md
-  // §7.5); std::seed_seq and std::mt19937_64 are specified exactly, so every platform agrees.
-  const std::string& seed_text =
-      info_.original_execution_run_id.empty() ? info_.run_id : info_.original_execution_run_id;
-  std::seed_seq seed(seed_text.begin(), seed_text.end());
-  random_.seed(seed);
+}
+
+std::mt19937_64& WorkflowMachines::random_engine() {
+  if (!random_) {
+    // Workflow randomness is seeded from the run id the run was created with (temporal-semantics.md
+    // §7.5); std::seed_seq and std::mt19937_64 are specified exactly, so every platform agrees.
+    const std::string& seed_text =
+        info_.original_execution_run_id.empty() ? info_.run_id : info_.original_execution_run_id;
+    std::seed_seq seed(seed_text.begin(), seed_text.end());
+    random_.emplace(seed);
+  }
+  return *random_;
 }
 
 }  // namespace reprise::detail

@@ -68,7 +68,7 @@ class WorkflowMachines {
   bool replaying() const { return replaying_; }
   bool cancel_requested() const { return cancel_requested_; }
   std::chrono::system_clock::time_point now() const { return now_; }
-  std::mt19937_64& random_engine() { return random_; }
+  std::mt19937_64& random_engine();
   SignalInbox& signals() { return signals_; }
 
   // New machines; each emits its first command. Ids: "" takes the next per-kind sequence number.
@@ -106,7 +106,9 @@ class WorkflowMachines {
   std::map<std::int64_t, Machine*> by_initial_event_id_;  // e.g. ActivityTaskScheduled id -> activity
   RecordedMarkers recorded_markers_;
   SignalInbox signals_;
-  std::mt19937_64 random_;
+  // Seeded from the run id on first use: seeding costs more than a short workflow's whole replay,
+  // and most workflows never ask for a random number.
+  std::optional<std::mt19937_64> random_;
   std::map<std::string, bool> patch_answers_;
   std::map<std::string, int> version_answers_;
 
