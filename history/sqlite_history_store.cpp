@@ -255,7 +255,11 @@ class Connection {
     return Statement(db_, it->second, operation);
   }
 
-  // For statements without parameters that run rarely (BEGIN, COMMIT, SAVEPOINT, schema).
+  // A statement without parameters or rows that runs often (the writer's BEGIN, SAVEPOINT,
+  // RELEASE, COMMIT), from the statement cache: sqlite3_exec would parse it again each time.
+  void run(const char* sql, const char* operation) { statement(sql, operation).execute(); }
+
+  // For statements without parameters that run rarely (schema, PRAGMAs, a group's ROLLBACK).
   void exec(const char* sql, const std::string& operation) {
     char* error = nullptr;
     const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &error);
@@ -500,7 +504,7 @@ struct SqliteHistoryStore::Impl {
     std::vector<Outcome> outcomes(group.size());
     std::optional<ErrorInfo> group_error;  // set: every transaction of the group failed with it
     try {
-      writer->exec("BEGIN IMMEDIATE", "begin group");
+      writer->run("BEGIN IMMEDIATE", "begin group");
       for (size_t i = 0; i < group.size(); ++i) {
         if (!apply_in_savepoint(group[i], outcomes[i])) break;  // the SQLite transaction is gone
       }
@@ -515,7 +519,7 @@ struct SqliteHistoryStore::Impl {
         }
         if (!group_error) group_error = ErrorInfo{"commit group", SQLITE_ERROR, "transaction rolled back by SQLite"};
       } else {
-        writer->exec("COMMIT", "commit group");
+        writer->run("COMMIT", "commit group");
         commits.fetch_add(1, std::memory_order_relaxed);
       }
     } catch (...) {
@@ -558,7 +562,7 @@ struct SqliteHistoryStore::Impl {
   // Applies one transaction inside its own savepoint. Returns false if SQLite aborted the whole
   // enclosing transaction, in which case the group cannot go on.
   bool apply_in_savepoint(Pending& pending, Outcome& outcome) {
-    writer->exec("SAVEPOINT tx", "savepoint");
+    writer->run("SAVEPOINT tx", "savepoint");
     try {
       // The transaction and its successor share the savepoint: both are written or neither.
       for (const RunWrite& run : pending.runs) {
@@ -570,10 +574,10 @@ struct SqliteHistoryStore::Impl {
       if (writer->in_autocommit()) return false;
     }
     if (outcome.error || outcome.result != CommitResult::Ok) {
-      writer->exec("ROLLBACK TO tx", "roll back savepoint");  // undo this transaction only
+      writer->run("ROLLBACK TO tx", "roll back savepoint");  // undo this transaction only
       outcome.ids.clear();
     }
-    writer->exec("RELEASE tx", "release savepoint");
+    writer->run("RELEASE tx", "release savepoint");
     return true;
   }
 
