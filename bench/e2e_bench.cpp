@@ -296,6 +296,8 @@ nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool
   const std::string server_log = server.log();
   const int64_t transactions = find_number(server_log, R"(store: (\d+) transactions)").value_or(0);
   const int64_t commits = find_number(server_log, R"(in (\d+) commits)").value_or(0);
+  const int64_t cached_reads = find_number(server_log, R"(store: (\d+) reads from the recent-runs cache)").value_or(0);
+  const int64_t database_reads = find_number(server_log, R"(, (\d+) from the database)").value_or(0);
   const DatabaseFigures dbf = inspect_database(db);
 
   const int64_t workflows = warm.completed + warm.wrong + warm.failed + load.completed + load.wrong + load.failed;
@@ -331,6 +333,10 @@ nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool
       {"store_transactions", transactions},
       {"store_commits", commits},
       {"commits_per_workflow", workflows ? static_cast<double>(commits) / static_cast<double>(workflows) : 0},
+      {"store_reads_per_workflow",
+       workflows ? static_cast<double>(cached_reads + database_reads) / static_cast<double>(workflows) : 0},
+      {"store_database_reads_per_workflow",
+       workflows ? static_cast<double>(database_reads) / static_cast<double>(workflows) : 0},
       {"transactions_per_commit", commits ? static_cast<double>(transactions) / static_cast<double>(commits) : 0},
       {"events", dbf.events},
       {"db_bytes", dbf.bytes},

@@ -76,6 +76,8 @@ int run_start_dev(const std::string& db_file, const std::string& ip, int port, c
   spdlog::info("store: {} transactions in {} commits ({:.2f} transactions per fsync)", stats.transactions,
                stats.commits,
                stats.commits ? static_cast<double>(stats.transactions) / static_cast<double>(stats.commits) : 0.0);
+  spdlog::info("store: {} reads from the recent-runs cache, {} from the database", stats.cached_reads,
+               stats.database_reads);
   return 0;
 }
 

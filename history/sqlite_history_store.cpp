@@ -12,7 +12,9 @@
 // Threads and connections:
 //   - one write connection, owned by the writer thread (the only thread that ever writes);
 //   - a small pool of read connections, one per concurrent reader. In WAL mode a reader sees the
-//     last committed state and neither blocks nor is blocked by the writer.
+//     last committed state and neither blocks nor is blocked by the writer;
+//   - in front of them, the recent-runs cache (recent_runs_cache.h): rows and events the writer
+//     has just committed, which answer most reads (a sticky task's new events, a result) at once.
 #include "history/sqlite_history_store.h"
 
 #include <sqlite3.h>
@@ -28,6 +30,7 @@
 #include <utility>
 
 #include "history/memory_history_store.h"  // check_transaction: the shape rules every store applies
+#include "history/recent_runs_cache.h"
 
 namespace reprise::history {
 
@@ -443,6 +446,9 @@ struct Outcome {
 struct SqliteHistoryStore::Impl {
   explicit Impl(const SqliteStoreOptions& opts) : options(opts) {
     if (options.max_group_size < 1) options.max_group_size = 1;
+    if (options.recent_runs_cache_bytes > 0) {
+      cache = std::make_unique<RecentRunsCache>(RecentRunsCache::Limits{.max_bytes = options.recent_runs_cache_bytes});
+    }
     writer = std::make_unique<Connection>(options, /*read_only=*/false);
     create_or_check_schema();
     writer_thread = std::thread([this] { writer_loop(); });
@@ -552,6 +558,10 @@ struct SqliteHistoryStore::Impl {
             const RowIds& ids = outcome.ids[r];
             for (size_t t = 0; t < ids.task_ids.size(); ++t) tx.add_tasks[t].id = ids.task_ids[t];
             for (size_t t = 0; t < ids.timer_ids.size(); ++t) tx.add_timers[t].id = ids.timer_ids[t];
+            // Durable now, so the cache may hold it; before the answer, so the caller's next read
+            // finds it there.
+            if (cache)
+              cache->committed(tx.execution, std::move(pending.runs[r].event_data), !tx.expected_next_event_id);
           }
         }
       }
@@ -684,7 +694,10 @@ struct SqliteHistoryStore::Impl {
   static constexpr size_t kMaxIdleReaders = 8;
 
   SqliteStoreOptions options;
-  std::unique_ptr<Connection> writer;  // after construction, used by writer_thread only
+  std::unique_ptr<Connection> writer;      // after construction, used by writer_thread only
+  std::unique_ptr<RecentRunsCache> cache;  // null when options.recent_runs_cache_bytes is 0
+  std::atomic<uint64_t> cached_reads{0};
+  std::atomic<uint64_t> database_reads{0};
 
   std::mutex readers_mu;
   std::vector<std::unique_ptr<Connection>> idle_readers;
@@ -736,6 +749,13 @@ CommitResult SqliteHistoryStore::commit(Transaction& tx) {
 }
 
 std::optional<ExecutionRow> SqliteHistoryStore::get_execution(const ExecutionKey& key) {
+  if (impl_->cache) {
+    if (auto row = impl_->cache->execution(key)) {
+      impl_->cached_reads.fetch_add(1, std::memory_order_relaxed);
+      return row;
+    }
+  }
+  impl_->database_reads.fetch_add(1, std::memory_order_relaxed);
   return impl_->with_reader([&](Connection& c) -> std::optional<ExecutionRow> {
     Statement s = c.statement(kSelectExecution, "get execution");
     s.bind(1, key.namespace_);
@@ -759,6 +779,13 @@ std::optional<ExecutionRow> SqliteHistoryStore::get_current_execution(const std:
 
 std::vector<HistoryEvent> SqliteHistoryStore::read_events(const ExecutionKey& key, int64_t first_event_id,
                                                           int64_t max_count) {
+  if (impl_->cache) {
+    if (auto events = impl_->cache->events(key, first_event_id, max_count)) {
+      impl_->cached_reads.fetch_add(1, std::memory_order_relaxed);
+      return std::move(*events);
+    }
+  }
+  impl_->database_reads.fetch_add(1, std::memory_order_relaxed);
   return impl_->with_reader([&](Connection& c) {
     Statement s = c.statement(kSelectEvents, "read events");
     s.bind(1, key.namespace_);
@@ -852,8 +879,9 @@ std::vector<TimerRow> SqliteHistoryStore::load_timers() {
 
 StoreStats SqliteHistoryStore::stats() const {
   return StoreStats{impl_->submitted.load(std::memory_order_relaxed),
-                    impl_->transactions.load(std::memory_order_relaxed),
-                    impl_->commits.load(std::memory_order_relaxed)};
+                    impl_->transactions.load(std::memory_order_relaxed), impl_->commits.load(std::memory_order_relaxed),
+                    impl_->cached_reads.load(std::memory_order_relaxed),
+                    impl_->database_reads.load(std::memory_order_relaxed)};
 }
 
 std::unique_ptr<HistoryStore> open_sqlite_store(const SqliteStoreOptions& options) {

@@ -6,12 +6,14 @@
 // applies it inside ONE SQLite transaction (each caller's transaction in its own SAVEPOINT, so one
 // Conflict does not spoil its neighbours) and pays ONE fsync for the whole group before answering
 // every caller. Readers use separate connections; SQLite's WAL mode lets them read beside the
-// writer. The file layout (tables, indexes) is described in sqlite_history_store.cpp.
+// writer. What was just committed is also kept in memory (recent_runs_cache.h) for the reads that
+// follow. The file layout (tables, indexes) is described in sqlite_history_store.cpp.
 //
 // Exercised by tests/history/store_conformance_test.cpp (the contract every store meets) and
 // tests/history/store_sqlite_test.cpp (reopen, crash durability, group commit).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -36,14 +38,19 @@ struct SqliteStoreOptions {
   // How long a connection waits for a lock held by someone else (another process with the file
   // open, or WAL recovery at open) before the operation fails with SQLITE_BUSY.
   int busy_timeout_ms = 5000;
+  // Memory for the rows and events of the runs written most recently (recent_runs_cache.h), which
+  // answers most reads without SQLite. 0 turns the cache off: every read goes to the file.
+  size_t recent_runs_cache_bytes = 16 << 20;
 };
 
 // Counters for benchmarks and tests. transactions / commits is the group-commit factor: how many
 // callers shared each fsync on average.
 struct StoreStats {
-  uint64_t submitted = 0;     // commit() calls queued for the writer so far
-  uint64_t transactions = 0;  // of which the writer has finished (Ok, Conflict or failed)
-  uint64_t commits = 0;       // SQLite COMMITs executed = fsync groups
+  uint64_t submitted = 0;       // commit() calls queued for the writer so far
+  uint64_t transactions = 0;    // of which the writer has finished (Ok, Conflict or failed)
+  uint64_t commits = 0;         // SQLite COMMITs executed = fsync groups
+  uint64_t cached_reads = 0;    // get_execution / read_events answered by the recent-runs cache
+  uint64_t database_reads = 0;  // ... and those that went to a read connection
 };
 
 // An error reported by SQLite, with the operation that hit it ("open", "commit group", ...).

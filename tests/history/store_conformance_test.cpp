@@ -77,7 +77,7 @@ TimerRow timer_for(const ExecutionKey& k, int64_t fire_time_ms, const std::strin
 
 }  // namespace
 
-#define STORE_TYPES SqliteStoreFactory, MemoryStoreFactory, FaultWrappedStoreFactory
+#define STORE_TYPES SqliteStoreFactory, UncachedSqliteStoreFactory, MemoryStoreFactory, FaultWrappedStoreFactory
 
 TEMPLATE_TEST_CASE("A new run reads back with its row and its events exactly as written", "[store]", STORE_TYPES) {
   TestType factory;

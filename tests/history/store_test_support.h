@@ -110,6 +110,17 @@ struct SqliteStoreFactory {
   }
 };
 
+// The same store with its recent-runs cache off: every read goes through a read connection, so
+// the conformance suite covers SQLite's read path and not only the cache's.
+struct UncachedSqliteStoreFactory {
+  TempDir dir;
+  std::shared_ptr<HistoryStore> make() {
+    SqliteStoreOptions options{dir.file("history.db"), SqliteStoreOptions::Synchronous::Full};
+    options.recent_runs_cache_bytes = 0;
+    return open_sqlite_store(options);
+  }
+};
+
 struct MemoryStoreFactory {
   std::shared_ptr<HistoryStore> make() { return std::make_shared<MemoryHistoryStore>(); }
 };

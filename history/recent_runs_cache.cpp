@@ -1,0 +1,119 @@
+// The recently written runs (see recent_runs_cache.h).
+#include "history/recent_runs_cache.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <utility>
+
+namespace reprise::history {
+
+namespace {
+// What an entry costs beside its strings (map node, list node, deque blocks), roughly.
+constexpr size_t kEntryOverhead = 256;
+constexpr size_t kEventOverhead = 32;
+}  // namespace
+
+RecentRunsCache::RecentRunsCache(Limits limits) : limits_(limits) {}
+
+size_t RecentRunsCache::row_bytes(const ExecutionRow& row) {
+  return kEntryOverhead + row.key.namespace_.size() + row.key.workflow_id.size() + row.key.run_id.size() +
+         row.workflow_type.size() + row.task_queue.size() + row.state.size();
+}
+
+void RecentRunsCache::touch(Entry& entry) { lru_.splice(lru_.begin(), lru_, entry.lru); }
+
+void RecentRunsCache::committed(const ExecutionRow& row, std::vector<std::string> event_data, bool new_run) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(row.key);
+  if (it == entries_.end()) {
+    it = entries_.emplace(row.key, Entry{}).first;
+    Entry& entry = it->second;
+    // A run seen for the first time (new, or written again after it was evicted) is cached from
+    // the first event of this commit on: the tail of its history, as every entry is.
+    entry.first_event_id = new_run ? 1 : row.next_event_id - static_cast<int64_t>(event_data.size());
+    entry.bytes = row_bytes(entry.row);  // of the empty row, replaced below like any other
+    bytes_ += entry.bytes;
+    lru_.push_front(&it->first);
+    entry.lru = lru_.begin();
+  } else {
+    touch(it->second);
+  }
+  Entry& entry = it->second;
+  bytes_ -= entry.bytes;
+  entry.bytes -= row_bytes(entry.row);
+  entry.row = row;
+  entry.bytes += row_bytes(row);
+  for (std::string& data : event_data) {
+    entry.bytes += data.size() + kEventOverhead;
+    entry.events.push_back(std::move(data));
+  }
+  while (entry.events.size() > limits_.max_events_per_run) {
+    entry.bytes -= entry.events.front().size() + kEventOverhead;
+    entry.events.pop_front();
+    ++entry.first_event_id;
+  }
+  bytes_ += entry.bytes;
+  // The store checks that a commit's events continue the run's history exactly where the stored
+  // row said it ended, and this entry mirrors that row; a tail that does not end at the row's last
+  // event would be a bug here, and a stale answer is worse than a database read.
+  if (entry.first_event_id + static_cast<int64_t>(entry.events.size()) != row.next_event_id) {
+    bytes_ -= entry.bytes;
+    lru_.erase(entry.lru);
+    entries_.erase(it);
+  }
+  evict_until_within_budget();
+}
+
+void RecentRunsCache::evict_until_within_budget() {
+  while (bytes_ > limits_.max_bytes && !lru_.empty()) {
+    auto it = entries_.find(*lru_.back());
+    bytes_ -= it->second.bytes;
+    lru_.pop_back();
+    entries_.erase(it);
+  }
+}
+
+std::optional<ExecutionRow> RecentRunsCache::execution(const ExecutionKey& key) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return std::nullopt;
+  touch(it->second);
+  return it->second.row;
+}
+
+std::optional<std::vector<HistoryEvent>> RecentRunsCache::events(const ExecutionKey& key, int64_t first_event_id,
+                                                                 int64_t max_count) {
+  std::vector<std::string> copies;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end() || first_event_id < it->second.first_event_id) return std::nullopt;
+    Entry& entry = it->second;
+    touch(entry);
+    const auto from = static_cast<size_t>(first_event_id - entry.first_event_id);
+    size_t to = entry.events.size();
+    if (max_count > 0 && from < to) to = std::min(to, from + static_cast<size_t>(max_count));
+    for (size_t i = from; i < to; ++i) copies.push_back(entry.events[i]);
+  }
+  // Decoded outside the lock: the writer thread must never wait for a reader's parsing.
+  std::vector<HistoryEvent> events(copies.size());
+  for (size_t i = 0; i < copies.size(); ++i) {
+    if (!events[i].ParseFromString(copies[i])) {
+      throw std::runtime_error("recent runs cache: event " + std::to_string(first_event_id + static_cast<int64_t>(i)) +
+                               " of " + key.workflow_id + " does not decode as a HistoryEvent");
+    }
+  }
+  return events;
+}
+
+size_t RecentRunsCache::runs() {
+  std::lock_guard lock(mu_);
+  return entries_.size();
+}
+
+size_t RecentRunsCache::bytes() {
+  std::lock_guard lock(mu_);
+  return bytes_;
+}
+
+}  // namespace reprise::history
