@@ -13,6 +13,7 @@
 // tests/history/store_sqlite_test.cpp (reopen, crash durability, group commit).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -35,6 +36,11 @@ struct SqliteStoreOptions {
   // At most this many transactions share one SQLite COMMIT. A cap keeps one group from holding
   // the write lock (and its callers' latency) hostage to an unbounded burst.
   int max_group_size = 256;
+  // The commit delay. After a group of several transactions, the writer waits up to this long for
+  // as many to be queued before it begins the next group (not at all after a group of one), so
+  // that callers committing in step keep sharing fsyncs. 0: begin at once. Only with
+  // synchronous = Full: in the other modes a COMMIT pays no fsync. See writer_loop().
+  std::chrono::microseconds commit_delay{1000};
   // How long a connection waits for a lock held by someone else (another process with the file
   // open, or WAL recovery at open) before the operation fails with SQLITE_BUSY.
   int busy_timeout_ms = 5000;
@@ -49,6 +55,7 @@ struct StoreStats {
   uint64_t submitted = 0;       // commit() calls queued for the writer so far
   uint64_t transactions = 0;    // of which the writer has finished (Ok, Conflict or failed)
   uint64_t commits = 0;         // SQLite COMMITs executed = fsync groups
+  uint64_t queued = 0;          // transactions waiting for the writer to take them, right now
   uint64_t cached_reads = 0;    // get_execution / read_events answered by the recent-runs cache
   uint64_t database_reads = 0;  // ... and those that went to a read connection
 };

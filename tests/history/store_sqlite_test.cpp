@@ -220,6 +220,109 @@ TEST_CASE("Transactions queued behind a busy writer commit together and a confli
   CHECK(store.load_tasks().size() == 1);
 }
 
+namespace {
+
+// Waits until the writer has taken every queued transaction (it is then inside a group).
+void wait_until_taken(const SqliteHistoryStore& store) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (store.stats().queued > 0) {
+    REQUIRE(std::chrono::steady_clock::now() < give_up);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+// Leaves the store's writer having just committed a group of two (so its next group waits for
+// two): one transaction is committed alone while two queue behind a lock another connection holds.
+void commit_a_group_of_two(SqliteHistoryStore& store, const std::string& path) {
+  RawConnection other(path);
+  other.exec("BEGIN IMMEDIATE");
+  const StoreStats before = store.stats();
+  std::vector<std::thread> threads;
+  std::atomic<int> not_ok{0};
+  auto start = [&](const std::string& id) {
+    threads.emplace_back([&, id] {
+      Transaction tx = start_run(key(id), 1);
+      if (store.commit(tx) != CommitResult::Ok) ++not_ok;
+    });
+  };
+  start("alone");
+  wait_until_submitted(store, before.submitted + 1);
+  wait_until_taken(store);  // the writer holds "alone" and waits for the lock in BEGIN IMMEDIATE
+  start("pair-1");
+  start("pair-2");
+  wait_until_submitted(store, before.submitted + 3);
+  other.exec("COMMIT");
+  for (std::thread& t : threads) t.join();
+  REQUIRE(not_ok == 0);
+  REQUIRE(store.stats().commits - before.commits == 2);  // {alone}, {pair-1, pair-2}
+}
+
+}  // namespace
+
+TEST_CASE("After a shared commit the writer waits for as many transactions before its next commit",
+          "[sqlite][concurrency]") {
+  TempDir dir;
+  SqliteStoreOptions options = options_for(dir);
+  options.busy_timeout_ms = 60'000;
+  options.commit_delay = std::chrono::hours(1);  // in this test the group can only ever complete
+  SqliteHistoryStore store(options);
+  commit_a_group_of_two(store, dir.file("history.db"));
+  const StoreStats before = store.stats();
+
+  // Two callers arriving one after the other: the first is not committed on its own (it would
+  // be, at once, without the delay); the second completes the group and both share one COMMIT.
+  std::atomic<int> not_ok{0};
+  std::thread first([&] {
+    Transaction tx = start_run(key("next-1"), 1);
+    if (store.commit(tx) != CommitResult::Ok) ++not_ok;
+  });
+  wait_until_submitted(store, before.submitted + 1);
+  Transaction second = start_run(key("next-2"), 1);
+  REQUIRE(store.commit(second) == CommitResult::Ok);
+  first.join();
+  REQUIRE(not_ok == 0);
+  const StoreStats after = store.stats();
+  CHECK(after.transactions - before.transactions == 2);
+  CHECK(after.commits - before.commits == 1);
+}
+
+TEST_CASE("A lone caller never waits out the commit delay, and closing the store ends a wait", "[sqlite]") {
+  TempDir dir;
+  SqliteStoreOptions options = options_for(dir);
+  options.busy_timeout_ms = 60'000;
+  options.commit_delay = std::chrono::hours(1);  // a wait that is not cut short hangs the test
+  SECTION("one caller after another, each alone in its group") {
+    SqliteHistoryStore store(options);
+    Transaction start = start_run(key("solo"), 1);
+    REQUIRE(store.commit(start) == CommitResult::Ok);
+    ExecutionRow row = start.execution;
+    for (int i = 0; i < 5; ++i) {
+      Transaction tx = append(row, 1);
+      REQUIRE(store.commit(tx) == CommitResult::Ok);
+      row = tx.execution;
+    }
+    CHECK(store.stats().commits == 6);
+  }
+  SECTION("the store closes while its writer waits for a second transaction") {
+    std::atomic<int> result{-1};
+    std::thread caller;
+    {
+      SqliteHistoryStore store(options);
+      commit_a_group_of_two(store, dir.file("history.db"));
+      const uint64_t submitted = store.stats().submitted;
+      caller = std::thread([&] {
+        Transaction tx = start_run(key("last-one"), 1);
+        result = static_cast<int>(store.commit(tx));
+      });
+      wait_until_submitted(store, submitted + 1);
+    }  // the destructor finishes what is queued: the waiting writer commits "last-one"
+    caller.join();
+    CHECK(result == static_cast<int>(CommitResult::Ok));
+    SqliteHistoryStore reopened(options);
+    CHECK(reopened.get_execution(key("last-one")));
+  }
+}
+
 TEST_CASE("A transaction that fails halfway is rolled back alone and its neighbours in the group commit",
           "[sqlite][concurrency]") {
   TempDir dir;
