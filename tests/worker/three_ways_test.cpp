@@ -89,6 +89,24 @@ TEST_CASE("a complete greet history replays with nothing left to send") {
   CHECK(activation.workflow_closed);
 }
 
+TEST_CASE("events handed over in a vector are applied as if copied from a span, skips and all") {
+  auto registry = greet_registry();
+  auto events = greet_history(false).events();
+  WorkflowRun copied(registry, StartInfo{"default", "wf-1", "run-1", "greet", "test-queue"});
+  WorkflowRun moved(registry, StartInfo{"default", "wf-1", "run-1", "greet", "test-queue"});
+  auto first_copied = copied.activate(std::span<const HistoryEvent>(events.data(), 3));
+  auto first_moved = moved.activate(std::vector<HistoryEvent>(events.begin(), events.begin() + 3));
+  REQUIRE(first_moved.ok());
+  CHECK(describe(first_moved.commands) == describe(first_copied.commands));
+  // The second batch starts at event 1 again, as a sticky task after a reset might: 1-3 skipped.
+  auto second_copied = copied.activate(std::span<const HistoryEvent>(events.data(), 9));
+  auto second_moved = moved.activate(std::vector<HistoryEvent>(events.begin(), events.begin() + 9));
+  REQUIRE(second_moved.ok());
+  CHECK(describe(second_moved.commands) == describe(second_copied.commands));
+  CHECK(describe(second_moved.commands).at(0).rfind("StartTimer", 0) == 0);
+  CHECK(moved.next_event_id() == 10);
+}
+
 TEST_CASE("a cached run accepts events it already has and refuses a gap") {
   auto registry = greet_registry();
   auto events = greet_history(false).events();

@@ -88,14 +88,20 @@ class WorkflowRun {
   WorkflowRun(const WorkflowRun&) = delete;
   WorkflowRun& operator=(const WorkflowRun&) = delete;
 
-  // Applies new events and runs the workflow code for each task they contain (see above).
+  // Applies new events and runs the workflow code for each task they contain (see above). The run
+  // keeps every event it is given; the vector overload takes them over instead of copying them.
   Activation activate(std::span<const HistoryEvent> new_events);
+  Activation activate(std::vector<HistoryEvent>&& new_events);
   Activation activate(const temporal::api::history::v1::History& history);
 
   // The id the next event given to activate() must have (1 for a fresh run).
   std::int64_t next_event_id() const;
 
  private:
+  // The work of activate(), for a std::span<const HistoryEvent> (copied into history_) or a
+  // std::vector<HistoryEvent> (moved into it).
+  template <class Events>
+  Activation append_and_apply(Events& new_events);
   Activation fail(const TaskFailure& failure);
   void rebuild_machines();
 

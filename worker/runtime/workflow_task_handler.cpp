@@ -50,7 +50,7 @@ void Worker::Impl::handle_workflow_task(ws::PollWorkflowTaskQueueResponse task) 
   const bool caching = options.max_cached_workflows > 0;
   while (true) {
     const std::string run_id = task.workflow_execution().run_id();
-    const auto& events = task.history().events();
+    auto& events = *task.mutable_history()->mutable_events();  // taken over by the run below
     std::unique_ptr<WorkflowRun> run = cache.take(run_id);
     // Whatever happens below, the run id is checked back in: with the run (put) or without it.
     struct CheckIn {
@@ -66,7 +66,7 @@ void Worker::Impl::handle_workflow_task(ws::PollWorkflowTaskQueueResponse task) 
     std::vector<HistoryEvent> batch;
     if (run) {
       ++cache_hits;
-      batch.assign(events.begin(), events.end());
+      batch.assign(std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
     } else {
       ++full_replays;
       run = std::make_unique<WorkflowRun>(workflows, StartInfo::from_poll(task, namespace_name));
@@ -74,14 +74,14 @@ void Worker::Impl::handle_workflow_task(ws::PollWorkflowTaskQueueResponse task) 
         // Only the tail came (a sticky task for a run this worker no longer has): fetch it all.
         try {
           auto full = client.fetch_history(task.workflow_execution().workflow_id(), run_id);
-          for (const auto& e : full.events())
-            if (e.event_id() < events[0].event_id()) batch.push_back(e);
+          for (auto& e : *full.mutable_events())
+            if (e.event_id() < events[0].event_id()) batch.push_back(std::move(e));
         } catch (const std::exception& e) {
           spdlog::warn("could not fetch the history of {}: {}", task.workflow_execution().workflow_id(), e.what());
           return;  // the task times out and comes back
         }
       }
-      batch.insert(batch.end(), events.begin(), events.end());
+      batch.insert(batch.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
       events_replayed += batch.size();
       if (task.previous_started_event_id() > 0)
         spdlog::info(
@@ -92,7 +92,7 @@ void Worker::Impl::handle_workflow_task(ws::PollWorkflowTaskQueueResponse task) 
 
     Activation activation;
     try {
-      activation = run->activate(std::span<const HistoryEvent>(batch.data(), batch.size()));
+      activation = run->activate(std::move(batch));
     } catch (const std::exception& e) {
       activation.failure = unexpected_failure(e.what());
     }

@@ -62,11 +62,16 @@ void WorkflowRun::rebuild_machines() {
 std::int64_t WorkflowRun::next_event_id() const { return history_.empty() ? 1 : history_.back().event_id() + 1; }
 
 Activation WorkflowRun::activate(const temporal::api::history::v1::History& history) {
-  const std::vector<HistoryEvent> events(history.events().begin(), history.events().end());
-  return activate(events);
+  std::vector<HistoryEvent> events(history.events().begin(), history.events().end());
+  return activate(std::move(events));
 }
 
-Activation WorkflowRun::activate(std::span<const HistoryEvent> new_events) {
+Activation WorkflowRun::activate(std::span<const HistoryEvent> new_events) { return append_and_apply(new_events); }
+
+Activation WorkflowRun::activate(std::vector<HistoryEvent>&& new_events) { return append_and_apply(new_events); }
+
+template <class Events>
+Activation WorkflowRun::append_and_apply(Events& new_events) {
   if (poisoned_) return Activation{{}, poisoned_, false};
 
   // Skip what is already applied; refuse a gap.
@@ -80,8 +85,8 @@ Activation WorkflowRun::activate(std::span<const HistoryEvent> new_events) {
   std::size_t from = history_.size();
   bool answered_task_failed = false;
   for (std::size_t i = skip; i < new_events.size(); ++i) {
-    history_.push_back(new_events[i]);
     answered_task_failed |= ends_task_without_completion(new_events[i], machines_->answered_task_started_id());
+    history_.push_back(std::move(new_events[i]));  // a move from a span's const event is a copy
   }
   if (answered_task_failed) {
     rebuild_machines();
