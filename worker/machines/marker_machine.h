@@ -19,10 +19,12 @@
 // Exercised by tests/worker/marker_test.cpp.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <source_location>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "machines/machine.h"
 #include "replay/command_queue.h"
@@ -59,11 +61,16 @@ class MarkerMachine final : public Machine {
 // Markers that history shows for the workflow tasks replayed so far, by (name, id).
 class RecordedMarkers {
  public:
-  void remember(const HistoryEvent& marker_recorded);
+  // Notes the MarkerRecorded event at history[index]; `history` is the run's whole history.
+  void remember(const std::vector<HistoryEvent>& history, std::size_t index);
+  // The marker's details, valid until the history grows (within one activation, that is).
   const MarkerDetails* find(const std::string& marker_name, const std::string& key) const;
 
  private:
-  std::map<std::pair<std::string, std::string>, MarkerDetails> markers_;
+  // Where each marker is in the run's history, not a copy of its details: the history outlives
+  // these machines and only grows (a reset builds new machines), so an index stays valid.
+  const std::vector<HistoryEvent>* history_ = nullptr;
+  std::map<std::pair<std::string, std::string>, std::size_t> markers_;
 };
 
 }  // namespace reprise::detail

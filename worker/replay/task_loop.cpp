@@ -75,7 +75,7 @@ void WorkflowMachines::look_ahead_for_markers(const std::vector<HistoryEvent>& h
   for (std::size_t i = from; i < history.size(); ++i) {
     const auto type = history[i].event_type();
     if (type == enums::EVENT_TYPE_WORKFLOW_TASK_STARTED) break;
-    if (type == enums::EVENT_TYPE_MARKER_RECORDED) recorded_markers_.remember(history[i]);
+    if (type == enums::EVENT_TYPE_MARKER_RECORDED) recorded_markers_.remember(history, i);
   }
 }
 
