@@ -34,7 +34,7 @@ void WorkflowMachines::apply(const std::vector<HistoryEvent>& history, std::size
       by_initial_event_id_[event.event_id()] = machine;
       continue;
     }
-    if (!first_event_after_commands_) first_event_after_commands_ = event;
+    if (!first_event_after_commands_) first_event_after_commands_ = i;
     switch (type) {
       case enums::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
       case enums::EVENT_TYPE_WORKFLOW_TASK_FAILED:  // WorkflowRun resets the run if it was ours
@@ -49,13 +49,13 @@ void WorkflowMachines::apply(const std::vector<HistoryEvent>& history, std::size
   }
   // A closed history (the Replayer's): the last task's commands must all be in it.
   if (!history.empty() && history.back().event_type() != enums::EVENT_TYPE_WORKFLOW_TASK_STARTED)
-    commands_.expect_all_matched(first_event_after_commands_ ? &*first_event_after_commands_ : nullptr);
+    commands_.expect_all_matched(first_event_after_commands_ ? &history[*first_event_after_commands_] : nullptr);
 }
 
 void WorkflowMachines::on_task_started(const std::vector<HistoryEvent>& history, std::size_t index) {
   const HistoryEvent& started = history[index];
   // Whatever the previous task produced must have been matched by now.
-  commands_.expect_all_matched(first_event_after_commands_ ? &*first_event_after_commands_ : &started);
+  commands_.expect_all_matched(first_event_after_commands_ ? &history[*first_event_after_commands_] : &started);
 
   const HistoryEvent* next = index + 1 < history.size() ? &history[index + 1] : nullptr;
   if (next != nullptr && next->event_type() != enums::EVENT_TYPE_WORKFLOW_TASK_COMPLETED) return;

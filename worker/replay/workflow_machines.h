@@ -120,7 +120,9 @@ class WorkflowMachines {
   bool cancel_requested_ = false;  // history holds WorkflowExecutionCancelRequested
   std::chrono::system_clock::time_point now_{};
   std::int64_t answered_task_started_id_ = 0;
-  std::optional<HistoryEvent> first_event_after_commands_;  // for "extra command" messages
+  // For "extra command" messages: the index in the run's history (which only grows) of the first
+  // event after the last task's command events.
+  std::optional<std::size_t> first_event_after_commands_;
 
   WorkflowContext context_{*this};
   std::optional<Workflow<Payloads>> root_;  // last: destroyed first (frees every workflow frame)
