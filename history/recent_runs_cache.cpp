@@ -27,31 +27,27 @@ void RecentRunsCache::committed(const ExecutionRow& row, std::vector<std::string
   auto it = entries_.find(row.key);
   if (it == entries_.end()) {
     it = entries_.emplace(row.key, Entry{}).first;
-    Entry& entry = it->second;
     // A run seen for the first time (new, or written again after it was evicted) is cached from
     // the first event of this commit on: the tail of its history, as every entry is.
-    entry.first_event_id = new_run ? 1 : row.next_event_id - static_cast<int64_t>(event_data.size());
-    entry.bytes = row_bytes(entry.row);  // of the empty row, replaced below like any other
-    bytes_ += entry.bytes;
+    it->second.first_event_id = new_run ? 1 : row.next_event_id - static_cast<int64_t>(event_data.size());
     lru_.push_front(&it->first);
-    entry.lru = lru_.begin();
+    it->second.lru = lru_.begin();
   } else {
     touch(it->second);
   }
   Entry& entry = it->second;
-  bytes_ -= entry.bytes;
-  entry.bytes -= row_bytes(entry.row);
   entry.row = row;
-  entry.bytes += row_bytes(row);
   for (std::string& data : event_data) {
-    entry.bytes += data.size() + kEventOverhead;
+    entry.event_bytes += data.size() + kEventOverhead;
     entry.events.push_back(std::move(data));
   }
   while (entry.events.size() > limits_.max_events_per_run) {
-    entry.bytes -= entry.events.front().size() + kEventOverhead;
+    entry.event_bytes -= entry.events.front().size() + kEventOverhead;
     entry.events.pop_front();
     ++entry.first_event_id;
   }
+  bytes_ -= entry.bytes;  // 0 for a new entry
+  entry.bytes = row_bytes(entry.row) + entry.event_bytes;
   bytes_ += entry.bytes;
   // The store checks that a commit's events continue the run's history exactly where the stored
   // row said it ended, and this entry mirrors that row; a tail that does not end at the row's last

@@ -58,9 +58,10 @@ class RecentRunsCache {
  private:
   struct Entry {
     ExecutionRow row;
-    int64_t first_event_id = 1;      // id of events.front()
-    std::deque<std::string> events;  // serialized, ids first_event_id .. row.next_event_id - 1
-    size_t bytes = 0;
+    int64_t first_event_id = 1;                    // id of events.front()
+    std::deque<std::string> events;                // serialized, ids first_event_id .. row.next_event_id - 1
+    size_t event_bytes = 0;                        // events' share of bytes
+    size_t bytes = 0;                              // what the entry counts against the budget, row and events
     std::list<const ExecutionKey*>::iterator lru;  // position in lru_ (front: most recent)
   };
 
