@@ -91,7 +91,8 @@ std::string default_identity() {
 Client::Client(ClientOptions options) : options_(std::move(options)), impl_(std::make_unique<Impl>()) {
   if (options_.identity.empty()) options_.identity = default_identity();
   // gRPC's mutexes come from abseil, which Debian builds with lock-order (deadlock) tracking on:
-  // a graph update on every contended lock, 3-9 % of a worker's CPU (bench/README.md). Process-wide.
+  // a graph update on every contended lock (1-3 % of a worker's samples in perf; bench/README.md,
+  // optimisation 10). Process-wide.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(128 * 1024 * 1024);

@@ -34,14 +34,20 @@ struct RawConnection {
   void exec(const char* sql) { REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK); }
 };
 
-// Waits until `count` commits in all have been handed to the store's writer thread, i.e. every
-// caller is queued (or in the group the writer has taken), not merely about to call commit().
-void wait_until_submitted(const SqliteHistoryStore& store, uint64_t count) {
+// Waits (10 s at most, then fails) until the store's counters satisfy `ready`.
+template <class Ready>
+void wait_until(const SqliteHistoryStore& store, Ready ready) {
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (store.stats().submitted < count) {
+  while (!ready(store.stats())) {
     REQUIRE(std::chrono::steady_clock::now() < give_up);
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+}
+
+// Waits until `count` commits in all have been handed to the store's writer thread, i.e. every
+// caller is queued (or in the group the writer has taken), not merely about to call commit().
+void wait_until_submitted(const SqliteHistoryStore& store, uint64_t count) {
+  wait_until(store, [count](const StoreStats& s) { return s.submitted >= count; });
 }
 
 }  // namespace
@@ -224,11 +230,7 @@ namespace {
 
 // Waits until the writer has taken every queued transaction (it is then inside a group).
 void wait_until_taken(const SqliteHistoryStore& store) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (store.stats().queued > 0) {
-    REQUIRE(std::chrono::steady_clock::now() < give_up);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  wait_until(store, [](const StoreStats& s) { return s.queued == 0; });
 }
 
 // Leaves the store's writer having just committed a group of two (so its next group waits for
