@@ -29,6 +29,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -367,8 +368,9 @@ nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool
 
 // --rpc-floor T: the cheapest RPC there is, for scale. T threads call GetSystemInfo (answered
 // at once, no store, no engine) on a fresh server for --seconds; reports calls/s and the CPU of
-// both ends per call. Every workflow costs at least its RPCs times this.
-nlohmann::json run_rpc_floor(const RunOptions& o, int threads) {
+// both ends per call. Every workflow costs at least its RPCs times this. With --rpc-callback the
+// client keeps T calls in flight through gRPC's callback API instead (as the worker does).
+nlohmann::json run_rpc_floor(const RunOptions& o, int threads, bool callback_api) {
   ChildProcess server({o.reprise_binary, "server", "start-dev", "--db-filename", o.workdir + "/rpc-floor.db", "--port",
                        "0", "--log-level", "info"},
                       o.workdir + "/server-rpc-floor.log");
@@ -384,9 +386,39 @@ nlohmann::json run_rpc_floor(const RunOptions& o, int threads) {
       (stub->GetSystemInfo(&ctx, req, &resp).ok() ? calls : errors)++;
     }
   };
+  // The same loop through gRPC's callback API: `threads` chains of calls in flight, each call
+  // started from the previous one's completion on gRPC's own threads (no thread blocks per call).
+  auto hammer_callback = [&](std::chrono::steady_clock::time_point until) {
+    struct Chain {
+      grpc::ClientContext ctx;
+      temporal::api::workflowservice::v1::GetSystemInfoRequest req;
+      temporal::api::workflowservice::v1::GetSystemInfoResponse resp;
+    };
+    std::mutex mu;
+    std::condition_variable cv;
+    int running = threads;
+    std::vector<std::unique_ptr<Chain>> chains(threads);
+    std::function<void(int)> issue = [&](int i) {
+      chains[i] = std::make_unique<Chain>();
+      auto* c = chains[i].get();
+      stub->async()->GetSystemInfo(&c->ctx, &c->req, &c->resp, [&, i](grpc::Status s) {
+        (s.ok() ? calls : errors)++;
+        if (std::chrono::steady_clock::now() < until) return issue(i);
+        std::lock_guard lock(mu);
+        if (--running == 0) cv.notify_all();
+      });
+    };
+    for (int i = 0; i < threads; ++i) issue(i);
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return running == 0; });
+  };
   std::vector<std::thread> warm;
-  for (int i = 0; i < threads; ++i) warm.emplace_back(hammer, std::chrono::steady_clock::now() + 500ms);
-  for (auto& t : warm) t.join();
+  if (callback_api) {
+    hammer_callback(std::chrono::steady_clock::now() + 500ms);
+  } else {
+    for (int i = 0; i < threads; ++i) warm.emplace_back(hammer, std::chrono::steady_clock::now() + 500ms);
+    for (auto& t : warm) t.join();
+  }
   calls = 0;
   const double server_cpu0 = process_cpu_seconds(server.pid()), self_cpu0 = cpu_seconds();
   const long server_cs0 = process_context_switches(server.pid());
@@ -394,8 +426,12 @@ nlohmann::json run_rpc_floor(const RunOptions& o, int threads) {
   const auto until =
       start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(o.seconds));
   std::vector<std::thread> pool;
-  for (int i = 0; i < threads; ++i) pool.emplace_back(hammer, until);
-  for (auto& t : pool) t.join();
+  if (callback_api) {
+    hammer_callback(until);
+  } else {
+    for (int i = 0; i < threads; ++i) pool.emplace_back(hammer, until);
+    for (auto& t : pool) t.join();
+  }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double n = static_cast<double>(std::max<int64_t>(1, calls.load()));
   const double client_cpu = cpu_seconds() - self_cpu0;
@@ -404,6 +440,7 @@ nlohmann::json run_rpc_floor(const RunOptions& o, int threads) {
   nlohmann::json line = provenance();
   line["bench"] = "rpc_floor";
   line["threads"] = threads;
+  line["api"] = callback_api ? "callback" : "sync";
   line["ok"] = errors == 0 && server.stop();
   line["metrics"] = {{"calls", calls.load()},
                      {"calls_per_s", n / wall},
@@ -454,6 +491,8 @@ int main(int argc, char** argv) {
   o.warmup = -1;
   bool keep = false;
   int rpc_floor_threads = 0;
+  bool rpc_callback = false;
+  app.add_flag("--rpc-callback", rpc_callback, "--rpc-floor through gRPC's callback client API");
   app.add_option("--rpc-floor", rpc_floor_threads,
                  "instead of workflows: this many threads calling GetSystemInfo for --seconds (the cost of "
                  "one bare RPC)");
@@ -488,12 +527,12 @@ int main(int argc, char** argv) {
   o.workdir = dir_template;
   bool all_ok = true;
   if (rpc_floor_threads > 0) {
-    auto line = run_rpc_floor(o, rpc_floor_threads);
+    auto line = run_rpc_floor(o, rpc_floor_threads, rpc_callback);
     const auto& m = line["metrics"];
     std::printf(
-        "bare RPC (GetSystemInfo), %d client threads: %.0f calls/s, client %.1f us/call, server %.1f us/call, "
+        "bare RPC (GetSystemInfo), %d client %s: %.0f calls/s, client %.1f us/call, server %.1f us/call, "
         "server %.2f context switches/call\n",
-        rpc_floor_threads, m["calls_per_s"].get<double>(), m["client_cpu_us_per_call"].get<double>(),
+        rpc_floor_threads, rpc_callback ? "callback chains" : "threads", m["calls_per_s"].get<double>(), m["client_cpu_us_per_call"].get<double>(),
         m["server_cpu_us_per_call"].get<double>(), m["server_context_switches_per_call"].get<double>());
     if (!out.empty()) std::ofstream(out, std::ios::app) << line.dump() << "\n";
     fs::remove_all(o.workdir);

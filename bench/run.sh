@@ -34,8 +34,9 @@ echo
 echo "== sticky cache on vs off: worker CPU for one workflow of N steps (results/sticky.jsonl)"
 "$build/bench/sticky_curve" "${sticky[@]}" --out "$results/sticky.jsonl"
 echo
-echo "== the cheapest RPC, for scale: GetSystemInfo from 16 threads (results/rpc_floor.jsonl)"
+echo "== the cheapest RPC, for scale: GetSystemInfo from 16 threads, then 16 callback chains (results/rpc_floor.jsonl)"
 "$build/bench/e2e_bench" --rpc-floor 16 --seconds 3 --out "$results/rpc_floor.jsonl"
+"$build/bench/e2e_bench" --rpc-floor 16 --rpc-callback --seconds 3 --out "$results/rpc_floor.jsonl"
 echo
 echo "== end to end: server (SQLite, synchronous=FULL) + 2 worker processes + load generator (results/e2e.jsonl)"
 echo "   load average now: $(cut -d' ' -f1-3 /proc/loadavg)"

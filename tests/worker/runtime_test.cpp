@@ -6,6 +6,7 @@
 // attempt; the workflow's cancellation reaches the activity through its heartbeat; and shutdown
 // reports an activity still running after the grace period as failed (WorkerShutdown).
 #include <atomic>
+#include <filesystem>
 #include <future>
 
 #include "reprise/replayer.h"
@@ -190,6 +191,34 @@ TEST_CASE("a workflow that continues as new runs as a chain of runs and the clie
     }
   }
   CHECK(worker.stats().activity_tasks == 3);
+}
+
+// The threads of this process, from /proc/self/task.
+std::size_t thread_count() {
+  return static_cast<std::size_t>(
+      std::distance(std::filesystem::directory_iterator("/proc/self/task"), std::filesystem::directory_iterator()));
+}
+
+TEST_CASE("a worker's pollers hold no thread each: 150 long polls open, and the workflow still completes",
+          "[runtime]") {
+  TestServer s;
+  reprise::Client client({.address = s.server->address()});
+  reprise::Worker worker(client, {.task_queue = "many-polls",
+                                  .workflow_pollers = 60,
+                                  .sticky_workflow_pollers = 60,
+                                  .activity_pollers = 30,
+                                  .max_concurrent_activities = 40});
+  worker.register_workflow("count_up", count_up);
+  worker.register_activity("add_one", add_one);
+  const std::size_t before = thread_count();  // the activity pool's 40 threads are here already
+  worker.start();
+  auto handle = client.start_workflow("count_up", {.id = "wf-many-polls", .task_queue = "many-polls"},
+                                      reprise::json_payloads({3}));
+  CHECK(handle.result_json(30s).get<int>() == 3);
+  // A thread per poller would be 150 more; gRPC's own few threads are all the worker adds.
+  CHECK(thread_count() < before + 20);
+  worker.shutdown();
+  CHECK(worker.stats().workflow_tasks == 4);
 }
 
 TEST_CASE("no more than max_concurrent_activities activities run at once", "[runtime]") {

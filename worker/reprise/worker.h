@@ -7,7 +7,8 @@
 //   worker.run();                                             // until SIGINT/SIGTERM or shutdown()
 //
 // What it does (worker/runtime/):
-//   - workflow pollers long-poll the task queue (and this worker's own sticky queue); each workflow
+//   - workflow pollers long-poll the task queue (and this worker's own sticky queue) through
+//     gRPC's callback API, with no thread per poll (worker_impl.h); each workflow
 //     task is answered by a WorkflowRun (reprise/workflow_run.h) that replays history and runs the
 //     workflow code to its next blocking point (workflow_task_handler.cpp);
 //   - the sticky cache keeps recently used runs in memory (LRU), so a cached run applies only new
@@ -34,9 +35,10 @@ namespace reprise {
 struct WorkerOptions {
   std::string task_queue;  // required
   std::string identity;    // default: the client's identity
-  // Threads long-polling each queue. A poller answers the task it got (replay, then the
-  // RespondWorkflowTaskCompleted round trip, which waits for the server's durable commit) before it
-  // polls again, so the pollers of a queue bound how many of its tasks are in hand at once.
+  // Long polls kept open on each queue (gRPC's callback API: a poller is an RPC in flight, not a
+  // thread). A poller answers the task it got (replay, then the RespondWorkflowTaskCompleted round
+  // trip, which waits for the server's durable commit) before it polls again, so the pollers of a
+  // queue bound how many of its tasks are in hand at once.
   int workflow_pollers = 2;         // the task queue
   int sticky_workflow_pollers = 2;  // this worker's sticky queue (where a cached run's tasks go)
   int activity_pollers = 2;

@@ -32,7 +32,7 @@ Failure application_failure(const std::string& message, const std::string& type,
 }
 }  // namespace
 
-void Worker::Impl::run_activity_task(const ws::PollActivityTaskQueueResponse& task) {
+void Worker::Impl::run_activity_task(const ws::PollActivityTaskQueueResponse& task, std::function<void()> reported) {
   ++activity_tasks;
   ActivityInfo info;
   info.activity_id = task.activity_id();
@@ -88,29 +88,37 @@ void Worker::Impl::run_activity_task(const ws::PollActivityTaskQueueResponse& ta
     reported_by_shutdown = running_attempts.at(&ctx).reported_by_shutdown;
     running_attempts.erase(&ctx);
   }
-  if (reported_by_shutdown) return;  // shutdown() already told the server this attempt failed
+  if (reported_by_shutdown) return reported();  // shutdown() already told the server this attempt failed
 
-  grpc::Status status;
+  // The report goes out through the callback API: this pool thread is free for the next attempt
+  // while the server commits it.
+  auto report = [&](auto rpc, auto start) {
+    rpc->req.set_namespace_(namespace_name);
+    rpc->req.set_task_token(token);
+    rpc->req.set_identity(options.identity);
+    rpc->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    start(*stub->async(), &rpc->ctx, &rpc->req, &rpc->resp,
+          [rpc, reported = std::move(reported), activity_id = info.activity_id,
+           workflow_id = info.workflow_id](grpc::Status status) {
+            if (!status.ok())
+              spdlog::warn("reporting activity {} of {} failed: {}", activity_id, workflow_id, status.error_message());
+            reported();
+          });
+  };
   if (outcome == Outcome::Completed) {
-    ws::RespondActivityTaskCompletedRequest req;
-    req.set_namespace_(namespace_name);
-    req.set_task_token(token);
-    *req.mutable_result() = result;
-    req.set_identity(options.identity);
-    ws::RespondActivityTaskCompletedResponse resp;
-    status = call(&ws::WorkflowService::Stub::RespondActivityTaskCompleted, req, resp);
+    auto rpc =
+        std::make_shared<Rpc<ws::RespondActivityTaskCompletedRequest, ws::RespondActivityTaskCompletedResponse>>();
+    *rpc->req.mutable_result() = std::move(result);
+    report(rpc, [](auto& api, auto... args) { api.RespondActivityTaskCompleted(args...); });
   } else if (outcome == Outcome::Canceled) {
-    ws::RespondActivityTaskCanceledRequest req;
-    req.set_namespace_(namespace_name);
-    req.set_task_token(token);
-    req.set_identity(options.identity);
-    ws::RespondActivityTaskCanceledResponse resp;
-    status = call(&ws::WorkflowService::Stub::RespondActivityTaskCanceled, req, resp);
+    auto rpc = std::make_shared<Rpc<ws::RespondActivityTaskCanceledRequest, ws::RespondActivityTaskCanceledResponse>>();
+    report(rpc, [](auto& api, auto... args) { api.RespondActivityTaskCanceled(args...); });
   } else {
-    status = respond_activity_failed(token, failure);
+    ++activity_failures;
+    auto rpc = std::make_shared<Rpc<ws::RespondActivityTaskFailedRequest, ws::RespondActivityTaskFailedResponse>>();
+    *rpc->req.mutable_failure() = std::move(failure);
+    report(rpc, [](auto& api, auto... args) { api.RespondActivityTaskFailed(args...); });
   }
-  if (!status.ok())
-    spdlog::warn("reporting activity {} of {} failed: {}", info.activity_id, info.workflow_id, status.error_message());
 }
 
 grpc::Status Worker::Impl::respond_activity_failed(const std::string& task_token, const Failure& failure) {

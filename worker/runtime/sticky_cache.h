@@ -6,9 +6,9 @@
 // run's next tasks to this worker's sticky queue with only the new events (engine/workflow_tasks.cpp).
 // The cache is an LRU of bounded size; an evicted run is simply replayed in full next time, which is
 // always correct, only slower. A run is checked out while a task is being answered, so no two threads
-// ever touch one run: the server may hand the run's next task to the sticky poller before the thread
-// answering the previous one has put the run back, and that poller then waits for it instead of
-// replaying from scratch. Exercised by tests/worker/runtime_test.cpp ("sticky and evicted ... identical").
+// ever touch one run: should the run's next task reach another poller while the previous one is
+// still being answered, that poller waits for the run instead of replaying from scratch. (The run is
+// put back before the answer is sent, so such a wait is short.) Exercised by tests/worker/runtime_test.cpp ("sticky and evicted ... identical").
 #pragma once
 
 #include <condition_variable>

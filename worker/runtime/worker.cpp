@@ -1,5 +1,6 @@
-// The worker's threads: polling loops with reconnect backoff, start and graceful shutdown
-// (see reprise/worker.h). Exercised by tests/worker/runtime_test.cpp and process_test.cpp.
+// The worker's pollers (chains of callback-API RPCs, see worker_impl.h) with reconnect backoff,
+// activity slots, start and graceful shutdown (see reprise/worker.h).
+// Exercised by tests/worker/runtime_test.cpp and process_test.cpp.
 #include <grpcpp/create_channel.h>
 #include <spdlog/spdlog.h>
 
@@ -19,31 +20,22 @@ std::string fresh_id() {
   return std::to_string(now) + "-" + std::to_string(counter++);
 }
 
-// Waits before the next poll after an error: 100 ms, doubling, at most 5 s; 0 after a success.
-class Backoff {
- public:
-  void failed(const grpc::Status& status, const char* what) {
-    if (delay_.count() == 0) {
-      spdlog::warn("{} failed ({}); retrying with backoff until the server answers", what, status.error_message());
-      delay_ = std::chrono::milliseconds(100);
-    } else {
-      delay_ = std::min(delay_ * 2, std::chrono::milliseconds(5000));
-    }
-  }
-  void succeeded() {
-    if (delay_.count() != 0) spdlog::info("reconnected to the server");
-    delay_ = std::chrono::milliseconds(0);
-  }
-  void wait(const std::atomic<bool>& stopping) {
-    auto until = std::chrono::steady_clock::now() + delay_;
-    while (!stopping && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-
- private:
-  std::chrono::milliseconds delay_{0};
-};
 }  // namespace
+
+std::chrono::milliseconds Backoff::failed(const grpc::Status& status, const char* what) {
+  if (delay_.count() == 0) {
+    spdlog::warn("{} failed ({}); retrying with backoff until the server answers", what, status.error_message());
+    delay_ = std::chrono::milliseconds(100);
+  } else {
+    delay_ = std::min(delay_ * 2, std::chrono::milliseconds(5000));
+  }
+  return delay_;
+}
+
+void Backoff::succeeded() {
+  if (delay_.count() != 0) spdlog::info("reconnected to the server");
+  delay_ = std::chrono::milliseconds(0);
+}
 
 Worker::Impl::Impl(Client& client, WorkerOptions options)
     : client(client),
@@ -58,30 +50,65 @@ Worker::Impl::Impl(Client& client, WorkerOptions options)
   activity_pool = std::make_unique<boost::asio::thread_pool>(free_slots);
 }
 
-void Worker::Impl::workflow_poll_loop(bool sticky) {
-  Backoff backoff;
-  while (!stopping) {
-    ws::PollWorkflowTaskQueueRequest req;
-    req.set_namespace_(namespace_name);
-    req.mutable_task_queue()->set_name(sticky ? sticky_queue : options.task_queue);
-    req.mutable_task_queue()->set_kind(sticky ? temporal::api::enums::v1::TASK_QUEUE_KIND_STICKY
-                                              : temporal::api::enums::v1::TASK_QUEUE_KIND_NORMAL);
-    if (sticky) req.mutable_task_queue()->set_normal_name(options.task_queue);
-    req.set_identity(options.identity);
-    ws::PollWorkflowTaskQueueResponse task;
-    auto status = poll(&ws::WorkflowService::Stub::PollWorkflowTaskQueue, req, task);
-    if (stopping) break;
-    if (!status.ok()) {
-      if (status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
-        backoff.failed(status, "polling for workflow tasks");
-        backoff.wait(stopping);
-      }
-      continue;
-    }
-    backoff.succeeded();
-    if (task.task_token().empty()) continue;  // the long poll ended with no task
-    handle_workflow_task(std::move(task));
+bool Worker::Impl::begin_poll(grpc::ClientContext& ctx) {
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(70));
+  std::lock_guard lock(polls_mu);
+  if (stopping) return false;
+  polls.insert(&ctx);
+  return true;
+}
+
+void Worker::Impl::end_poll(grpc::ClientContext& ctx) {
+  std::lock_guard lock(polls_mu);
+  polls.erase(&ctx);
+}
+
+void Worker::Impl::poller_stopped() {
+  std::lock_guard lock(polls_mu);
+  --pollers_running;
+  pollers_cv.notify_all();
+}
+
+void Worker::Impl::poll_again(Poller& p) {
+  if (stopping) return poller_stopped();
+  if (p.queue == Poller::Queue::Activity) return poll_activity_task(p);
+  poll_workflow_task(p);
+}
+
+// A long poll that ends without a task (DEADLINE_EXCEEDED) is simply made again; any other error
+// waits out the poller's backoff first, on a gRPC alarm rather than a sleeping thread.
+void Worker::Impl::poll_failed(Poller& p, const grpc::Status& status, const char* what) {
+  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) return poll_again(p);
+  auto delay = p.backoff.failed(status, what);
+  std::lock_guard lock(polls_mu);
+  if (stopping) {
+    --pollers_running;
+    pollers_cv.notify_all();
+    return;
   }
+  p.retry = std::make_unique<grpc::Alarm>();
+  p.retry->Set(std::chrono::system_clock::now() + delay, [this, &p](bool) { poll_again(p); });
+}
+
+void Worker::Impl::poll_workflow_task(Poller& p) {
+  const bool sticky = p.queue == Poller::Queue::Sticky;
+  using Poll = Rpc<ws::PollWorkflowTaskQueueRequest, ws::PollWorkflowTaskQueueResponse>;
+  auto rpc = std::make_shared<Poll>();
+  rpc->req.set_namespace_(namespace_name);
+  rpc->req.mutable_task_queue()->set_name(sticky ? sticky_queue : options.task_queue);
+  rpc->req.mutable_task_queue()->set_kind(sticky ? temporal::api::enums::v1::TASK_QUEUE_KIND_STICKY
+                                                 : temporal::api::enums::v1::TASK_QUEUE_KIND_NORMAL);
+  if (sticky) rpc->req.mutable_task_queue()->set_normal_name(options.task_queue);
+  rpc->req.set_identity(options.identity);
+  if (!begin_poll(rpc->ctx)) return poller_stopped();
+  stub->async()->PollWorkflowTaskQueue(&rpc->ctx, &rpc->req, &rpc->resp, [this, &p, rpc](grpc::Status status) {
+    end_poll(rpc->ctx);
+    if (stopping) return poller_stopped();
+    if (!status.ok()) return poll_failed(p, status, "polling for workflow tasks");
+    p.backoff.succeeded();
+    if (rpc->resp.task_token().empty()) return poll_again(p);  // the long poll ended with no task
+    handle_workflow_task(std::move(rpc->resp), [this, &p] { poll_again(p); });
+  });
 }
 
 bool Worker::Impl::take_slot() {
@@ -91,10 +118,19 @@ bool Worker::Impl::take_slot() {
   return true;
 }
 
+// A freed slot restarts an activity poller parked for want of one.
 void Worker::Impl::give_back_slot() {
-  std::lock_guard lock(slots_mu);
-  ++free_slots;
-  slots_cv.notify_all();
+  Poller* parked = nullptr;
+  {
+    std::lock_guard lock(slots_mu);
+    ++free_slots;
+    if (!waiting_for_slot.empty() && !stopping) {
+      parked = waiting_for_slot.back();
+      waiting_for_slot.pop_back();
+    }
+    slots_cv.notify_all();
+  }
+  if (parked) poll_activity_task(*parked);
 }
 
 void Worker::Impl::execute_activity(ws::PollActivityTaskQueueResponse task) {
@@ -102,54 +138,72 @@ void Worker::Impl::execute_activity(ws::PollActivityTaskQueueResponse task) {
     std::lock_guard lock(slots_mu);
     ++running_activities;
   }
-  // The slot taken for it guarantees a free pool thread: the attempt starts at once.
+  // The slot taken for it guarantees a free pool thread: the attempt starts at once. The slot
+  // is given back once the server has the outcome; the count drops last, under the lock, because
+  // shutdown() waits for it before the worker goes away.
   boost::asio::post(*activity_pool, [this, task = std::move(task)] {
-    run_activity_task(task);
-    {
+    run_activity_task(task, [this] {
+      give_back_slot();
       std::lock_guard lock(slots_mu);
       --running_activities;
-    }
-    give_back_slot();
+      slots_cv.notify_all();
+    });
   });
 }
 
-void Worker::Impl::activity_poll_loop() {
-  Backoff backoff;
-  while (!stopping) {
-    {
-      std::unique_lock lock(slots_mu);
-      slots_cv.wait(lock, [&] { return free_slots > 0 || stopping; });
-      if (stopping) break;
-      --free_slots;
+// An activity poller polls only while it holds a free slot, so the worker never accepts a task it
+// cannot start at once; without one it parks until give_back_slot() restarts it.
+void Worker::Impl::poll_activity_task(Poller& p) {
+  {
+    std::lock_guard lock(slots_mu);
+    if (!stopping && free_slots == 0) {
+      waiting_for_slot.push_back(&p);
+      return;
     }
-    ws::PollActivityTaskQueueRequest req;
-    req.set_namespace_(namespace_name);
-    req.mutable_task_queue()->set_name(options.task_queue);
-    req.set_identity(options.identity);
-    ws::PollActivityTaskQueueResponse task;
-    auto status = poll(&ws::WorkflowService::Stub::PollActivityTaskQueue, req, task);
-    if (stopping || !status.ok() || task.task_token().empty()) {
-      give_back_slot();
-      if (!stopping && !status.ok() && status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
-        backoff.failed(status, "polling for activity tasks");
-        backoff.wait(stopping);
-      }
-      continue;
-    }
-    backoff.succeeded();
-    execute_activity(std::move(task));
+    if (!stopping) --free_slots;
   }
+  if (stopping) return poller_stopped();
+  using Poll = Rpc<ws::PollActivityTaskQueueRequest, ws::PollActivityTaskQueueResponse>;
+  auto rpc = std::make_shared<Poll>();
+  rpc->req.set_namespace_(namespace_name);
+  rpc->req.mutable_task_queue()->set_name(options.task_queue);
+  rpc->req.set_identity(options.identity);
+  if (!begin_poll(rpc->ctx)) {
+    give_back_slot();
+    return poller_stopped();
+  }
+  stub->async()->PollActivityTaskQueue(&rpc->ctx, &rpc->req, &rpc->resp, [this, &p, rpc](grpc::Status status) {
+    end_poll(rpc->ctx);
+    if (stopping || !status.ok() || rpc->resp.task_token().empty()) {
+      give_back_slot();
+      if (stopping) return poller_stopped();
+      if (!status.ok()) return poll_failed(p, status, "polling for activity tasks");
+      return poll_again(p);
+    }
+    p.backoff.succeeded();
+    execute_activity(std::move(rpc->resp));
+    poll_again(p);
+  });
 }
 
 void Worker::Impl::shutdown() {
   if (!running || stopping.exchange(true)) return;
+  // Every poller ends: a parked long poll is cancelled, a retry wait cut short, a poller waiting
+  // for an activity slot ended here; one answering a task ends when the answer is in.
+  std::vector<Poller*> parked;
   {
-    std::lock_guard lock(polls_mu);
-    for (auto* ctx : polls) ctx->TryCancel();
+    std::lock_guard lock(slots_mu);
+    parked.swap(waiting_for_slot);
   }
-  slots_cv.notify_all();
-  for (auto& t : threads) t.join();
-  threads.clear();
+  {
+    std::unique_lock lock(polls_mu);
+    pollers_running -= static_cast<int>(parked.size());
+    for (auto* ctx : polls) ctx->TryCancel();
+    for (auto& p : pollers)
+      if (p->retry) p->retry->Cancel();
+    pollers_cv.wait(lock, [&] { return pollers_running == 0; });
+  }
+  pollers.clear();
 
   // Running activities get the grace period to finish. Past it, each one still running is told to
   // stop (is_cancelled() turns true) and reported failed at once, so the server can retry it on
@@ -199,13 +253,16 @@ Worker::~Worker() { shutdown(); }
 
 void Worker::start() {
   if (impl_->running.exchange(true)) return;
-  for (int i = 0; i < std::max(1, impl_->options.workflow_pollers); ++i)
-    impl_->threads.emplace_back([this] { impl_->workflow_poll_loop(false); });
-  if (impl_->options.max_cached_workflows > 0)
-    for (int i = 0; i < std::max(1, impl_->options.sticky_workflow_pollers); ++i)
-      impl_->threads.emplace_back([this] { impl_->workflow_poll_loop(true); });
-  for (int i = 0; i < std::max(1, impl_->options.activity_pollers); ++i)
-    impl_->threads.emplace_back([this] { impl_->activity_poll_loop(); });
+  using Queue = Impl::Poller::Queue;
+  auto add = [&](Queue queue, int count) {
+    for (int i = 0; i < std::max(1, count); ++i)
+      impl_->pollers.push_back(std::make_unique<Impl::Poller>(Impl::Poller{queue, {}, nullptr}));
+  };
+  add(Queue::Normal, impl_->options.workflow_pollers);
+  if (impl_->options.max_cached_workflows > 0) add(Queue::Sticky, impl_->options.sticky_workflow_pollers);
+  add(Queue::Activity, impl_->options.activity_pollers);
+  impl_->pollers_running = static_cast<int>(impl_->pollers.size());
+  for (auto& p : impl_->pollers) impl_->poll_again(*p);
   spdlog::info("worker {} polling task queue {}", impl_->options.identity, impl_->options.task_queue);
 }
 

@@ -1,14 +1,21 @@
 // The inside of reprise::Worker (reprise/worker.h), shared by the runtime's .cpp files:
-//   worker.cpp                   threads, polling loops, backoff, shutdown
+//   worker.cpp                   pollers, backoff, activity slots, shutdown
 //   workflow_task_handler.cpp    answering one workflow task with a (cached or fresh) WorkflowRun
 //   activity_task_handler.cpp    running one activity attempt and reporting its outcome
+//
+// The pollers use gRPC's callback API: a poller is not a thread but a chain of RPCs, each started
+// from the completion of the one before (poll, answer the task, poll again), and completions run
+// on gRPC's own few threads. So a hundred long polls parked on the server cost no thread each, and
+// a response is handled on the thread that read it, without waking another.
 #pragma once
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/client_context.h>
 
 #include <atomic>
 #include <boost/asio/thread_pool.hpp>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -23,8 +30,35 @@ namespace reprise {
 
 namespace ws = temporal::api::workflowservice::v1;
 
+// Waits before the next poll after an error: 100 ms, doubling, at most 5 s; 0 after a success.
+class Backoff {
+ public:
+  // Returns how long to wait before trying again.
+  std::chrono::milliseconds failed(const grpc::Status& status, const char* what);
+  void succeeded();
+
+ private:
+  std::chrono::milliseconds delay_{0};
+};
+
+// One RPC through the callback API: its context, request and response live here until its
+// completion has run (the completion holds the shared_ptr).
+template <class Req, class Resp>
+struct Rpc {
+  grpc::ClientContext ctx;
+  Req req;
+  Resp resp;
+};
+
 struct Worker::Impl {
   Impl(Client& client, WorkerOptions options);
+
+  // A poller: one long poll at a time on one queue, started again when the task it got is answered.
+  struct Poller {
+    enum class Queue { Normal, Sticky, Activity } queue;
+    Backoff backoff;
+    std::unique_ptr<grpc::Alarm> retry;  // the wait after an error; cancelled by shutdown()
+  };
 
   Client& client;
   WorkerOptions options;
@@ -37,11 +71,14 @@ struct Worker::Impl {
 
   std::atomic<bool> running{false};
   std::atomic<bool> stopping{false};
-  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<Poller>> pollers;
 
-  // In-flight polls, so shutdown() can cancel them instead of waiting out a long poll.
+  // In-flight polls and retry waits, so shutdown() can cancel them instead of waiting them out;
+  // and the pollers still going, which shutdown() waits for.
   std::mutex polls_mu;
+  std::condition_variable pollers_cv;
   std::set<grpc::ClientContext*> polls;
+  int pollers_running = 0;
 
   // Activity concurrency: a slot is taken before polling, so the worker never accepts a task it
   // cannot start at once; the pool has one thread per slot.
@@ -50,6 +87,7 @@ struct Worker::Impl {
   std::condition_variable slots_cv;
   int free_slots = 0;
   int running_activities = 0;
+  std::vector<Poller*> waiting_for_slot;  // activity pollers parked until a slot is free
   // The attempts running now. Past the grace period shutdown() reports each as failed itself
   // (reported_by_shutdown), so the attempt's own thread must not report it again.
   struct RunningAttempt {
@@ -62,20 +100,26 @@ struct Worker::Impl {
   std::atomic<std::uint64_t> workflow_tasks{0}, workflow_task_failures{0}, cache_hits{0}, full_replays{0},
       events_replayed{0}, activity_tasks{0}, activity_failures{0}, eager_activity_tasks{0};
 
-  // worker.cpp
-  void workflow_poll_loop(bool sticky);
-  void activity_poll_loop();
+  // worker.cpp: the pollers. Each step ends by starting the next (poll_again) or, once stopping,
+  // by poller_stopped(), exactly once per poller.
+  void poll_workflow_task(Poller& p);
+  void poll_activity_task(Poller& p);
+  void poll_again(Poller& p);
+  void poll_failed(Poller& p, const grpc::Status& status, const char* what);
+  void poller_stopped();
+  // Registers a long poll's context for shutdown() to cancel; false once stopping.
+  bool begin_poll(grpc::ClientContext& ctx);
+  void end_poll(grpc::ClientContext& ctx);
   void shutdown();
-  template <class Req, class Resp, class Fn>
-  grpc::Status poll(Fn fn, const Req& req, Resp& resp);
   template <class Req, class Resp, class Fn>
   grpc::Status call(Fn fn, const Req& req, Resp& resp);
 
-  // workflow_task_handler.cpp
-  void handle_workflow_task(ws::PollWorkflowTaskQueueResponse task);
+  // workflow_task_handler.cpp: answers the task (and any next task the server hands back with
+  // the answer), then calls `then` once.
+  void handle_workflow_task(ws::PollWorkflowTaskQueueResponse task, std::function<void()> then);
 
   // Activity slots (worker.cpp). take_slot() never waits; execute_activity() runs an attempt on
-  // the pool with a slot already taken, and gives the slot back when the attempt is over.
+  // the pool with a slot already taken, and gives the slot back when the attempt is reported.
   bool take_slot();
   void give_back_slot();
   void execute_activity(ws::PollActivityTaskQueueResponse task);
@@ -85,35 +129,21 @@ struct Worker::Impl {
   // free slot each; returns how many slots it took.
   int request_eager_activities(ws::RespondWorkflowTaskCompletedRequest& req);
 
-  // activity_task_handler.cpp
-  void run_activity_task(const ws::PollActivityTaskQueueResponse& task);
+  // activity_task_handler.cpp: runs the attempt on the calling (pool) thread, reports how it
+  // ended, and calls `reported` once the server has the report.
+  void run_activity_task(const ws::PollActivityTaskQueueResponse& task, std::function<void()> reported);
   grpc::Status respond_activity_failed(const std::string& task_token, const Failure& failure);
   // RespondActivityTaskFailed for an attempt the worker gives up on because it is shutting down.
   grpc::Status report_worker_shutdown(const std::string& task_token);
 };
 
-// Calls a unary RPC with the worker's usual deadline.
+// Calls a unary RPC with the worker's usual deadline, blocking the calling thread (heartbeats from
+// an activity's thread, and shutdown's reports).
 template <class Req, class Resp, class Fn>
 grpc::Status Worker::Impl::call(Fn fn, const Req& req, Resp& resp) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   return ((*stub).*fn)(&ctx, req, &resp);
-}
-
-// A long poll that shutdown() can interrupt.
-template <class Req, class Resp, class Fn>
-grpc::Status Worker::Impl::poll(Fn fn, const Req& req, Resp& resp) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(70));
-  {
-    std::lock_guard lock(polls_mu);
-    if (stopping) return grpc::Status::CANCELLED;
-    polls.insert(&ctx);
-  }
-  auto status = ((*stub).*fn)(&ctx, req, &resp);
-  std::lock_guard lock(polls_mu);
-  polls.erase(&ctx);
-  return status;
 }
 
 }  // namespace reprise

@@ -12,6 +12,8 @@
 //      answer is sent: the next task may reach another poller as soon as the server has the answer).
 //      Activity tasks the server handed back (eager) start on the activity pool at once; if it
 //      handed back the next workflow task inline, answer that straight away.
+// The answer is sent through gRPC's callback API (worker_impl.h): steps 4's second half runs in
+// the completion of RespondWorkflowTaskCompleted, and `then` starts the poller's next poll.
 // Exercised by tests/worker/runtime_test.cpp (cached, evicted, chains of runs) and process_test.cpp.
 #include <spdlog/spdlog.h>
 
@@ -46,9 +48,9 @@ int Worker::Impl::request_eager_activities(ws::RespondWorkflowTaskCompletedReque
   return reserved;
 }
 
-void Worker::Impl::handle_workflow_task(ws::PollWorkflowTaskQueueResponse task) {
+void Worker::Impl::handle_workflow_task(ws::PollWorkflowTaskQueueResponse task, std::function<void()> then) {
   const bool caching = options.max_cached_workflows > 0;
-  while (true) {
+  {
     const std::string run_id = task.workflow_execution().run_id();
     auto& events = *task.mutable_history()->mutable_events();  // taken over by the run below
     std::unique_ptr<WorkflowRun> run = cache.take(run_id);
@@ -78,7 +80,7 @@ void Worker::Impl::handle_workflow_task(ws::PollWorkflowTaskQueueResponse task) 
             if (e.event_id() < events[0].event_id()) batch.push_back(std::move(e));
         } catch (const std::exception& e) {
           spdlog::warn("could not fetch the history of {}: {}", task.workflow_execution().workflow_id(), e.what());
-          return;  // the task times out and comes back
+          return then();  // the task times out and comes back
         }
       }
       batch.insert(batch.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
@@ -102,20 +104,23 @@ void Worker::Impl::handle_workflow_task(ws::PollWorkflowTaskQueueResponse task) 
       ++workflow_task_failures;
       spdlog::warn("workflow task of {} failed: {}", task.workflow_execution().workflow_id(),
                    activation.failure->failure.message());
-      if (task.attempt() <= 1) {
-        ws::RespondWorkflowTaskFailedRequest req;
-        req.set_namespace_(namespace_name);
-        req.set_task_token(task.task_token());
-        req.set_cause(activation.failure->cause);
-        *req.mutable_failure() = activation.failure->failure;
-        req.set_identity(options.identity);
-        ws::RespondWorkflowTaskFailedResponse resp;
-        (void)call(&ws::WorkflowService::Stub::RespondWorkflowTaskFailed, req, resp);
-      }
-      return;  // the run is dropped: the next attempt replays from event 1 (with fixed code, perhaps)
+      // The run is dropped: the next attempt replays from event 1 (with fixed code, perhaps).
+      if (task.attempt() > 1) return then();
+      auto rpc = std::make_shared<Rpc<ws::RespondWorkflowTaskFailedRequest, ws::RespondWorkflowTaskFailedResponse>>();
+      rpc->req.set_namespace_(namespace_name);
+      rpc->req.set_task_token(task.task_token());
+      rpc->req.set_cause(activation.failure->cause);
+      *rpc->req.mutable_failure() = std::move(activation.failure->failure);
+      rpc->req.set_identity(options.identity);
+      rpc->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      stub->async()->RespondWorkflowTaskFailed(&rpc->ctx, &rpc->req, &rpc->resp,
+                                               [rpc, then = std::move(then)](const grpc::Status&) { then(); });
+      return;
     }
 
-    ws::RespondWorkflowTaskCompletedRequest req;
+    auto rpc =
+        std::make_shared<Rpc<ws::RespondWorkflowTaskCompletedRequest, ws::RespondWorkflowTaskCompletedResponse>>();
+    auto& req = rpc->req;
     req.set_namespace_(namespace_name);
     req.set_task_token(task.task_token());
     req.set_identity(options.identity);
@@ -138,31 +143,36 @@ void Worker::Impl::handle_workflow_task(ws::PollWorkflowTaskQueueResponse task) 
       check_in.done = true;
     }
     int eager_slots = activation.workflow_closed ? 0 : request_eager_activities(req);
-    ws::RespondWorkflowTaskCompletedResponse resp;
-    auto status = call(&ws::WorkflowService::Stub::RespondWorkflowTaskCompleted, req, resp);
-    // Each eager activity task uses one reserved slot; the server may grant fewer than asked.
-    for (auto& activity_task : *resp.mutable_activity_tasks()) {
-      if (eager_slots == 0) {
-        spdlog::warn("the server handed back more eager activity tasks than were asked for; ignoring {}",
-                     activity_task.activity_id());
-        continue;
-      }
-      --eager_slots;
-      ++eager_activity_tasks;
-      execute_activity(std::move(activity_task));
-    }
-    for (; eager_slots > 0; --eager_slots) give_back_slot();
-    if (!status.ok()) {
-      spdlog::warn("completing a workflow task of {} failed: {}", task.workflow_execution().workflow_id(),
-                   status.error_message());
-      if (keep) {  // drop the run: whatever the server kept, a replay will catch up
-        (void)cache.take(run_id);
-        cache.release(run_id);
-      }
-      return;
-    }
-    if (!resp.has_workflow_task() || resp.workflow_task().task_token().empty()) return;
-    task = std::move(*resp.mutable_workflow_task());  // the next task, handed back inline
+    rpc->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    stub->async()->RespondWorkflowTaskCompleted(
+        &rpc->ctx, &rpc->req, &rpc->resp,
+        [this, rpc, eager_slots, keep, run_id, workflow_id = task.workflow_execution().workflow_id(),
+         then = std::move(then)](const grpc::Status& status) mutable {
+          auto& resp = rpc->resp;
+          // Each eager activity task uses one reserved slot; the server may grant fewer than asked.
+          for (auto& activity_task : *resp.mutable_activity_tasks()) {
+            if (eager_slots == 0) {
+              spdlog::warn("the server handed back more eager activity tasks than were asked for; ignoring {}",
+                           activity_task.activity_id());
+              continue;
+            }
+            --eager_slots;
+            ++eager_activity_tasks;
+            execute_activity(std::move(activity_task));
+          }
+          for (; eager_slots > 0; --eager_slots) give_back_slot();
+          if (!status.ok()) {
+            spdlog::warn("completing a workflow task of {} failed: {}", workflow_id, status.error_message());
+            if (keep) {  // drop the run: whatever the server kept, a replay will catch up
+              (void)cache.take(run_id);
+              cache.release(run_id);
+            }
+            return then();
+          }
+          if (!resp.has_workflow_task() || resp.workflow_task().task_token().empty()) return then();
+          // The next task, handed back inline: answered at once, on this thread.
+          handle_workflow_task(std::move(*resp.mutable_workflow_task()), std::move(then));
+        });
   }
 }
 
