@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/run.sh quick|full: builds the bench targets, runs them, prints tables, and appends JSON lines
-# to bench/results/. quick takes about two minutes on 2 cores; full takes much longer (N up to
+# to bench/results/. quick takes about five minutes on 2 cores; full takes much longer (N up to
 # 100,000, end-to-end runs of 30 s each).
 #   REPRISE_BUILD=build-bench bench/run.sh quick
 set -euo pipefail
