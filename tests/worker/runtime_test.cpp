@@ -4,7 +4,8 @@
 // workflow that continues as new runs as a chain of runs whose last result is the client's result.
 // Activities: at most max_concurrent_activities run at once; heartbeat details reach the next
 // attempt; the workflow's cancellation reaches the activity through its heartbeat; and shutdown
-// reports an activity still running after the grace period as failed (WorkerShutdown).
+// reports an activity still running after the grace period as failed (WorkerShutdown). Pollers
+// are RPCs in flight, not threads: 150 of them add no thread each.
 #include <atomic>
 #include <filesystem>
 #include <future>

@@ -14,6 +14,10 @@ namespace reprise {
 namespace {
 std::atomic<bool> signal_received{false};
 
+// Threads for the workflow tasks that fetch a history or replay a long one (worker_impl.h): after
+// a worker restarts, every cached run it had comes back as such a task, a few at a time.
+constexpr int kReplayThreads = 4;
+
 std::string fresh_id() {
   static std::atomic<std::uint64_t> counter{0};
   auto now = std::chrono::steady_clock::now().time_since_epoch().count();
@@ -48,6 +52,7 @@ Worker::Impl::Impl(Client& client, WorkerOptions options)
   sticky_queue = this->options.identity + "-" + fresh_id();
   free_slots = std::max(1, this->options.max_concurrent_activities);
   activity_pool = std::make_unique<boost::asio::thread_pool>(free_slots);
+  replay_pool = std::make_unique<boost::asio::thread_pool>(kReplayThreads);
 }
 
 bool Worker::Impl::begin_poll(grpc::ClientContext& ctx) {
@@ -154,15 +159,17 @@ void Worker::Impl::execute_activity(ws::PollActivityTaskQueueResponse task) {
 // An activity poller polls only while it holds a free slot, so the worker never accepts a task it
 // cannot start at once; without one it parks until give_back_slot() restarts it.
 void Worker::Impl::poll_activity_task(Poller& p) {
+  bool stop;
   {
     std::lock_guard lock(slots_mu);
-    if (!stopping && free_slots == 0) {
+    stop = stopping;  // read once: a slot taken here is given back on every path below
+    if (!stop && free_slots == 0) {
       waiting_for_slot.push_back(&p);
       return;
     }
-    if (!stopping) --free_slots;
+    if (!stop) --free_slots;
   }
-  if (stopping) return poller_stopped();
+  if (stop) return poller_stopped();
   using Poll = Rpc<ws::PollActivityTaskQueueRequest, ws::PollActivityTaskQueueResponse>;
   auto rpc = std::make_shared<Poll>();
   rpc->req.set_namespace_(namespace_name);
@@ -203,6 +210,7 @@ void Worker::Impl::shutdown() {
       if (p->retry) p->retry->Cancel();
     pollers_cv.wait(lock, [&] { return pollers_running == 0; });
   }
+  replay_pool->join();  // its last task has called poller_stopped(); let the thread finish it
   pollers.clear();
 
   // Running activities get the grace period to finish. Past it, each one still running is told to

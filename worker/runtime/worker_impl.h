@@ -83,6 +83,10 @@ struct Worker::Impl {
   // Activity concurrency: a slot is taken before polling, so the worker never accepts a task it
   // cannot start at once; the pool has one thread per slot.
   std::unique_ptr<boost::asio::thread_pool> activity_pool;
+  // Workflow tasks that need a history fetch or a long replay (workflow_task_handler.cpp), kept off
+  // gRPC's callback threads: a synchronous fetch there could wait for a server in this same
+  // process that needs those threads to answer it.
+  std::unique_ptr<boost::asio::thread_pool> replay_pool;
   std::mutex slots_mu;
   std::condition_variable slots_cv;
   int free_slots = 0;
@@ -115,8 +119,15 @@ struct Worker::Impl {
   grpc::Status call(Fn fn, const Req& req, Resp& resp);
 
   // workflow_task_handler.cpp: answers the task (and any next task the server hands back with
-  // the answer), then calls `then` once.
-  void handle_workflow_task(ws::PollWorkflowTaskQueueResponse task, std::function<void()> then);
+  // the answer), then calls `then` once. prepare_answer() replays and returns what sends the
+  // answer (nullptr: nothing to send), so the run is settled before anything goes out.
+  void handle_workflow_task(ws::PollWorkflowTaskQueueResponse task, std::function<void()> then,
+                            bool on_replay_pool = false);
+  std::function<void()> prepare_answer(ws::PollWorkflowTaskQueueResponse& task, std::function<void()>& then,
+                                       bool on_replay_pool);
+  void answered(Rpc<ws::RespondWorkflowTaskCompletedRequest, ws::RespondWorkflowTaskCompletedResponse>& rpc,
+                const grpc::Status& status, int eager_slots, bool keep, const std::string& run_id,
+                const std::string& workflow_id, std::function<void()> then);
 
   // Activity slots (worker.cpp). take_slot() never waits; execute_activity() runs an attempt on
   // the pool with a slot already taken, and gives the slot back when the attempt is reported.

@@ -12,10 +12,15 @@
 //      answer is sent: the next task may reach another poller as soon as the server has the answer).
 //      Activity tasks the server handed back (eager) start on the activity pool at once; if it
 //      handed back the next workflow task inline, answer that straight away.
-// The answer is sent through gRPC's callback API (worker_impl.h): steps 4's second half runs in
-// the completion of RespondWorkflowTaskCompleted, and `then` starts the poller's next poll.
+// Steps 1-3 run on the gRPC thread that received the task (worker_impl.h), except a task that must
+// fetch its history or replay a long one: that moves to the worker's replay pool. The answer goes
+// out through gRPC's callback API once steps 1-4's first half are done (prepare_answer); step 4's
+// second half runs in RespondWorkflowTaskCompleted's completion (answered), and `then` starts the
+// poller's next poll.
 // Exercised by tests/worker/runtime_test.cpp (cached, evicted, chains of runs) and process_test.cpp.
 #include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
 
 #include "worker_impl.h"
 
@@ -48,132 +53,170 @@ int Worker::Impl::request_eager_activities(ws::RespondWorkflowTaskCompletedReque
   return reserved;
 }
 
-void Worker::Impl::handle_workflow_task(ws::PollWorkflowTaskQueueResponse task, std::function<void()> then) {
+// A task that would hold one of gRPC's few callback threads for long (fetching a history, or
+// replaying thousands of events) moves to the worker's replay pool; the common sticky task, a few
+// new events for a cached run, is answered on the thread that received it.
+constexpr int kLongReplayEvents = 1000;
+
+void Worker::Impl::handle_workflow_task(ws::PollWorkflowTaskQueueResponse task, std::function<void()> then,
+                                        bool on_replay_pool) {
+  std::function<void()> send;
+  try {
+    send = prepare_answer(task, then, on_replay_pool);
+  } catch (const std::exception& e) {  // e.g. bad_alloc; the task times out and comes back
+    spdlog::error("answering a workflow task of {} failed: {}", task.workflow_execution().workflow_id(), e.what());
+  }
+  // The run and its check-out are settled by now; `then` and the answer's completion may find the
+  // worker shutting down, so nothing of this task is touched after either starts.
+  if (send) return send();
+  then();
+}
+
+std::function<void()> Worker::Impl::prepare_answer(ws::PollWorkflowTaskQueueResponse& task, std::function<void()>& then,
+                                                   bool on_replay_pool) {
   const bool caching = options.max_cached_workflows > 0;
-  {
-    const std::string run_id = task.workflow_execution().run_id();
-    auto& events = *task.mutable_history()->mutable_events();  // taken over by the run below
-    std::unique_ptr<WorkflowRun> run = cache.take(run_id);
-    // Whatever happens below, the run id is checked back in: with the run (put) or without it.
-    struct CheckIn {
-      detail::StickyCache& cache;
-      const std::string& run_id;
-      bool done = false;
-      ~CheckIn() {
-        if (!done) cache.release(run_id);
-      }
-    } check_in{cache, run_id};
-    if (run && !events.empty() && events[0].event_id() > run->next_event_id()) run.reset();  // a gap: start over
-
-    std::vector<HistoryEvent> batch;
-    if (run) {
-      ++cache_hits;
-      batch.assign(std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
-    } else {
-      ++full_replays;
-      run = std::make_unique<WorkflowRun>(workflows, StartInfo::from_poll(task, namespace_name));
-      if (!events.empty() && events[0].event_id() > 1) {
-        // Only the tail came (a sticky task for a run this worker no longer has): fetch it all.
-        try {
-          auto full = client.fetch_history(task.workflow_execution().workflow_id(), run_id);
-          for (auto& e : *full.mutable_events())
-            if (e.event_id() < events[0].event_id()) batch.push_back(std::move(e));
-        } catch (const std::exception& e) {
-          spdlog::warn("could not fetch the history of {}: {}", task.workflow_execution().workflow_id(), e.what());
-          return then();  // the task times out and comes back
-        }
-      }
-      batch.insert(batch.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
-      events_replayed += batch.size();
-      if (task.previous_started_event_id() > 0)
-        spdlog::info(
-            "workflow {}: not in this worker's cache, replaying {} events of history; new work resumes "
-            "after event {}",
-            task.workflow_execution().workflow_id(), batch.size(), task.previous_started_event_id());
+  const std::string run_id = task.workflow_execution().run_id();
+  auto& events = *task.mutable_history()->mutable_events();  // taken over by the run below
+  std::unique_ptr<WorkflowRun> run = cache.take(run_id);
+  // Whatever happens below, the run id is checked back in: with the run (put) or without it.
+  struct CheckIn {
+    detail::StickyCache& cache;
+    const std::string& run_id;
+    bool done = false;
+    ~CheckIn() {
+      if (!done) cache.release(run_id);
     }
+  } check_in{cache, run_id};
+  if (run && !events.empty() && events[0].event_id() > run->next_event_id()) run.reset();  // a gap: start over
 
-    Activation activation;
-    try {
-      activation = run->activate(std::move(batch));
-    } catch (const std::exception& e) {
-      activation.failure = unexpected_failure(e.what());
+  const bool needs_fetch = !run && !events.empty() && events[0].event_id() > 1;
+  if (!on_replay_pool && !run && (needs_fetch || events.size() > kLongReplayEvents)) {
+    return [this, task = std::move(task), then = std::move(then)]() mutable {
+      boost::asio::post(*replay_pool, [this, task = std::move(task), then = std::move(then)]() mutable {
+        handle_workflow_task(std::move(task), std::move(then), /*on_replay_pool=*/true);
+      });
+    };
+  }
+
+  std::vector<HistoryEvent> batch;
+  if (run) {
+    ++cache_hits;
+    batch.assign(std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
+  } else {
+    ++full_replays;
+    run = std::make_unique<WorkflowRun>(workflows, StartInfo::from_poll(task, namespace_name));
+    if (needs_fetch) {
+      // Only the tail came (a sticky task for a run this worker no longer has): fetch it all.
+      try {
+        auto full = client.fetch_history(task.workflow_execution().workflow_id(), run_id);
+        for (auto& e : *full.mutable_events())
+          if (e.event_id() < events[0].event_id()) batch.push_back(std::move(e));
+      } catch (const std::exception& e) {
+        spdlog::warn("could not fetch the history of {}: {}", task.workflow_execution().workflow_id(), e.what());
+        return nullptr;  // the task times out and comes back
+      }
     }
-    ++workflow_tasks;
+    batch.insert(batch.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
+    events_replayed += batch.size();
+    if (task.previous_started_event_id() > 0)
+      spdlog::info(
+          "workflow {}: not in this worker's cache, replaying {} events of history; new work resumes "
+          "after event {}",
+          task.workflow_execution().workflow_id(), batch.size(), task.previous_started_event_id());
+  }
 
-    if (!activation.ok()) {
-      ++workflow_task_failures;
-      spdlog::warn("workflow task of {} failed: {}", task.workflow_execution().workflow_id(),
-                   activation.failure->failure.message());
-      // The run is dropped: the next attempt replays from event 1 (with fixed code, perhaps).
-      if (task.attempt() > 1) return then();
-      auto rpc = std::make_shared<Rpc<ws::RespondWorkflowTaskFailedRequest, ws::RespondWorkflowTaskFailedResponse>>();
-      rpc->req.set_namespace_(namespace_name);
-      rpc->req.set_task_token(task.task_token());
-      rpc->req.set_cause(activation.failure->cause);
-      *rpc->req.mutable_failure() = std::move(activation.failure->failure);
-      rpc->req.set_identity(options.identity);
+  Activation activation;
+  try {
+    activation = run->activate(std::move(batch));
+  } catch (const std::exception& e) {
+    activation.failure = unexpected_failure(e.what());
+  }
+  ++workflow_tasks;
+
+  if (!activation.ok()) {
+    ++workflow_task_failures;
+    spdlog::warn("workflow task of {} failed: {}", task.workflow_execution().workflow_id(),
+                 activation.failure->failure.message());
+    // The run is dropped: the next attempt replays from event 1 (with fixed code, perhaps).
+    if (task.attempt() > 1) return nullptr;
+    auto rpc = std::make_shared<Rpc<ws::RespondWorkflowTaskFailedRequest, ws::RespondWorkflowTaskFailedResponse>>();
+    rpc->req.set_namespace_(namespace_name);
+    rpc->req.set_task_token(task.task_token());
+    rpc->req.set_cause(activation.failure->cause);
+    *rpc->req.mutable_failure() = std::move(activation.failure->failure);
+    rpc->req.set_identity(options.identity);
+    return [this, rpc, then = std::move(then)]() mutable {
       rpc->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
       stub->async()->RespondWorkflowTaskFailed(&rpc->ctx, &rpc->req, &rpc->resp,
                                                [rpc, then = std::move(then)](const grpc::Status&) { then(); });
-      return;
-    }
-
-    auto rpc =
-        std::make_shared<Rpc<ws::RespondWorkflowTaskCompletedRequest, ws::RespondWorkflowTaskCompletedResponse>>();
-    auto& req = rpc->req;
-    req.set_namespace_(namespace_name);
-    req.set_task_token(task.task_token());
-    req.set_identity(options.identity);
-    for (auto& c : activation.commands) *req.add_commands() = std::move(c);
-    if (caching) {
-      auto* sticky = req.mutable_sticky_attributes();
-      sticky->mutable_worker_task_queue()->set_name(sticky_queue);
-      sticky->mutable_worker_task_queue()->set_kind(enums::TASK_QUEUE_KIND_STICKY);
-      sticky->mutable_worker_task_queue()->set_normal_name(options.task_queue);
-      auto ms = options.sticky_schedule_to_start_timeout.count();
-      sticky->mutable_schedule_to_start_timeout()->set_seconds(ms / 1000);
-      sticky->mutable_schedule_to_start_timeout()->set_nanos(static_cast<int32_t>(ms % 1000) * 1'000'000);
-      req.set_return_new_workflow_task(true);
-    }
-    // Back into the cache before the answer goes out: once the server has it, it may hand the run's
-    // next task to another sticky poller of this worker, which must find the run there.
-    const bool keep = caching && !activation.workflow_closed;
-    if (keep) {
-      cache.put(run_id, std::move(run));
-      check_in.done = true;
-    }
-    int eager_slots = activation.workflow_closed ? 0 : request_eager_activities(req);
-    rpc->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    stub->async()->RespondWorkflowTaskCompleted(
-        &rpc->ctx, &rpc->req, &rpc->resp,
-        [this, rpc, eager_slots, keep, run_id, workflow_id = task.workflow_execution().workflow_id(),
-         then = std::move(then)](const grpc::Status& status) mutable {
-          auto& resp = rpc->resp;
-          // Each eager activity task uses one reserved slot; the server may grant fewer than asked.
-          for (auto& activity_task : *resp.mutable_activity_tasks()) {
-            if (eager_slots == 0) {
-              spdlog::warn("the server handed back more eager activity tasks than were asked for; ignoring {}",
-                           activity_task.activity_id());
-              continue;
-            }
-            --eager_slots;
-            ++eager_activity_tasks;
-            execute_activity(std::move(activity_task));
-          }
-          for (; eager_slots > 0; --eager_slots) give_back_slot();
-          if (!status.ok()) {
-            spdlog::warn("completing a workflow task of {} failed: {}", workflow_id, status.error_message());
-            if (keep) {  // drop the run: whatever the server kept, a replay will catch up
-              (void)cache.take(run_id);
-              cache.release(run_id);
-            }
-            return then();
-          }
-          if (!resp.has_workflow_task() || resp.workflow_task().task_token().empty()) return then();
-          // The next task, handed back inline: answered at once, on this thread.
-          handle_workflow_task(std::move(*resp.mutable_workflow_task()), std::move(then));
-        });
+    };
   }
+
+  auto rpc = std::make_shared<Rpc<ws::RespondWorkflowTaskCompletedRequest, ws::RespondWorkflowTaskCompletedResponse>>();
+  auto& req = rpc->req;
+  req.set_namespace_(namespace_name);
+  req.set_task_token(task.task_token());
+  req.set_identity(options.identity);
+  for (auto& c : activation.commands) *req.add_commands() = std::move(c);
+  if (caching) {
+    auto* sticky = req.mutable_sticky_attributes();
+    sticky->mutable_worker_task_queue()->set_name(sticky_queue);
+    sticky->mutable_worker_task_queue()->set_kind(enums::TASK_QUEUE_KIND_STICKY);
+    sticky->mutable_worker_task_queue()->set_normal_name(options.task_queue);
+    auto ms = options.sticky_schedule_to_start_timeout.count();
+    sticky->mutable_schedule_to_start_timeout()->set_seconds(ms / 1000);
+    sticky->mutable_schedule_to_start_timeout()->set_nanos(static_cast<int32_t>(ms % 1000) * 1'000'000);
+    req.set_return_new_workflow_task(true);
+  }
+  // Back into the cache before the answer goes out: once the server has it, it may hand the run's
+  // next task to another sticky poller of this worker, which must find the run there.
+  const bool keep = caching && !activation.workflow_closed;
+  if (keep) {
+    cache.put(run_id, std::move(run));
+    check_in.done = true;
+  }
+  int eager_slots = activation.workflow_closed ? 0 : request_eager_activities(req);
+  return [this, rpc, eager_slots, keep, run_id, workflow_id = task.workflow_execution().workflow_id(),
+          then = std::move(then)]() mutable {
+    rpc->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    stub->async()->RespondWorkflowTaskCompleted(&rpc->ctx, &rpc->req, &rpc->resp,
+                                                [this, rpc, eager_slots, keep, run_id, workflow_id,
+                                                 then = std::move(then)](const grpc::Status& status) mutable {
+                                                  answered(*rpc, status, eager_slots, keep, run_id, workflow_id,
+                                                           std::move(then));
+                                                });
+  };
+}
+
+// RespondWorkflowTaskCompleted's completion: start the eager activities, and answer the next task
+// if the server handed one back inline.
+void Worker::Impl::answered(Rpc<ws::RespondWorkflowTaskCompletedRequest, ws::RespondWorkflowTaskCompletedResponse>& rpc,
+                            const grpc::Status& status, int eager_slots, bool keep, const std::string& run_id,
+                            const std::string& workflow_id, std::function<void()> then) {
+  auto& resp = rpc.resp;
+  // Each eager activity task uses one reserved slot; the server may grant fewer than asked.
+  for (auto& activity_task : *resp.mutable_activity_tasks()) {
+    if (eager_slots == 0) {
+      spdlog::warn("the server handed back more eager activity tasks than were asked for; ignoring {}",
+                   activity_task.activity_id());
+      continue;
+    }
+    --eager_slots;
+    ++eager_activity_tasks;
+    execute_activity(std::move(activity_task));
+  }
+  for (; eager_slots > 0; --eager_slots) give_back_slot();
+  if (!status.ok()) {
+    spdlog::warn("completing a workflow task of {} failed: {}", workflow_id, status.error_message());
+    if (keep) {  // drop the run: whatever the server kept, a replay will catch up
+      (void)cache.take(run_id);
+      cache.release(run_id);
+    }
+    return then();
+  }
+  if (!resp.has_workflow_task() || resp.workflow_task().task_token().empty()) return then();
+  // The next task, handed back inline: answered at once, on this thread.
+  handle_workflow_task(std::move(*resp.mutable_workflow_task()), std::move(then));
 }
 
 }  // namespace reprise
