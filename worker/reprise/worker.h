@@ -38,7 +38,9 @@ struct WorkerOptions {
   // Long polls kept open on each queue (gRPC's callback API: a poller is an RPC in flight, not a
   // thread). A poller answers the task it got (replay, then the RespondWorkflowTaskCompleted round
   // trip, which waits for the server's durable commit) before it polls again, so the pollers of a
-  // queue bound how many of its tasks are in hand at once.
+  // queue bound how many of its tasks are in hand at once. The replay itself runs on gRPC's few
+  // callback threads (a task that fetches its history or replays a long one, on a pool of 4), so
+  // only a handful of tasks replay at the same moment whatever the poller counts.
   int workflow_pollers = 2;         // the task queue
   int sticky_workflow_pollers = 2;  // this worker's sticky queue (where a cached run's tasks go)
   int activity_pollers = 2;
