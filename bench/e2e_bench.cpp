@@ -532,8 +532,9 @@ int main(int argc, char** argv) {
     std::printf(
         "bare RPC (GetSystemInfo), %d client %s: %.0f calls/s, client %.1f us/call, server %.1f us/call, "
         "server %.2f context switches/call\n",
-        rpc_floor_threads, rpc_callback ? "callback chains" : "threads", m["calls_per_s"].get<double>(), m["client_cpu_us_per_call"].get<double>(),
-        m["server_cpu_us_per_call"].get<double>(), m["server_context_switches_per_call"].get<double>());
+        rpc_floor_threads, rpc_callback ? "callback chains" : "threads", m["calls_per_s"].get<double>(),
+        m["client_cpu_us_per_call"].get<double>(), m["server_cpu_us_per_call"].get<double>(),
+        m["server_context_switches_per_call"].get<double>());
     if (!out.empty()) std::ofstream(out, std::ios::app) << line.dump() << "\n";
     fs::remove_all(o.workdir);
     return line["ok"].get<bool>() ? 0 : 1;
