@@ -6,7 +6,9 @@
 // The pollers use gRPC's callback API: a poller is not a thread but a chain of RPCs, each started
 // from the completion of the one before (poll, answer the task, poll again), and completions run
 // on gRPC's own few threads. So a hundred long polls parked on the server cost no thread each, and
-// a response is handled on the thread that read it, without waking another.
+// a response is handled on the thread that read it, without waking another. Only what may block or
+// run long leaves those threads: activity attempts (activity_pool) and workflow tasks that fetch
+// their history or replay a long one (replay_pool).
 #pragma once
 
 #include <grpcpp/alarm.h>
