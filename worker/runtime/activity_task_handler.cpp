@@ -96,7 +96,7 @@ void Worker::Impl::run_activity_task(const ws::PollActivityTaskQueueResponse& ta
     rpc->req.set_namespace_(namespace_name);
     rpc->req.set_task_token(token);
     rpc->req.set_identity(options.identity);
-    rpc->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    rpc->ctx.set_deadline(call_deadline());
     start(*stub->async(), &rpc->ctx, &rpc->req, &rpc->resp,
           [rpc, reported = std::move(reported), activity_id = info.activity_id,
            workflow_id = info.workflow_id](grpc::Status status) {

@@ -85,14 +85,15 @@ void Worker::Impl::poll_again(Poller& p) {
 void Worker::Impl::poll_failed(Poller& p, const grpc::Status& status, const char* what) {
   if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) return poll_again(p);
   auto delay = p.backoff.failed(status, what);
-  std::lock_guard lock(polls_mu);
-  if (stopping) {
-    --pollers_running;
-    pollers_cv.notify_all();
-    return;
+  {
+    std::lock_guard lock(polls_mu);  // shutdown() cancels p.retry under it, once stopping is set
+    if (!stopping) {
+      p.retry = std::make_unique<grpc::Alarm>();
+      p.retry->Set(std::chrono::system_clock::now() + delay, [this, &p](bool) { poll_again(p); });
+      return;
+    }
   }
-  p.retry = std::make_unique<grpc::Alarm>();
-  p.retry->Set(std::chrono::system_clock::now() + delay, [this, &p](bool) { poll_again(p); });
+  poller_stopped();
 }
 
 void Worker::Impl::poll_workflow_task(Poller& p) {
@@ -133,7 +134,6 @@ void Worker::Impl::give_back_slot() {
       parked = waiting_for_slot.back();
       waiting_for_slot.pop_back();
     }
-    slots_cv.notify_all();
   }
   if (parked) poll_activity_task(*parked);
 }

@@ -43,6 +43,11 @@ class Backoff {
   std::chrono::milliseconds delay_{0};
 };
 
+// The deadline of every unary RPC the worker makes (long polls have their own, begin_poll()).
+inline std::chrono::system_clock::time_point call_deadline() {
+  return std::chrono::system_clock::now() + std::chrono::seconds(30);
+}
+
 // One RPC through the callback API: its context, request and response live here until its
 // completion has run (the completion holds the shared_ptr).
 template <class Req, class Resp>
@@ -83,7 +88,8 @@ struct Worker::Impl {
   int pollers_running = 0;
 
   // Activity concurrency: a slot is taken before polling, so the worker never accepts a task it
-  // cannot start at once; the pool has one thread per slot.
+  // cannot start at once; the pool has one thread per slot. slots_cv tells shutdown() that
+  // running_activities dropped.
   std::unique_ptr<boost::asio::thread_pool> activity_pool;
   // Workflow tasks that need a history fetch or a long replay (workflow_task_handler.cpp), kept off
   // gRPC's callback threads: a synchronous fetch there could wait for a server in this same
@@ -155,7 +161,7 @@ struct Worker::Impl {
 template <class Req, class Resp, class Fn>
 grpc::Status Worker::Impl::call(Fn fn, const Req& req, Resp& resp) {
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  ctx.set_deadline(call_deadline());
   return ((*stub).*fn)(&ctx, req, &resp);
 }
 

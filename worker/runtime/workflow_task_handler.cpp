@@ -146,7 +146,7 @@ std::function<void()> Worker::Impl::prepare_answer(ws::PollWorkflowTaskQueueResp
     *rpc->req.mutable_failure() = std::move(activation.failure->failure);
     rpc->req.set_identity(options.identity);
     return [this, rpc, then = std::move(then)]() mutable {
-      rpc->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      rpc->ctx.set_deadline(call_deadline());
       stub->async()->RespondWorkflowTaskFailed(&rpc->ctx, &rpc->req, &rpc->resp,
                                                [rpc, then = std::move(then)](const grpc::Status&) { then(); });
     };
@@ -178,7 +178,7 @@ std::function<void()> Worker::Impl::prepare_answer(ws::PollWorkflowTaskQueueResp
   int eager_slots = activation.workflow_closed ? 0 : request_eager_activities(req);
   return [this, rpc, eager_slots, keep, run_id, workflow_id = task.workflow_execution().workflow_id(),
           then = std::move(then)]() mutable {
-    rpc->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    rpc->ctx.set_deadline(call_deadline());
     stub->async()->RespondWorkflowTaskCompleted(&rpc->ctx, &rpc->req, &rpc->resp,
                                                 [this, rpc, eager_slots, keep, run_id, workflow_id,
                                                  then = std::move(then)](const grpc::Status& status) mutable {
