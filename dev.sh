@@ -15,7 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(build-essential cmake ninja-build ccache pkg-config libsqlite3-dev libboost-dev libprotobuf-dev
-  protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libspdlog-dev catch2 nlohmann-json3-dev libcli11-dev)
+  protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libspdlog-dev catch2 nlohmann-json3-dev libcli11-dev
+  libjemalloc-dev)
 UPSTREAM_PROTOS_PACKAGE="@temporalio/core-bridge@1.24.0"
 BUILD_DIR=${BUILD_DIR:-build}
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/resource.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -51,7 +52,16 @@ inline std::string self_executable() {
   return len > 0 ? std::string(path, static_cast<size_t>(len)) : std::string();
 }
 
-// {"commit": "a4d2079", "machine": {"nproc": 2, "cpu": "..."}}: stamped on every result line.
+// The allocator a process runs on: "jemalloc" when libjemalloc is mapped into it (CMakeLists.txt,
+// REPRISE_JEMALLOC), else "glibc". Results are only comparable on the same allocator.
+inline std::string allocator_of(pid_t pid) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  for (std::string line; std::getline(maps, line);)
+    if (line.find("libjemalloc") != std::string::npos) return "jemalloc";
+  return "glibc";
+}
+
+// {"commit": "a4d2079", "allocator": "jemalloc", "machine": {"nproc": 2, "cpu": "..."}}: stamped on every result line.
 inline nlohmann::json provenance() {
   std::string model;
   std::ifstream cpuinfo("/proc/cpuinfo");
@@ -65,6 +75,7 @@ inline nlohmann::json provenance() {
   if (!command_output("git status --porcelain --untracked-files=no -- . ':!bench/results' 2>/dev/null").empty())
     commit += "-dirty";
   return {{"commit", commit},
+          {"allocator", allocator_of(getpid())},
           {"machine", {{"nproc", std::thread::hardware_concurrency()}, {"cpu", model}}},
           {"time", static_cast<long long>(std::time(nullptr))}};
 }

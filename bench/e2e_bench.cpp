@@ -281,6 +281,7 @@ nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool
   const double workers_cs = static_cast<double>(switches_of_workers() - workers_cs0);
   const double self_cpu = cpu_seconds() - self_cpu0;
   const long server_peak_rss_kb = process_status_kb(server.pid(), "VmHWM");
+  const std::string server_allocator = allocator_of(server.pid());
   const double load_after = load_average();
   const double cpu_pressure_after = cpu_pressure();
 
@@ -355,6 +356,7 @@ nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool
   line["concurrency"] = concurrency;
   line["workers"] = o.workers;
   line["sync"] = o.sync;
+  line["server_allocator"] = server_allocator;
   line["ok"] = ok;
   line["warmup"] = o.warmup;
   line["worker_options"] = {{"workflow_pollers", o.worker_flags.workflow_pollers},
