@@ -131,7 +131,8 @@ history::Transaction transaction_from(ExecutionUpdate& u, history::ExecutionRow 
 }
 }  // namespace
 
-history::CommitResult HistoryEngine::commit(WorkflowContext& ctx, LoadedRun& run, ExecutionUpdate& u) {
+history::CommitResult HistoryEngine::commit(WorkflowContext& ctx, LoadedRun& run, ExecutionUpdate& u,
+                                            ClaimedTaskHandOver& hand_over) {
   MutableState& state = run.state;
   state.set_state_transition_count(run.row.state_transition_count + 1);
   history::Transaction tx = transaction_from(u, row_from_state(run.row.key, state));
@@ -184,16 +185,28 @@ history::CommitResult HistoryEngine::commit(WorkflowContext& ctx, LoadedRun& run
     for (const auto& t : written->add_timers) timer_service_->add(t);
   }
   if (tx.successor) ctx.current_run_id = tx.successor->execution.key.run_id;
-  deliver_claimed_tasks(u);
-  if (NewRun* next = u.successor()) deliver_claimed_tasks(next->update);
+  hand_over.take(u);
   if (!tx.events.empty())
     notify_history_waiters(run.row.key, run.state.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING);
   return result;
 }
 
-void HistoryEngine::deliver_claimed_tasks(ExecutionUpdate& u) {
-  for (auto& claimed : u.claimed_tasks) claimed.poller->deliver(std::move(claimed.task));
+void HistoryEngine::ClaimedTaskHandOver::take(ExecutionUpdate& u) {
+  for (auto& claimed : u.claimed_tasks) tasks_.push_back(std::move(claimed));
   u.claimed_tasks.clear();
+  if (NewRun* next = u.successor()) take(next->update);
+}
+
+HistoryEngine::ClaimedTaskHandOver::~ClaimedTaskHandOver() {
+  for (auto& claimed : tasks_) {
+    try {
+      claimed.poller->deliver(std::move(claimed.task));
+    } catch (const std::exception& e) {
+      // Only the answer to one poll is lost: the task is started, so it times out and retries.
+      spdlog::error("could not hand workflow task of {} to its poller: {}", claimed.task.execution.workflow_id,
+                    e.what());
+    }
+  }
 }
 
 void HistoryEngine::forget_if_closed(WorkflowContext& ctx) {
@@ -201,7 +214,7 @@ void HistoryEngine::forget_if_closed(WorkflowContext& ctx) {
     ctx.cached.reset();
 }
 
-void HistoryEngine::commit_new_run(WorkflowContext& ctx, ExecutionUpdate& u, std::optional<LoadedRun>& out) {
+void HistoryEngine::commit_new_run(WorkflowContext& ctx, ExecutionUpdate& u, ClaimedTaskHandOver& hand_over) {
   MutableState& state = u.state();
   state.set_state_transition_count(1);
   history::Transaction tx = transaction_from(u, row_from_state(u.key(), state));
@@ -214,8 +227,7 @@ void HistoryEngine::commit_new_run(WorkflowContext& ctx, ExecutionUpdate& u, std
   ctx.cached = std::move(loaded);
   for (const auto& t : tx.add_tasks) enqueue_task(t);
   for (const auto& t : tx.add_timers) timer_service_->add(t);
-  deliver_claimed_tasks(u);
-  out = ctx.cached;
+  hand_over.take(u);
 }
 
 void HistoryEngine::on_timer(const TimerRow& timer) {

@@ -193,13 +193,30 @@ class HistoryEngine {
   // `fn` returns a value or throws EngineError (then the cached state is discarded: nothing happened).
   template <class Fn>
   auto update_run(const ExecutionKey& key, Fn&& fn);
-  // Commits a run that does not exist yet.
-  void commit_new_run(WorkflowContext& ctx, ExecutionUpdate& update, std::optional<LoadedRun>& out);
-  history::CommitResult commit(WorkflowContext& ctx, LoadedRun& run, ExecutionUpdate& update);
+  // The workflow tasks committed updates started for waiting pollers (ExecutionUpdate::
+  // claimed_tasks), handed to those pollers when this goes out of scope, on the committing thread.
+  // A caller declares it BEFORE taking the workflow's lock, so it is destroyed after the lock is
+  // released: the poll's dispatch takes that lock again (long_poll.h). The task goes from the
+  // commit to the worker's answer with no hand-off to another thread.
+  class ClaimedTaskHandOver {
+   public:
+    ClaimedTaskHandOver() = default;
+    ClaimedTaskHandOver(const ClaimedTaskHandOver&) = delete;
+    ClaimedTaskHandOver& operator=(const ClaimedTaskHandOver&) = delete;
+    ~ClaimedTaskHandOver();
+    // Takes the update's (and its successor's) claimed tasks; only once its commit is durable.
+    void take(ExecutionUpdate& update);
+
+   private:
+    std::vector<ExecutionUpdate::ClaimedTask> tasks_;
+  };
+  // Commits a run that does not exist yet; it becomes the context's cached run.
+  void commit_new_run(WorkflowContext& ctx, ExecutionUpdate& update, ClaimedTaskHandOver& hand_over);
+  // Commits an update of an existing run; on Ok, its claimed tasks go to `hand_over`.
+  history::CommitResult commit(WorkflowContext& ctx, LoadedRun& run, ExecutionUpdate& update,
+                               ClaimedTaskHandOver& hand_over);
   // A closed run is rarely touched again: drop its cached state so memory stays bounded.
   static void forget_if_closed(WorkflowContext& ctx);
-  // After a durable commit: hands the update's claimed workflow tasks to their pollers.
-  static void deliver_claimed_tasks(ExecutionUpdate& update);
   void on_timer(const TimerRow& timer);
   void retry_later(const TimerRow& timer);
   void enqueue_task(const TaskRow& task);

@@ -23,24 +23,55 @@ Matching::PollerId Matching::poll(const QueueKey& queue, std::chrono::steady_clo
     boost::asio::post(pool_, [deliver = std::move(deliver), task = std::move(task)] { deliver(task); });
     return id;
   }
-  auto parked = std::make_shared<Parked>(
-      Parked{id, std::move(deliver), std::make_unique<boost::asio::steady_timer>(io_, deadline), std::move(identity)});
-  q.pollers.push_back(parked);
-  parked_on_[id] = queue;
-  // The handler holds the Parked (and so its timer) alive until it has run.
-  parked->timer->async_wait([this, id, parked](const boost::system::error_code& ec) {
-    if (ec) return;  // canceled: the poller got a task or was removed
-    if (auto p = take_parked(id)) boost::asio::post(pool_, [p] { p->deliver(std::nullopt); });
-  });
+  q.pollers.push_back(std::make_shared<Parked>(Parked{id, std::move(deliver), std::move(identity)}));
+  parked_on_[id] = ParkedOn{queue, deadlines_.emplace(deadline, id)};
+  if (deadline < armed_for_) {
+    armed_for_ = deadline;
+    boost::asio::post(io_, [this] { expire_due(); });
+  }
   return id;
+}
+
+void Matching::expire_due() {
+  std::vector<std::shared_ptr<Parked>> expired;
+  SteadyTime next;
+  {
+    std::lock_guard lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+      const PollerId id = deadlines_.begin()->second;
+      auto& pollers = queues_[parked_on_.at(id).queue].pollers;
+      for (auto p = pollers.begin(); p != pollers.end(); ++p)
+        if ((*p)->id == id) {
+          expired.push_back(*p);
+          pollers.erase(p);
+          break;
+        }
+      unpark(id);
+    }
+    next = armed_for_ = deadlines_.empty() ? SteadyTime::max() : deadlines_.begin()->first;
+  }
+  for (auto& p : expired) boost::asio::post(pool_, [p] { p->deliver(std::nullopt); });
+  if (next == SteadyTime::max()) return;
+  wake_.expires_at(next);  // cancels the wait armed before, if any
+  wake_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) expire_due();
+  });
+}
+
+void Matching::unpark(PollerId id) {
+  auto it = parked_on_.find(id);
+  if (it == parked_on_.end()) return;
+  deadlines_.erase(it->second.deadline);
+  parked_on_.erase(it);
 }
 
 std::shared_ptr<Matching::Parked> Matching::take_parked(PollerId id) {
   std::lock_guard lock(mu_);
   auto it = parked_on_.find(id);
   if (it == parked_on_.end()) return nullptr;
-  auto& pollers = queues_[it->second].pollers;
-  parked_on_.erase(it);
+  auto& pollers = queues_[it->second.queue].pollers;
+  unpark(id);
   for (auto p = pollers.begin(); p != pollers.end(); ++p) {
     if ((*p)->id == id) {
       auto parked = *p;
@@ -52,15 +83,7 @@ std::shared_ptr<Matching::Parked> Matching::take_parked(PollerId id) {
 }
 
 void Matching::cancel(PollerId id) {
-  if (auto p = take_parked(id)) {
-    cancel_timer(p);
-    boost::asio::post(pool_, [p] { p->deliver(std::nullopt); });
-  }
-}
-
-void Matching::cancel_timer(const std::shared_ptr<Parked>& p) {
-  // Timers are touched only on the io thread: Asio objects are not safe for concurrent calls.
-  boost::asio::post(io_, [p] { p->timer->cancel(); });
+  if (auto p = take_parked(id)) boost::asio::post(pool_, [p] { p->deliver(std::nullopt); });
 }
 
 void Matching::add_task(const QueueKey& queue, const TaskRow& task) {
@@ -72,13 +95,12 @@ void Matching::add_task(const QueueKey& queue, const TaskRow& task) {
   }
   auto parked = q.pollers.front();
   q.pollers.pop_front();
-  parked_on_.erase(parked->id);
+  unpark(parked->id);
   lock.unlock();
   hand_over(std::move(parked), task);
 }
 
 void Matching::hand_over(std::shared_ptr<Parked> parked, std::optional<TaskRow> task) {
-  cancel_timer(parked);
   boost::asio::post(pool_, [parked = std::move(parked), task = std::move(task)] { parked->deliver(task); });
 }
 
@@ -89,7 +111,7 @@ std::unique_ptr<Matching::Claim> Matching::claim(const QueueKey& queue) {
   if (it == queues_.end() || it->second.pollers.empty()) return nullptr;
   auto parked = it->second.pollers.front();
   it->second.pollers.pop_front();
-  parked_on_.erase(parked->id);  // its deadline timer now finds nothing to end
+  unpark(parked->id);
   return std::unique_ptr<Claim>(new Claim(*this, std::move(parked)));
 }
 
@@ -99,7 +121,7 @@ Matching::Claim::~Claim() {
 
 const std::string& Matching::Claim::identity() const { return parked_->identity; }
 
-void Matching::Claim::deliver(TaskRow task) { matching_.hand_over(std::exchange(parked_, nullptr), std::move(task)); }
+void Matching::Claim::deliver(TaskRow task) { std::exchange(parked_, nullptr)->deliver(std::move(task)); }
 
 void Matching::shutdown() {
   std::vector<std::shared_ptr<Parked>> all;
@@ -111,11 +133,9 @@ void Matching::shutdown() {
       q.pollers.clear();
     }
     parked_on_.clear();
+    deadlines_.clear();
   }
-  for (auto& p : all) {
-    cancel_timer(p);
-    boost::asio::post(pool_, [p] { p->deliver(std::nullopt); });
-  }
+  for (auto& p : all) boost::asio::post(pool_, [p] { p->deliver(std::nullopt); });
 }
 
 size_t Matching::backlog_size(const QueueKey& queue) {

@@ -16,7 +16,11 @@
 // waiting poller a sync match; here it happens inside the scheduling transaction.
 //
 // Threads: add_task/poll/cancel may be called from any thread; deliveries run on the engine's thread
-// pool, never inside the caller, so a caller holding an execution lock cannot deadlock on them.
+// pool, never inside the caller, so a caller holding an execution lock cannot deadlock on them. The
+// one exception is Claim::deliver(), which the engine calls after it has released the lock.
+// Deadlines: one Asio timer on the io thread sleeps until the earliest parked poll's deadline, as in
+// timer_service.h; a poll that leaves early only leaves the deadline index, without waking the io
+// thread.
 // Exercised by tests/engine/matching_test.cpp and every server test in tests/engine/.
 #pragma once
 
@@ -56,15 +60,16 @@ class Matching {
   using Deliver = std::function<void(std::optional<TaskRow>)>;
   using PollerId = uint64_t;
 
-  Matching(boost::asio::io_context& io, boost::asio::thread_pool& pool) : io_(io), pool_(pool) {}
+  Matching(boost::asio::io_context& io, boost::asio::thread_pool& pool) : io_(io), pool_(pool), wake_(io) {}
 
   // Waits for a task on `queue` until `deadline`. `identity` names the worker (for claim()).
   PollerId poll(const QueueKey& queue, std::chrono::steady_clock::time_point deadline, Deliver deliver,
                 std::string identity = {});
 
-  // A poller taken off its queue by claim(). deliver() hands it a task started for it; a Claim
-  // dropped without deliver() (the transaction failed) answers the poll with no task instead, and
-  // the worker simply polls again.
+  // A poller taken off its queue by claim(). deliver() hands it a task started for it, running
+  // the poll's delivery on the calling thread (which must hold no workflow's lock: the engine
+  // calls it from ClaimedTaskHandOver). A Claim dropped without deliver() (the transaction failed)
+  // answers the poll with no task instead, and the worker simply polls again.
   class Claim {
    public:
     ~Claim();
@@ -99,14 +104,26 @@ class Matching {
     std::deque<TaskRow> backlog;
     std::deque<std::shared_ptr<Parked>> pollers;
   };
+  using SteadyTime = std::chrono::steady_clock::time_point;
+  using Deadlines = std::multimap<SteadyTime, PollerId>;
+  struct ParkedOn {
+    QueueKey queue;
+    Deadlines::iterator deadline;
+  };
   std::shared_ptr<Parked> take_parked(PollerId id);  // removes and returns it, if still parked
-  void cancel_timer(const std::shared_ptr<Parked>& p);
+  void unpark(PollerId id);                          // mu_ held; it was just taken off its queue
+  void expire_due();                                 // io thread only
 
   boost::asio::io_context& io_;
   boost::asio::thread_pool& pool_;
   std::mutex mu_;
   std::map<QueueKey, Queue> queues_;
-  std::map<PollerId, QueueKey> parked_on_;
+  std::map<PollerId, ParkedOn> parked_on_;
+  Deadlines deadlines_;  // every parked poll's, earliest first
+  boost::asio::steady_timer wake_;
+  // When the armed wake-up fires (max: none armed). A poll parks with an io hand-off only when its
+  // deadline comes before that.
+  SteadyTime armed_for_ = SteadyTime::max();
   PollerId next_id_ = 1;
   bool shut_down_ = false;
 };
@@ -114,7 +131,6 @@ class Matching {
 struct Matching::Claim::Parked {
   PollerId id;
   Deliver deliver;
-  std::unique_ptr<boost::asio::steady_timer> timer;
   std::string identity;
 };
 

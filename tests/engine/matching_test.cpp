@@ -113,6 +113,28 @@ TEST_CASE("a poll that reaches its deadline gets nothing, and a later task waits
   ex.drain();
 }
 
+// One wake-up serves every parked poll's deadline (matching.h): a poll that parks later with an
+// earlier deadline must re-arm it, and polls that leave early must not end anybody else's wait.
+TEST_CASE("each parked poll ends at its own deadline, whatever the order they parked in", "[matching]") {
+  Executors ex;
+  Matching m(ex.io, ex.pool);
+  Delivery patient, hasty, canceled;
+  m.poll(kQueue, far_deadline(), patient.deliver());
+  auto canceled_id = m.poll(kQueue, std::chrono::steady_clock::now() + 10ms, canceled.deliver());
+  m.poll(kQueue, std::chrono::steady_clock::now() + 30ms, hasty.deliver());
+  m.cancel(canceled_id);  // leaves before the earliest deadline: the others keep theirs
+  CHECK_FALSE(canceled.result.get());
+  CHECK_FALSE(hasty.result.get());  // parked after `patient`, due long before it
+  CHECK(m.parked_pollers(kQueue) == 1);
+  m.add_task(kQueue, task(5));  // `patient` is still parked, so it gets the task
+  auto got = patient.result.get();
+  REQUIRE(got);
+  CHECK(got->scheduled_event_id == 5);
+  CHECK(m.backlog_size(kQueue) == 0);
+  m.shutdown();
+  ex.drain();
+}
+
 TEST_CASE("a canceled poll gets nothing and takes no task", "[matching]") {
   Executors ex;
   Matching m(ex.io, ex.pool);
