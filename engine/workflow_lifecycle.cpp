@@ -55,6 +55,10 @@ ws::StartWorkflowExecutionResponse HistoryEngine::start_workflow_execution(
   int64_t run_timeout = checked_duration(req.workflow_run_timeout(), "WorkflowRunTimeout");
   int64_t task_timeout = checked_duration(req.workflow_task_timeout(), "WorkflowTaskTimeout");
   if (req.has_retry_policy()) normalize_retry_policy(req.retry_policy());  // validates
+  // StartWorkflowExecution itself cannot ask for a delayed first workflow task yet. Refused before
+  // anything happens (TERMINATE_EXISTING below would already have ended the running run).
+  if (checked_duration(req.workflow_start_delay(), "WorkflowStartDelay") > 0)
+    throw invalid_argument("WorkflowStartDelay is not supported by Reprise yet");
   // Timeouts as Temporal normalises them (2.3).
   if (execution_timeout > 0)
     run_timeout = run_timeout == 0 ? execution_timeout : std::min(run_timeout, execution_timeout);
@@ -144,9 +148,6 @@ ws::StartWorkflowExecutionResponse HistoryEngine::start_workflow_execution(
   st.set_next_event_id(1);
   ExecutionUpdate u(st, clock_.now_ms());
   u.set_key(ExecutionKey{req.namespace_(), req.workflow_id(), run_id});
-  // StartWorkflowExecution itself cannot ask for a delayed first workflow task yet.
-  if (checked_duration(req.workflow_start_delay(), "WorkflowStartDelay") > 0)
-    throw invalid_argument("WorkflowStartDelay is not supported by Reprise yet");
 
   HistoryEvent started;
   started.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);

@@ -102,6 +102,21 @@ TEST_CASE("conflict policy TERMINATE_EXISTING terminates the running run and sta
   CHECK(describe(s, "wf-terminate-existing").workflow_execution_info().execution().run_id() == second.run_id());
 }
 
+TEST_CASE("a start refused for a bad request leaves the running run alone, even with TERMINATE_EXISTING",
+          "[server][lifecycle][start]") {
+  TestServer s;
+  ws::StartWorkflowExecutionResponse first, second;
+  REQUIRE(start(s, start_request("wf-refused-start"), first).ok());
+  auto req = start_request("wf-refused-start");
+  req.set_workflow_id_conflict_policy(enums::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING);
+  req.mutable_workflow_start_delay()->set_seconds(5);  // not supported: refused
+  auto st = start(s, req, second);
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(st.error_message(), Catch::Contains("WorkflowStartDelay"));
+  CHECK(history_lines(s, "wf-refused-start") == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled"});
+  CHECK(describe(s, "wf-refused-start").workflow_execution_info().execution().run_id() == first.run_id());
+}
+
 TEST_CASE("reuse policy REJECT_DUPLICATE refuses a closed workflow id and ALLOW_DUPLICATE starts a new run",
           "[server][lifecycle][start]") {
   TestServer s;
