@@ -199,12 +199,12 @@ void HistoryEngine::ClaimedTaskHandOver::take(ExecutionUpdate& u) {
 
 HistoryEngine::ClaimedTaskHandOver::~ClaimedTaskHandOver() {
   for (auto& claimed : tasks_) {
+    const std::string workflow_id = claimed.task.execution.workflow_id;
     try {
       claimed.poller->deliver(std::move(claimed.task));
     } catch (const std::exception& e) {
-      // Only the answer to one poll is lost: the task is started, so it times out and retries.
-      spdlog::error("could not hand workflow task of {} to its poller: {}", claimed.task.execution.workflow_id,
-                    e.what());
+      // The task is started: it times out on the server and goes to the next poll.
+      spdlog::error("could not hand workflow task of {} to its poller: {}", workflow_id, e.what());
     }
   }
 }

@@ -118,7 +118,8 @@ class HistoryEngine {
   ws::CountWorkflowExecutionsResponse count_workflow_executions(const ws::CountWorkflowExecutionsRequest& req);
 
   // --- workflow_tasks.cpp ---
-  // `done` is called exactly once, on an engine thread, with a task or an empty response.
+  // `done` is called exactly once, with a task or an empty response: on an engine thread, or on the
+  // thread whose commit started the task for this poll (ClaimedTaskHandOver).
   std::shared_ptr<PollHandle> poll_workflow_task_queue(const ws::PollWorkflowTaskQueueRequest& req,
                                                        SteadyTime client_deadline,
                                                        std::function<void(ws::PollWorkflowTaskQueueResponse)> done);

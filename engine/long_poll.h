@@ -73,7 +73,14 @@ class TaskLongPoll final : public PollHandle, public std::enable_shared_from_thi
       }
       return;
     }
-    park();
+    try {
+      park();
+    } catch (const std::exception& e) {
+      // The poll must still be answered (gRPC's shutdown waits for every call): with no task.
+      spdlog::error("could not park a poll again ({}); answering it empty", e.what());
+      std::lock_guard lock(mu_);
+      finish_locked();
+    }
   }
 
   void finish_locked() {

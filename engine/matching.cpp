@@ -25,10 +25,10 @@ Matching::PollerId Matching::poll(const QueueKey& queue, std::chrono::steady_clo
   }
   q.pollers.push_back(std::make_shared<Parked>(Parked{id, std::move(deliver), std::move(identity)}));
   parked_on_[id] = ParkedOn{queue, deadlines_.emplace(deadline, id)};
-  if (deadline < armed_for_) {
-    armed_for_ = deadline;
-    boost::asio::post(io_, [this] { expire_due(); });
-  }
+  const bool rearm = deadline < armed_for_;
+  if (rearm) armed_for_ = deadline;
+  lock.unlock();
+  if (rearm) boost::asio::post(io_, [this] { expire_due(); });
   return id;
 }
 
@@ -40,7 +40,12 @@ void Matching::expire_due() {
     const auto now = std::chrono::steady_clock::now();
     while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
       const PollerId id = deadlines_.begin()->second;
-      auto& pollers = queues_[parked_on_.at(id).queue].pollers;
+      auto parked_on = parked_on_.find(id);
+      if (parked_on == parked_on_.end()) {  // only if poll() was cut short (bad_alloc)
+        deadlines_.erase(deadlines_.begin());
+        continue;
+      }
+      auto& pollers = queues_[parked_on->second.queue].pollers;
       for (auto p = pollers.begin(); p != pollers.end(); ++p)
         if ((*p)->id == id) {
           expired.push_back(*p);
@@ -135,6 +140,7 @@ void Matching::shutdown() {
     parked_on_.clear();
     deadlines_.clear();
   }
+  boost::asio::post(io_, [this] { wake_.cancel(); });  // Asio objects are touched on the io thread only
   for (auto& p : all) boost::asio::post(pool_, [p] { p->deliver(std::nullopt); });
 }
 

@@ -19,8 +19,9 @@
 // pool, never inside the caller, so a caller holding an execution lock cannot deadlock on them. The
 // one exception is Claim::deliver(), which the engine calls after it has released the lock.
 // Deadlines: one Asio timer on the io thread sleeps until the earliest parked poll's deadline, as in
-// timer_service.h; a poll that leaves early only leaves the deadline index, without waking the io
-// thread.
+// timer_service.h. A poll that leaves early (it got a task, or was canceled) only leaves the
+// deadline index: no io-thread hand-off per poll. If it was the earliest, the timer still wakes
+// once at its old deadline, finds nothing due and sleeps until the next.
 // Exercised by tests/engine/matching_test.cpp and every server test in tests/engine/.
 #pragma once
 
@@ -121,8 +122,8 @@ class Matching {
   std::map<PollerId, ParkedOn> parked_on_;
   Deadlines deadlines_;  // every parked poll's, earliest first
   boost::asio::steady_timer wake_;
-  // When the armed wake-up fires (max: none armed). A poll parks with an io hand-off only when its
-  // deadline comes before that.
+  // When the armed wake-up fires (max: none armed, or the index was empty at the last wake-up). A
+  // poll parks with an io hand-off only when its deadline comes before that.
   SteadyTime armed_for_ = SteadyTime::max();
   PollerId next_id_ = 1;
   bool shut_down_ = false;
