@@ -8,7 +8,8 @@
 // always correct, only slower. A run is checked out while a task is being answered, so no two threads
 // ever touch one run: should the run's next task reach another poller while the previous one is
 // still being answered, that poller waits for the run instead of replaying from scratch. (The run is
-// put back before the answer is sent, so such a wait is short.) Exercised by tests/worker/runtime_test.cpp ("sticky and evicted ... identical").
+// put back before the answer is sent, so such a wait is short.)
+// Exercised by tests/worker/runtime_test.cpp ("sticky and evicted ... identical").
 #pragma once
 
 #include <condition_variable>
