@@ -100,6 +100,7 @@ struct Transaction {
   // Appended events; their ids must run contiguously from the row's old next_event_id up to
   // execution.next_event_id - 1.
   std::vector<HistoryEvent> events;
+  // Task and timer rows of this run (execution.key; invalid_argument otherwise).
   std::vector<TaskRow> add_tasks;  // ids are filled in by commit()
   std::vector<int64_t> remove_tasks;
   std::vector<TimerRow> add_timers;  // ids are filled in by commit()

@@ -3,11 +3,17 @@
 //
 // The file, table by table (the schema's version is PRAGMA user_version):
 //   executions      one row per run: the columns list/describe need, the serialized MutableState,
-//                   and `position`, the run's creation order within its namespace (newest = largest).
-//   history_events  the log itself, one row per event, keyed (run, event id). WITHOUT ROWID stores
-//                   the rows in primary-key order, so reading a history is one sequential range scan.
-//   tasks, timers   side records the engine reloads at start-up; ids come from AUTOINCREMENT, so an
-//                   id is never reused even after its row is deleted.
+//                   `position`, the run's creation order within its namespace (newest = largest),
+//                   and `id`, the run's number in this file.
+//   history_events  the log itself, one row per event, keyed (run's id, event id). WITHOUT ROWID
+//                   stores the rows in key order, so reading a history is one sequential range scan;
+//                   the integer key keeps each row to its event (the run's three names live once,
+//                   in executions).
+//   tasks, timers   side records the engine reloads at start-up, each naming its run by number.
+//                   The writer numbers their rows itself, counting on from the largest id in the
+//                   file at open: an id is never reused while the engine may still hold it.
+// Version 1 (until 2026-12) repeated the run's three names in every event, task and timer row;
+// opening such a file migrates it to version 2 in one transaction (kSetAsideV1, kCopyFromV1).
 //
 // Threads and connections:
 //   - one write connection, owned by the writer thread (the only thread that ever writes);
@@ -43,10 +49,11 @@ StoreError::StoreError(const std::string& operation, int sqlite_code, const std:
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 constexpr const char* kCreateSchema = R"sql(
 CREATE TABLE executions (
+  id                     INTEGER PRIMARY KEY,  -- the run's number in this file (history_events.run)
   namespace              TEXT    NOT NULL,
   workflow_id            TEXT    NOT NULL,
   run_id                 TEXT    NOT NULL,
@@ -59,7 +66,7 @@ CREATE TABLE executions (
   close_time_ms          INTEGER NOT NULL,
   state                  BLOB    NOT NULL,
   position               INTEGER NOT NULL,
-  PRIMARY KEY (namespace, workflow_id, run_id)
+  UNIQUE (namespace, workflow_id, run_id)
 );
 -- The current run of a workflow id: the largest position among its runs.
 CREATE INDEX executions_by_workflow ON executions (namespace, workflow_id, position);
@@ -67,38 +74,66 @@ CREATE INDEX executions_by_workflow ON executions (namespace, workflow_id, posit
 CREATE INDEX executions_by_position ON executions (namespace, position);
 
 CREATE TABLE history_events (
-  namespace   TEXT    NOT NULL,
-  workflow_id TEXT    NOT NULL,
-  run_id      TEXT    NOT NULL,
+  run         INTEGER NOT NULL,  -- executions.id
   event_id    INTEGER NOT NULL,
   event_type  INTEGER NOT NULL,  -- copied out of `data` for ad-hoc inspection with the sqlite3 shell
   data        BLOB    NOT NULL,  -- serialized temporal.api.history.v1.HistoryEvent
-  PRIMARY KEY (namespace, workflow_id, run_id, event_id)
+  PRIMARY KEY (run, event_id)
 ) WITHOUT ROWID;
 
 CREATE TABLE tasks (
-  id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+  id                 INTEGER PRIMARY KEY,  -- numbered by the writer (next_task_id)
   kind               INTEGER NOT NULL,
   task_queue         TEXT    NOT NULL,
-  namespace          TEXT    NOT NULL,
-  workflow_id        TEXT    NOT NULL,
-  run_id             TEXT    NOT NULL,
+  run                INTEGER NOT NULL,     -- executions.id
   scheduled_event_id INTEGER NOT NULL,
   attempt            INTEGER NOT NULL,
   created_time_ms    INTEGER NOT NULL
 );
 
 CREATE TABLE timers (
-  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  id           INTEGER PRIMARY KEY,  -- numbered by the writer (next_timer_id)
   fire_time_ms INTEGER NOT NULL,
   kind         INTEGER NOT NULL,
-  namespace    TEXT    NOT NULL,
-  workflow_id  TEXT    NOT NULL,
-  run_id       TEXT    NOT NULL,
+  run          INTEGER NOT NULL,     -- executions.id
   event_id     INTEGER NOT NULL,
   attempt      INTEGER NOT NULL,
   timer_id     TEXT    NOT NULL
 );
+)sql";
+
+// Version 1 to 2, run in the transaction that then creates the version 2 tables (kCreateSchema)
+// and copies the rows over (kCopyFromV1): the old tables step aside under new names first.
+constexpr const char* kSetAsideV1 = R"sql(
+DROP INDEX executions_by_workflow;
+DROP INDEX executions_by_position;
+ALTER TABLE executions RENAME TO v1_executions;
+ALTER TABLE history_events RENAME TO v1_history_events;
+ALTER TABLE tasks RENAME TO v1_tasks;
+ALTER TABLE timers RENAME TO v1_timers;
+)sql";
+constexpr const char* kCopyFromV1 = R"sql(
+INSERT INTO executions (namespace, workflow_id, run_id, workflow_type, task_queue, status, next_event_id,
+                        state_transition_count, start_time_ms, close_time_ms, state, position)
+  SELECT namespace, workflow_id, run_id, workflow_type, task_queue, status, next_event_id,
+         state_transition_count, start_time_ms, close_time_ms, state, position
+  FROM v1_executions ORDER BY namespace, position;
+INSERT INTO history_events (run, event_id, event_type, data)
+  SELECT e.id, h.event_id, h.event_type, h.data
+  FROM v1_history_events h JOIN executions e
+    ON e.namespace = h.namespace AND e.workflow_id = h.workflow_id AND e.run_id = h.run_id;
+INSERT INTO tasks (id, kind, task_queue, run, scheduled_event_id, attempt, created_time_ms)
+  SELECT t.id, t.kind, t.task_queue, e.id, t.scheduled_event_id, t.attempt, t.created_time_ms
+  FROM v1_tasks t JOIN executions e
+    ON e.namespace = t.namespace AND e.workflow_id = t.workflow_id AND e.run_id = t.run_id;
+INSERT INTO timers (id, fire_time_ms, kind, run, event_id, attempt, timer_id)
+  SELECT t.id, t.fire_time_ms, t.kind, e.id, t.event_id, t.attempt, t.timer_id
+  FROM v1_timers t JOIN executions e
+    ON e.namespace = t.namespace AND e.workflow_id = t.workflow_id AND e.run_id = t.run_id;
+DROP TABLE v1_history_events;
+DROP TABLE v1_executions;
+DROP TABLE v1_tasks;
+DROP TABLE v1_timers;
 )sql";
 
 // The columns of an ExecutionRow, in the order read_execution_row() expects them.
@@ -111,29 +146,28 @@ constexpr const char* kInsertExecution =
     ", position) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
     "        (SELECT COALESCE(MAX(position), 0) + 1 FROM executions WHERE namespace = ?1)) "
-    // A run that already exists changes nothing; commit() sees 0 changed rows: AlreadyExists.
-    "ON CONFLICT (namespace, workflow_id, run_id) DO NOTHING";
+    // A run that already exists changes nothing and returns no id: AlreadyExists.
+    "ON CONFLICT (namespace, workflow_id, run_id) DO NOTHING RETURNING id";
 
 // The optimistic concurrency check IS the WHERE clause: the row changes only if it is still at
-// the version the caller read. 0 changed rows means somebody else got there first.
+// the version the caller read. No row (no id returned) means somebody else got there first.
 constexpr const char* kUpdateExecution =
     "UPDATE executions SET workflow_type = ?4, task_queue = ?5, status = ?6, next_event_id = ?7, "
     "state_transition_count = ?8, start_time_ms = ?9, close_time_ms = ?10, state = ?11 "
     "WHERE namespace = ?1 AND workflow_id = ?2 AND run_id = ?3 "
-    "AND next_event_id = ?12 AND state_transition_count = ?13";
+    "AND next_event_id = ?12 AND state_transition_count = ?13 RETURNING id";
 
 constexpr const char* kInsertEvent =
-    "INSERT INTO history_events (namespace, workflow_id, run_id, event_id, event_type, data) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO history_events (run, event_id, event_type, data) VALUES (?1, ?2, ?3, ?4)";
 
 constexpr const char* kInsertTask =
-    "INSERT INTO tasks (kind, task_queue, namespace, workflow_id, run_id, scheduled_event_id, "
-    "attempt, created_time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    "INSERT INTO tasks (id, kind, task_queue, run, scheduled_event_id, attempt, created_time_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 constexpr const char* kDeleteTask = "DELETE FROM tasks WHERE id = ?1";
 
 constexpr const char* kInsertTimer =
-    "INSERT INTO timers (fire_time_ms, kind, namespace, workflow_id, run_id, event_id, attempt, "
-    "timer_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    "INSERT INTO timers (id, fire_time_ms, kind, run, event_id, attempt, timer_id) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 constexpr const char* kDeleteTimer = "DELETE FROM timers WHERE id = ?1";
 
 constexpr const char* kSelectExecution = "SELECT " REPRISE_EXECUTION_COLUMNS
@@ -144,14 +178,16 @@ constexpr const char* kSelectCurrentExecution =
     " FROM executions "
     "WHERE namespace = ?1 AND workflow_id = ?2 ORDER BY position DESC LIMIT 1";
 constexpr const char* kSelectEvents =
-    "SELECT data FROM history_events WHERE namespace = ?1 AND workflow_id = ?2 AND run_id = ?3 "
+    "SELECT data FROM history_events "
+    "WHERE run = (SELECT id FROM executions WHERE namespace = ?1 AND workflow_id = ?2 AND run_id = ?3) "
     "AND event_id >= ?4 ORDER BY event_id LIMIT ?5";
+// Tasks and timers name their run by its number; its three names come from executions.
 constexpr const char* kSelectTasks =
-    "SELECT id, kind, task_queue, namespace, workflow_id, run_id, scheduled_event_id, attempt, "
-    "created_time_ms FROM tasks ORDER BY id";
+    "SELECT t.id, t.kind, t.task_queue, e.namespace, e.workflow_id, e.run_id, t.scheduled_event_id, "
+    "t.attempt, t.created_time_ms FROM tasks t JOIN executions e ON e.id = t.run ORDER BY t.id";
 constexpr const char* kSelectTimers =
-    "SELECT id, fire_time_ms, kind, namespace, workflow_id, run_id, event_id, attempt, timer_id "
-    "FROM timers ORDER BY fire_time_ms, id";
+    "SELECT t.id, t.fire_time_ms, t.kind, e.namespace, e.workflow_id, e.run_id, t.event_id, t.attempt, "
+    "t.timer_id FROM timers t JOIN executions e ON e.id = t.run ORDER BY t.fire_time_ms, t.id";
 
 // ---------------------------------------------------------------------------------------------
 // Thin RAII over the C API. Nothing clever: each wrapper exists so that no error code is ignored
@@ -273,7 +309,12 @@ class Connection {
     }
   }
 
-  int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+  // The first column of the first row of a statement without parameters.
+  int64_t scalar(const char* sql, const char* operation) {
+    Statement s = statement(sql, operation);
+    if (!s.step()) throw StoreError(operation, SQLITE_ERROR, "no row");
+    return s.integer(0);
+  }
 
   // True when no transaction is open. SQLite rolls a transaction back by itself after some errors
   // (disk full, I/O error); the writer checks this to know whether its group is still alive.
@@ -471,22 +512,29 @@ struct SqliteHistoryStore::Impl {
       Statement s = writer->statement("PRAGMA user_version", "read schema version");
       if (s.step()) version = s.integer(0);
     }
-    if (version == kSchemaVersion) return;
-    if (version != 0) {
-      throw StoreError(
-          "open " + options.path, SQLITE_ERROR,
-          "schema version " + std::to_string(version) + ", this build knows version " + std::to_string(kSchemaVersion));
+    if (version != kSchemaVersion) {
+      if (version != 0 && version != 1) {
+        throw StoreError("open " + options.path, SQLITE_ERROR,
+                         "schema version " + std::to_string(version) + ", this build knows versions 1 and " +
+                             std::to_string(kSchemaVersion));
+      }
+      // Tables (and, from version 1, the copied rows) and version in one transaction: a crash
+      // here leaves the file as it was, never half a schema.
+      const char* operation = version == 0 ? "create schema" : "migrate schema from version 1";
+      writer->exec("BEGIN IMMEDIATE", operation);
+      try {
+        if (version == 1) writer->exec(kSetAsideV1, operation);
+        writer->exec(kCreateSchema, operation);
+        if (version == 1) writer->exec(kCopyFromV1, operation);
+        writer->exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str(), operation);
+        writer->exec("COMMIT", operation);
+      } catch (...) {
+        if (!writer->in_autocommit()) writer->exec("ROLLBACK", operation);
+        throw;
+      }
     }
-    // Tables and version in one transaction: a crash here leaves an empty file, never half a schema.
-    writer->exec("BEGIN IMMEDIATE", "create schema");
-    try {
-      writer->exec(kCreateSchema, "create schema");
-      writer->exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str(), "create schema");
-      writer->exec("COMMIT", "create schema");
-    } catch (...) {
-      if (!writer->in_autocommit()) writer->exec("ROLLBACK", "create schema");
-      throw;
-    }
+    next_task_id = writer->scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM tasks", "number tasks");
+    next_timer_id = writer->scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM timers", "number timers");
   }
 
   // --- writer thread -------------------------------------------------------------------------
@@ -610,27 +658,32 @@ struct SqliteHistoryStore::Impl {
 
     // 1. The execution row first: it is the concurrency check, and on Conflict/AlreadyExists
     //    nothing else has been written yet (the savepoint rollback is then a formality).
+    //    Both statements return the run's number in this file (executions.id), which keys its
+    //    events and names it in its task and timer rows.
+    int64_t run_number = 0;
     if (!tx.expected_next_event_id) {
       Statement s = writer->statement(kInsertExecution, "insert execution");
       bind_execution_row(s, row);
-      if (s.execute() == 0) return CommitResult::AlreadyExists;
+      if (!s.step()) return CommitResult::AlreadyExists;
+      run_number = s.integer(0);
+      s.execute();
     } else {
       Statement s = writer->statement(kUpdateExecution, "update execution");
       bind_execution_row(s, row);
       s.bind(12, *tx.expected_next_event_id);
       s.bind(13, *tx.expected_state_transition_count);
-      if (s.execute() == 0) return CommitResult::Conflict;
+      if (!s.step()) return CommitResult::Conflict;
+      run_number = s.integer(0);
+      s.execute();
     }
 
     // 2. The events. check_transaction() already proved their ids continue the stored history.
     for (size_t i = 0; i < tx.events.size(); ++i) {
       Statement s = writer->statement(kInsertEvent, "insert event");
-      s.bind(1, row.key.namespace_);
-      s.bind(2, row.key.workflow_id);
-      s.bind(3, row.key.run_id);
-      s.bind(4, tx.events[i].event_id());
-      s.bind(5, static_cast<int64_t>(tx.events[i].event_type()));
-      s.bind_blob(6, run.event_data[i]);
+      s.bind(1, run_number);
+      s.bind(2, tx.events[i].event_id());
+      s.bind(3, static_cast<int64_t>(tx.events[i].event_type()));
+      s.bind_blob(4, run.event_data[i]);
       s.execute();
     }
 
@@ -638,16 +691,15 @@ struct SqliteHistoryStore::Impl {
     //    remove a task whose run was already cleaned up.
     for (const TaskRow& task : tx.add_tasks) {
       Statement s = writer->statement(kInsertTask, "insert task");
-      s.bind(1, static_cast<int64_t>(task.kind));
-      s.bind(2, task.task_queue);
-      s.bind(3, task.execution.namespace_);
-      s.bind(4, task.execution.workflow_id);
-      s.bind(5, task.execution.run_id);
-      s.bind(6, task.scheduled_event_id);
-      s.bind(7, int64_t{task.attempt});
-      s.bind(8, task.created_time_ms);
+      s.bind(1, next_task_id);
+      s.bind(2, static_cast<int64_t>(task.kind));
+      s.bind(3, task.task_queue);
+      s.bind(4, run_number);  // check_transaction(): every row belongs to this run
+      s.bind(5, task.scheduled_event_id);
+      s.bind(6, int64_t{task.attempt});
+      s.bind(7, task.created_time_ms);
       s.execute();
-      ids.task_ids.push_back(writer->last_insert_rowid());
+      ids.task_ids.push_back(next_task_id++);
     }
     for (int64_t id : tx.remove_tasks) {
       Statement s = writer->statement(kDeleteTask, "delete task");
@@ -656,16 +708,15 @@ struct SqliteHistoryStore::Impl {
     }
     for (const TimerRow& timer : tx.add_timers) {
       Statement s = writer->statement(kInsertTimer, "insert timer");
-      s.bind(1, timer.fire_time_ms);
-      s.bind(2, static_cast<int64_t>(timer.kind));
-      s.bind(3, timer.execution.namespace_);
-      s.bind(4, timer.execution.workflow_id);
-      s.bind(5, timer.execution.run_id);
-      s.bind(6, timer.event_id);
-      s.bind(7, int64_t{timer.attempt});
-      s.bind(8, timer.timer_id);
+      s.bind(1, next_timer_id);
+      s.bind(2, timer.fire_time_ms);
+      s.bind(3, static_cast<int64_t>(timer.kind));
+      s.bind(4, run_number);
+      s.bind(5, timer.event_id);
+      s.bind(6, int64_t{timer.attempt});
+      s.bind(7, timer.timer_id);
       s.execute();
-      ids.timer_ids.push_back(writer->last_insert_rowid());
+      ids.timer_ids.push_back(next_timer_id++);
     }
     for (int64_t id : tx.remove_timers) {
       Statement s = writer->statement(kDeleteTimer, "delete timer");
@@ -725,6 +776,10 @@ struct SqliteHistoryStore::Impl {
   std::deque<Pending> queue;
   bool stopping = false;
   size_t gather_target = 0;  // > 0 while the writer waits out the commit delay for this many
+
+  // The ids the next task and timer rows get (writer thread only, after the constructor).
+  int64_t next_task_id = 1;
+  int64_t next_timer_id = 1;
 
   std::atomic<uint64_t> submitted{0};
   std::atomic<uint64_t> transactions{0};

@@ -238,6 +238,22 @@ TEMPLATE_TEST_CASE("Events that do not continue the history are rejected and not
   require_same(before, snapshot(*store, key("greet-1")));
 }
 
+TEMPLATE_TEST_CASE("Task and timer rows for another run are rejected and nothing is written", "[store]", STORE_TYPES) {
+  TestType factory;
+  auto store = factory.make();
+  for (const char* id : {"greet-1", "greet-2"}) {
+    Transaction start = start_run(key(id), 2);
+    REQUIRE(store->commit(start) == CommitResult::Ok);
+  }
+  const Snapshot before = snapshot(*store, key("greet-1"));
+
+  Transaction tx = append(*store->get_execution(key("greet-1")), 1);
+  SECTION("a task") { tx.add_tasks.push_back(task_for(key("greet-2"), 3)); }
+  SECTION("a timer") { tx.add_timers.push_back(timer_for(key("greet-1", "another-run"), 10, "t")); }
+  CHECK_THROWS_AS(store->commit(tx), std::invalid_argument);
+  require_same(before, snapshot(*store, key("greet-1")));
+}
+
 TEMPLATE_TEST_CASE("A new run whose events do not start at 1 is rejected", "[store]", STORE_TYPES) {
   TestType factory;
   auto store = factory.make();
@@ -381,8 +397,14 @@ TEMPLATE_TEST_CASE("A successor run is written in the same commit and becomes th
   CHECK(close.add_timers.at(0).id != 0);
   CHECK(close.successor->add_timers.at(0).id != 0);
   CHECK(close.successor->add_timers.at(0).id != close.add_timers.at(0).id);
-  CHECK(store->load_tasks().size() == 1);
-  CHECK(store->load_timers().size() == 2);
+  // Each row loads back naming the run it was written for.
+  const std::vector<TaskRow> tasks = store->load_tasks();
+  REQUIRE(tasks.size() == 1);
+  CHECK(tasks[0].execution == key("greet-1", "aa-next"));
+  const std::vector<TimerRow> timers = store->load_timers();  // by fire time
+  REQUIRE(timers.size() == 2);
+  CHECK(timers[0].execution == key("greet-1", "zz-first"));
+  CHECK(timers[1].execution == key("greet-1", "aa-next"));
 }
 
 TEMPLATE_TEST_CASE("A commit whose successor already exists writes neither run", "[store]", STORE_TYPES) {

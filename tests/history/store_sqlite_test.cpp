@@ -131,6 +131,146 @@ TEST_CASE("Opening a file with a newer schema version fails instead of guessing"
   CHECK_THROWS_AS(SqliteHistoryStore(options_for(dir)), StoreError);
 }
 
+namespace {
+
+// The schema of version 1 as it shipped (until 2026-12): events keyed on the run's three names,
+// task and timer ids from AUTOINCREMENT.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE executions (
+  namespace TEXT NOT NULL, workflow_id TEXT NOT NULL, run_id TEXT NOT NULL, workflow_type TEXT NOT NULL,
+  task_queue TEXT NOT NULL, status INTEGER NOT NULL, next_event_id INTEGER NOT NULL,
+  state_transition_count INTEGER NOT NULL, start_time_ms INTEGER NOT NULL, close_time_ms INTEGER NOT NULL,
+  state BLOB NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (namespace, workflow_id, run_id));
+CREATE INDEX executions_by_workflow ON executions (namespace, workflow_id, position);
+CREATE INDEX executions_by_position ON executions (namespace, position);
+CREATE TABLE history_events (
+  namespace TEXT NOT NULL, workflow_id TEXT NOT NULL, run_id TEXT NOT NULL, event_id INTEGER NOT NULL,
+  event_type INTEGER NOT NULL, data BLOB NOT NULL,
+  PRIMARY KEY (namespace, workflow_id, run_id, event_id)) WITHOUT ROWID;
+CREATE TABLE tasks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL, task_queue TEXT NOT NULL, namespace TEXT NOT NULL,
+  workflow_id TEXT NOT NULL, run_id TEXT NOT NULL, scheduled_event_id INTEGER NOT NULL, attempt INTEGER NOT NULL,
+  created_time_ms INTEGER NOT NULL);
+CREATE TABLE timers (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, fire_time_ms INTEGER NOT NULL, kind INTEGER NOT NULL,
+  namespace TEXT NOT NULL, workflow_id TEXT NOT NULL, run_id TEXT NOT NULL, event_id INTEGER NOT NULL,
+  attempt INTEGER NOT NULL, timer_id TEXT NOT NULL);
+PRAGMA user_version = 1;
+)sql";
+
+// Writes a run in version 1's layout: its row at `position` and its events 1..events.
+void write_v1_run(sqlite3* db, const ExecutionKey& k, int position, int events, const std::string& state) {
+  auto run = [&](const char* sql, auto bind) {
+    sqlite3_stmt* s = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK);
+    bind(s);
+    CHECK(sqlite3_step(s) == SQLITE_DONE);
+    sqlite3_finalize(s);
+  };
+  auto text = [](sqlite3_stmt* s, int i, const std::string& t) {
+    sqlite3_bind_text(s, i, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
+  };
+  run("INSERT INTO executions VALUES (?1, ?2, ?3, 'Greet', 'greetings', 1, ?4, 1, 1700000000000, 0, ?5, ?6)",
+      [&](sqlite3_stmt* s) {
+        text(s, 1, k.namespace_);
+        text(s, 2, k.workflow_id);
+        text(s, 3, k.run_id);
+        sqlite3_bind_int64(s, 4, events + 1);
+        sqlite3_bind_blob(s, 5, state.data(), static_cast<int>(state.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 6, position);
+      });
+  for (int id = 1; id <= events; ++id) {
+    const std::string data = event(id, /*marker=*/100 * position + id).SerializeAsString();
+    run("INSERT INTO history_events VALUES (?1, ?2, ?3, ?4, 0, ?5)", [&](sqlite3_stmt* s) {
+      text(s, 1, k.namespace_);
+      text(s, 2, k.workflow_id);
+      text(s, 3, k.run_id);
+      sqlite3_bind_int64(s, 4, id);
+      sqlite3_bind_blob(s, 5, data.data(), static_cast<int>(data.size()), SQLITE_TRANSIENT);
+    });
+  }
+}
+
+}  // namespace
+
+TEST_CASE("A version 1 file is migrated at open with every run, event, task and timer kept", "[sqlite]") {
+  TempDir dir;
+  {
+    RawConnection raw(dir.file("history.db"));
+    raw.exec(kSchemaV1);
+    write_v1_run(raw.db, key("greet", "run-1"), 1, 3, std::string("old\0state", 9));
+    write_v1_run(raw.db, key("greet", "run-2"), 2, 2, "newer");
+    write_v1_run(raw.db, key("other"), 3, 4, "other");
+    raw.exec("INSERT INTO tasks VALUES (7, 0, 'greetings', 'default', 'greet', 'run-2', 2, 1, 5)");
+    raw.exec("INSERT INTO timers VALUES (12, 9000, 7, 'default', 'greet', 'run-2', 1, 0, '')");
+  }
+
+  SqliteHistoryStore store(options_for(dir));
+  {
+    RawConnection raw(dir.file("history.db"));
+    sqlite3_stmt* s = nullptr;
+    REQUIRE(sqlite3_prepare_v2(raw.db, "PRAGMA user_version", -1, &s, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+    CHECK(sqlite3_column_int64(s, 0) == 2);
+    sqlite3_finalize(s);
+  }
+  // Rows, state blobs and each run's own events (told apart by their markers), creation order.
+  auto first = store.get_execution(key("greet", "run-1"));
+  REQUIRE(first.has_value());
+  CHECK(first->state == std::string("old\0state", 9));
+  CHECK(first->next_event_id == 4);
+  auto events = store.read_events(key("greet", "run-1"), 1);
+  REQUIRE(events.size() == 3);
+  CHECK(events[2].event_id() == 3);
+  CHECK(events[2].task_id() == 103);
+  CHECK(store.read_events(key("greet", "run-2"), 2).at(0).task_id() == 202);
+  CHECK(store.read_events(key("other"), 1).size() == 4);
+  CHECK(store.get_current_execution("default", "greet")->key.run_id == "run-2");
+  CHECK(store.list_executions(in_namespace("default")).executions.at(0).key.workflow_id == "other");
+  REQUIRE(store.load_tasks().size() == 1);
+  CHECK(store.load_tasks()[0].id == 7);
+  CHECK(store.load_tasks()[0].execution == key("greet", "run-2"));
+  REQUIRE(store.load_timers().size() == 1);
+  CHECK(store.load_timers()[0].id == 12);
+  CHECK(store.load_timers()[0].execution == key("greet", "run-2"));
+  CHECK(store.load_timers()[0].fire_time_ms == 9000);
+
+  // The migrated file carries on: appends continue the history, new ids come after the old ones.
+  Transaction more = append(*first, 2, /*marker=*/7);
+  more.add_tasks.push_back(TaskRow{0, TaskKind::WorkflowTask, "greetings", key("greet", "run-1"), 5, 1, 0});
+  more.add_timers.push_back(TimerRow{0, 10'000, key("greet", "run-1"), TimerKind::UserTimer, 5, 0, "t"});
+  REQUIRE(store.commit(more) == CommitResult::Ok);
+  CHECK(more.add_tasks[0].id > 7);
+  CHECK(more.add_timers[0].id > 12);
+  CHECK(store.read_events(key("greet", "run-1"), 1).size() == 5);
+  Transaction fresh = start_run(key("fresh"), 2);
+  REQUIRE(store.commit(fresh) == CommitResult::Ok);
+  CHECK(store.list_executions(in_namespace("default")).executions.at(0).key.workflow_id == "fresh");
+}
+
+TEST_CASE("Task and timer ids are not handed out twice, even when the newest row was deleted", "[sqlite]") {
+  TempDir dir;
+  SqliteHistoryStore store(options_for(dir));
+  Transaction start = start_run(key("ids"), 2);
+  start.add_timers.push_back(TimerRow{0, 5000, key("ids"), TimerKind::WorkflowRunTimeout, 0, 0, ""});
+  start.add_tasks.push_back(TaskRow{0, TaskKind::WorkflowTask, "greetings", key("ids"), 2, 1, 0});
+  REQUIRE(store.commit(start) == CommitResult::Ok);
+  // The engine may still hold a fired timer's id when a later transaction removes its row; an id
+  // handed out again would let that stale removal delete somebody else's row.
+  Transaction removal = append(start.execution, 1);
+  removal.remove_timers.push_back(start.add_timers[0].id);
+  removal.remove_tasks.push_back(start.add_tasks[0].id);
+  REQUIRE(store.commit(removal) == CommitResult::Ok);
+  REQUIRE(store.load_timers().empty());  // both tables are empty: a plain rowid would start over
+  REQUIRE(store.load_tasks().empty());
+  Transaction next = append(removal.execution, 1);
+  next.add_timers.push_back(TimerRow{0, 6000, key("ids"), TimerKind::WorkflowRunTimeout, 0, 0, ""});
+  next.add_tasks.push_back(TaskRow{0, TaskKind::WorkflowTask, "greetings", key("ids"), 3, 1, 0});
+  REQUIRE(store.commit(next) == CommitResult::Ok);
+  CHECK(next.add_timers[0].id > start.add_timers[0].id);
+  CHECK(next.add_tasks[0].id > start.add_tasks[0].id);
+}
+
 TEST_CASE("Concurrent commits share SQLite commits", "[sqlite][concurrency]") {
   TempDir dir;
   SqliteHistoryStore store(options_for(dir, SqliteStoreOptions::Synchronous::Full));
@@ -338,7 +478,7 @@ TEST_CASE("A transaction that fails halfway is rolled back alone and its neighbo
   // the version check (the row's UPDATE succeeds) and then fails inserting its event 3, halfway
   // through. Its savepoint must undo the UPDATE; the other transactions of the group must land.
   RawConnection other(dir.file("history.db"));
-  other.exec("INSERT INTO history_events VALUES ('default', 'damaged', 'run-1', 3, 0, x'')");
+  other.exec("INSERT INTO history_events SELECT id, 3, 0, x'' FROM executions WHERE workflow_id = 'damaged'");
   other.exec("BEGIN IMMEDIATE");  // hold the writer back so that everything below forms one group
 
   std::atomic<int> constraint_errors{0}, new_ok{0}, other_outcomes{0};
