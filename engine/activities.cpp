@@ -80,8 +80,9 @@ void HistoryEngine::start_activity_attempt(ExecutionUpdate& u, ActivityInfo& act
   act.set_last_worker_identity(identity);
   act.clear_last_heartbeat_time();
   u.touch();
-  u.add_timer(history::TimerKind::ActivityStartToClose, u.now_ms() + ms_from_duration(act.start_to_close_timeout()),
-              act.scheduled_event_id(), act.attempt());
+  arm_start_to_close(u, history::TimerKind::ActivityStartToClose,
+                     u.now_ms() + ms_from_duration(act.start_to_close_timeout()), act.scheduled_event_id(),
+                     act.attempt());
   if (int64_t hb = ms_from_duration(act.heartbeat_timeout()); hb > 0)
     u.add_timer(history::TimerKind::ActivityHeartbeat, u.now_ms() + hb, act.scheduled_event_id(), act.attempt());
 }
@@ -277,61 +278,85 @@ void HistoryEngine::fail_activity_attempt(ExecutionUpdate& u, ActivityInfo& act,
 void HistoryEngine::on_activity_timer(const TimerRow& timer) {
   update_run(timer.execution, [&](ExecutionUpdate& u) {
     u.remove_timer(timer.id);
-    auto& st = u.state();
-    if (st.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING) return;
-    auto it = st.mutable_activities()->find(timer.event_id);
-    if (it == st.mutable_activities()->end()) return;  // closed already
-    ActivityInfo& act = it->second;
-    const bool same_attempt = act.attempt() == timer.attempt;
+    apply_activity_timer(u, timer);
+    // The row may have stood for later deadlines too (arm_start_to_close): the next one gets a row.
+    if (timer.kind == history::TimerKind::ActivityStartToClose) rearm_activity_start_to_close(u);
+  });
+}
 
-    switch (timer.kind) {
-      case history::TimerKind::ActivityRetryBackoff:
-        if (same_attempt && !act.started()) make_activity_dispatchable(u, act);
-        return;
-      case history::TimerKind::ActivityScheduleToStart:
-        if (!same_attempt || act.started()) return;
-        break;
-      case history::TimerKind::ActivityScheduleToClose:
-        break;  // covers all attempts
-      case history::TimerKind::ActivityStartToClose:
-        if (!same_attempt || !act.started()) return;
-        fail_activity_attempt(u, act, timeout_failure(enums::TIMEOUT_TYPE_START_TO_CLOSE, act), act.started_identity(),
-                              nullptr, true);
-        return;
-      case history::TimerKind::ActivityHeartbeat: {
-        if (!same_attempt || !act.started()) return;
-        int64_t last = std::max(ms_from_timestamp(act.started_time()),
-                                act.has_last_heartbeat_time() ? ms_from_timestamp(act.last_heartbeat_time()) : 0);
-        int64_t due = last + ms_from_duration(act.heartbeat_timeout());
-        if (due > u.now_ms()) {
-          // A heartbeat arrived since this timer was armed: wait for the next deadline instead.
-          u.add_timer(history::TimerKind::ActivityHeartbeat, due, act.scheduled_event_id(), act.attempt());
-          return;
-        }
-        fail_activity_attempt(u, act, timeout_failure(enums::TIMEOUT_TYPE_HEARTBEAT, act), act.started_identity(),
-                              nullptr, true);
+void HistoryEngine::rearm_activity_start_to_close(ExecutionUpdate& u) {
+  const auto& st = u.state();
+  if (st.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING) return;
+  const ActivityInfo* earliest = nullptr;
+  int64_t due = 0;
+  for (const auto& [id, act] : st.activities()) {
+    if (!act.started()) continue;
+    const int64_t d = ms_from_timestamp(act.started_time()) + ms_from_duration(act.start_to_close_timeout());
+    if (!earliest || d < due) {
+      earliest = &act;
+      due = d;
+    }
+  }
+  if (earliest)
+    arm_start_to_close(u, history::TimerKind::ActivityStartToClose, due, earliest->scheduled_event_id(),
+                       earliest->attempt());
+}
+
+void HistoryEngine::apply_activity_timer(ExecutionUpdate& u, const TimerRow& timer) {
+  auto& st = u.state();
+  if (st.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING) return;
+  auto it = st.mutable_activities()->find(timer.event_id);
+  if (it == st.mutable_activities()->end()) return;  // closed already
+  ActivityInfo& act = it->second;
+  const bool same_attempt = act.attempt() == timer.attempt;
+
+  switch (timer.kind) {
+    case history::TimerKind::ActivityRetryBackoff:
+      if (same_attempt && !act.started()) make_activity_dispatchable(u, act);
+      return;
+    case history::TimerKind::ActivityScheduleToStart:
+      if (!same_attempt || act.started()) return;
+      break;
+    case history::TimerKind::ActivityScheduleToClose:
+      break;  // covers all attempts
+    case history::TimerKind::ActivityStartToClose:
+      if (!same_attempt || !act.started()) return;
+      fail_activity_attempt(u, act, timeout_failure(enums::TIMEOUT_TYPE_START_TO_CLOSE, act), act.started_identity(),
+                            nullptr, true);
+      return;
+    case history::TimerKind::ActivityHeartbeat: {
+      if (!same_attempt || !act.started()) return;
+      int64_t last = std::max(ms_from_timestamp(act.started_time()),
+                              act.has_last_heartbeat_time() ? ms_from_timestamp(act.last_heartbeat_time()) : 0);
+      int64_t due = last + ms_from_duration(act.heartbeat_timeout());
+      if (due > u.now_ms()) {
+        // A heartbeat arrived since this timer was armed: wait for the next deadline instead.
+        u.add_timer(history::TimerKind::ActivityHeartbeat, due, act.scheduled_event_id(), act.attempt());
         return;
       }
-      default:
-        return;
+      fail_activity_attempt(u, act, timeout_failure(enums::TIMEOUT_TYPE_HEARTBEAT, act), act.started_identity(),
+                            nullptr, true);
+      return;
     }
-    // Schedule-to-start and schedule-to-close are never retried.
-    auto type = timer.kind == history::TimerKind::ActivityScheduleToStart ? enums::TIMEOUT_TYPE_SCHEDULE_TO_START
-                                                                          : enums::TIMEOUT_TYPE_SCHEDULE_TO_CLOSE;
-    ActivityInfo closing = act;
-    int64_t started_id = closing.started() ? write_activity_started(u, closing) : 0;
-    Failure failure = timeout_failure(type, closing);
-    if (closing.has_last_failure()) *failure.mutable_cause() = closing.last_failure();
-    HistoryEvent e;
-    e.set_event_type(enums::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT);
-    auto* a = e.mutable_activity_task_timed_out_event_attributes();
-    *a->mutable_failure() = failure;
-    a->set_scheduled_event_id(closing.scheduled_event_id());
-    a->set_started_event_id(started_id);
-    a->set_retry_state(enums::RETRY_STATE_TIMEOUT);
-    u.append(std::move(e));
-    schedule_workflow_task_if_needed(u);
-  });
+    default:
+      return;
+  }
+  // Schedule-to-start and schedule-to-close are never retried.
+  auto type = timer.kind == history::TimerKind::ActivityScheduleToStart ? enums::TIMEOUT_TYPE_SCHEDULE_TO_START
+                                                                        : enums::TIMEOUT_TYPE_SCHEDULE_TO_CLOSE;
+  ActivityInfo closing = act;
+  int64_t started_id = closing.started() ? write_activity_started(u, closing) : 0;
+  Failure failure = timeout_failure(type, closing);
+  if (closing.has_last_failure()) *failure.mutable_cause() = closing.last_failure();
+  HistoryEvent e;
+  e.set_event_type(enums::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT);
+  auto* a = e.mutable_activity_task_timed_out_event_attributes();
+  *a->mutable_failure() = failure;
+  a->set_scheduled_event_id(closing.scheduled_event_id());
+  a->set_started_event_id(started_id);
+  a->set_retry_state(enums::RETRY_STATE_TIMEOUT);
+  u.append(std::move(e));
+  schedule_workflow_task_if_needed(u);
 }
 
 }  // namespace reprise::engine

@@ -281,4 +281,14 @@ void HistoryEngine::retry_later(const TimerRow& timer) {
   timer_service_->add(again);
 }
 
+void HistoryEngine::arm_start_to_close(ExecutionUpdate& u, history::TimerKind kind, int64_t due_ms, int64_t event_id,
+                                       int32_t attempt) {
+  // A row this update adds, or one already stored (and not being removed by this update), that
+  // fires no later covers this deadline: when it fires it arms whatever is then the earliest.
+  for (const TimerRow& t : u.timers())
+    if (t.kind == kind && t.fire_time_ms <= due_ms) return;
+  if (timer_service_->has_due_by(u.key(), kind, due_ms, u.removed_timers())) return;
+  u.add_timer(kind, due_ms, event_id, attempt);
+}
+
 }  // namespace reprise::engine

@@ -220,6 +220,11 @@ class HistoryEngine {
   static void forget_if_closed(WorkflowContext& ctx);
   void on_timer(const TimerRow& timer);
   void retry_later(const TimerRow& timer);
+  // Arms a start-to-close timeout (an activity attempt's or a workflow task's) unless a timer row
+  // of the same kind of this run fires no later; that row arms the next deadline when it fires
+  // (the rearm_* functions). See timer_service.h, "share rows".
+  void arm_start_to_close(ExecutionUpdate& u, history::TimerKind kind, int64_t due_ms, int64_t event_id,
+                          int32_t attempt);
   void enqueue_task(const TaskRow& task);
 
   // --- workflow_tasks.cpp ---
@@ -238,6 +243,9 @@ class HistoryEngine {
   void fail_workflow_task(ExecutionUpdate& u, enums::WorkflowTaskFailedCause cause, const Failure& failure,
                           const std::string& identity);
   void on_workflow_task_timer(const TimerRow& timer);
+  void apply_workflow_task_timer(ExecutionUpdate& u, const TimerRow& timer);
+  // After a WorkflowTaskStartToClose row fired: arms the started workflow task's deadline, if any.
+  void rearm_workflow_task_start_to_close(ExecutionUpdate& u);
 
   // --- commands.cpp ---
   void apply_commands(ExecutionUpdate& u, const google::protobuf::RepeatedPtrField<Command>& commands,
@@ -254,6 +262,9 @@ class HistoryEngine {
   // Makes the activity's next attempt (or first) pollable: a task row and its schedule-to-start timer.
   void make_activity_dispatchable(ExecutionUpdate& u, const ActivityInfo& activity);
   void on_activity_timer(const TimerRow& timer);
+  void apply_activity_timer(ExecutionUpdate& u, const TimerRow& timer);
+  // After an ActivityStartToClose row fired: arms the earliest deadline of the started attempts.
+  void rearm_activity_start_to_close(ExecutionUpdate& u);
   // Closes an activity attempt that failed or timed out: retry (no event) or write the final events.
   void fail_activity_attempt(ExecutionUpdate& u, ActivityInfo& activity, const Failure& failure,
                              const std::string& identity, const Payloads* last_heartbeat_details, bool timed_out);

@@ -66,6 +66,18 @@ std::vector<int64_t> TimerService::timer_ids_of(const history::ExecutionKey& run
   return ids;
 }
 
+bool TimerService::has_due_by(const history::ExecutionKey& run, history::TimerKind kind, int64_t due_ms,
+                              const std::vector<int64_t>& except) {
+  std::lock_guard lock(mu_);
+  auto [b, e] = by_run_.equal_range(run);
+  for (auto it = b; it != e; ++it) {
+    const TimerRow& t = it->second->second;
+    if (t.kind == kind && t.fire_time_ms <= due_ms && std::find(except.begin(), except.end(), t.id) == except.end())
+      return true;
+  }
+  return false;
+}
+
 void TimerService::forget_run(const history::ExecutionKey& run) {
   std::lock_guard lock(mu_);
   auto [b, e] = by_run_.equal_range(run);

@@ -7,6 +7,13 @@
 // due. The engine re-checks each fired timer against mutable state and removes its row in the same
 // transaction as its effect, so a timer's effect happens once even if the server dies mid-way.
 //
+// Start-to-close timeouts (of activities and of workflow tasks) share rows: a run's deadline of
+// that kind gets no row when a row of the same kind already fires no later (has_due_by). That row,
+// when it fires, finds its own task long finished and arms the earliest deadline of its kind that
+// is still pending (HistoryEngine::arm_start_to_close and the rearm_* functions). A run of many
+// quick tasks writes one such row per kind, not one per task. Tested by the "shared row" cases in
+// tests/engine/server_activity_timeout_test.cpp and server_workflow_task_test.cpp.
+//
 // Time comes from the injected Clock; an Asio steady_timer sleeps until the earliest deadline.
 // Exercised by tests/engine/timer_service_test.cpp and the timer/timeout scenarios in tests/engine/.
 #pragma once
@@ -45,6 +52,10 @@ class TimerService {
   // closing transaction and then calls forget_run: otherwise each would fire later only to find
   // the run closed, and cost a transaction of its own just to delete its row.
   std::vector<int64_t> timer_ids_of(const history::ExecutionKey& run);
+  // True when `run` has a pending timer of `kind` due no later than `due_ms`, leaving out the ids
+  // in `except` (rows the caller's transaction is removing). A fired timer is no longer pending.
+  bool has_due_by(const history::ExecutionKey& run, history::TimerKind kind, int64_t due_ms,
+                  const std::vector<int64_t>& except);
   void forget_run(const history::ExecutionKey& run);
 
  private:

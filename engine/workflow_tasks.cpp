@@ -40,6 +40,14 @@ int64_t workflow_task_timeout_ms(const MutableState& st) {
   return ms_from_duration(st.execution().workflow_task_timeout());
 }
 
+// When the started workflow task times out start-to-close.
+int64_t start_to_close_deadline_ms(const MutableState& st) {
+  const auto& wt = st.workflow_task();
+  int64_t timeout = ms_from_duration(wt.start_to_close_timeout());
+  if (timeout <= 0) timeout = workflow_task_timeout_ms(st);
+  return ms_from_timestamp(wt.started_time()) + timeout;
+}
+
 // A failure the server itself reports in a WorkflowTaskFailed event.
 Failure server_failure(const std::string& message) {
   Failure failure;
@@ -190,10 +198,17 @@ void HistoryEngine::start_workflow_task(ExecutionUpdate& u, const std::string& i
     u.append(std::move(e));
   }
   const auto& started = st.workflow_task();
-  int64_t timeout = ms_from_duration(started.start_to_close_timeout());
-  if (timeout <= 0) timeout = workflow_task_timeout_ms(st);
-  u.add_timer(history::TimerKind::WorkflowTaskStartToClose, u.now_ms() + timeout, started.scheduled_event_id(),
-              started.attempt());
+  arm_start_to_close(u, history::TimerKind::WorkflowTaskStartToClose, start_to_close_deadline_ms(st),
+                     started.scheduled_event_id(), started.attempt());
+}
+
+void HistoryEngine::rearm_workflow_task_start_to_close(ExecutionUpdate& u) {
+  const auto& st = u.state();
+  if (st.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING || !st.has_workflow_task() ||
+      st.workflow_task().started_event_id() == 0)
+    return;
+  arm_start_to_close(u, history::TimerKind::WorkflowTaskStartToClose, start_to_close_deadline_ms(st),
+                     st.workflow_task().scheduled_event_id(), st.workflow_task().attempt());
 }
 
 // Writes the Scheduled/Started events of a transient attempt that is about to complete.
@@ -456,42 +471,48 @@ ws::RespondWorkflowTaskFailedResponse HistoryEngine::respond_workflow_task_faile
 void HistoryEngine::on_workflow_task_timer(const TimerRow& timer) {
   update_run(timer.execution, [&](ExecutionUpdate& u) {
     u.remove_timer(timer.id);
-    auto& st = u.state();
-    if (st.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING || !st.has_workflow_task()) return;
-    const auto& wt = st.workflow_task();
-    if (wt.scheduled_event_id() != timer.event_id || wt.attempt() != timer.attempt) return;  // already moved on
-    const bool was_sticky = wt.task_queue().kind() == enums::TASK_QUEUE_KIND_STICKY;
-
-    if (timer.kind == history::TimerKind::WorkflowTaskScheduleToStart) {
-      if (wt.started_event_id() != 0) return;  // picked up in time
-      // Nobody polled the sticky queue: give the task to any worker on the normal queue.
-      HistoryEvent e;
-      e.set_event_type(enums::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT);
-      auto* a = e.mutable_workflow_task_timed_out_event_attributes();
-      a->set_scheduled_event_id(wt.scheduled_event_id());
-      a->set_started_event_id(0);
-      a->set_timeout_type(enums::TIMEOUT_TYPE_SCHEDULE_TO_START);
-      u.append(std::move(e));
-      st.clear_sticky();
-      schedule_workflow_task(u, 1);
-      return;
-    }
-    if (wt.started_event_id() == 0) return;
-    int32_t attempt = wt.attempt();
-    if (wt.transient()) {
-      st.clear_workflow_task();
-      u.touch();
-    } else {
-      HistoryEvent e;
-      e.set_event_type(enums::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT);
-      auto* a = e.mutable_workflow_task_timed_out_event_attributes();
-      a->set_scheduled_event_id(wt.scheduled_event_id());
-      a->set_started_event_id(wt.started_event_id());
-      a->set_timeout_type(enums::TIMEOUT_TYPE_START_TO_CLOSE);
-      u.append(std::move(e));
-    }
-    schedule_workflow_task_retry(u, attempt, was_sticky);
+    apply_workflow_task_timer(u, timer);
+    // The row may have stood for a later task's deadline too (arm_start_to_close).
+    if (timer.kind == history::TimerKind::WorkflowTaskStartToClose) rearm_workflow_task_start_to_close(u);
   });
+}
+
+void HistoryEngine::apply_workflow_task_timer(ExecutionUpdate& u, const TimerRow& timer) {
+  auto& st = u.state();
+  if (st.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING || !st.has_workflow_task()) return;
+  const auto& wt = st.workflow_task();
+  if (wt.scheduled_event_id() != timer.event_id || wt.attempt() != timer.attempt) return;  // already moved on
+  const bool was_sticky = wt.task_queue().kind() == enums::TASK_QUEUE_KIND_STICKY;
+
+  if (timer.kind == history::TimerKind::WorkflowTaskScheduleToStart) {
+    if (wt.started_event_id() != 0) return;  // picked up in time
+    // Nobody polled the sticky queue: give the task to any worker on the normal queue.
+    HistoryEvent e;
+    e.set_event_type(enums::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT);
+    auto* a = e.mutable_workflow_task_timed_out_event_attributes();
+    a->set_scheduled_event_id(wt.scheduled_event_id());
+    a->set_started_event_id(0);
+    a->set_timeout_type(enums::TIMEOUT_TYPE_SCHEDULE_TO_START);
+    u.append(std::move(e));
+    st.clear_sticky();
+    schedule_workflow_task(u, 1);
+    return;
+  }
+  if (wt.started_event_id() == 0) return;
+  int32_t attempt = wt.attempt();
+  if (wt.transient()) {
+    st.clear_workflow_task();
+    u.touch();
+  } else {
+    HistoryEvent e;
+    e.set_event_type(enums::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT);
+    auto* a = e.mutable_workflow_task_timed_out_event_attributes();
+    a->set_scheduled_event_id(wt.scheduled_event_id());
+    a->set_started_event_id(wt.started_event_id());
+    a->set_timeout_type(enums::TIMEOUT_TYPE_START_TO_CLOSE);
+    u.append(std::move(e));
+  }
+  schedule_workflow_task_retry(u, attempt, was_sticky);
 }
 
 }  // namespace reprise::engine

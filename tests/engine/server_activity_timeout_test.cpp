@@ -255,3 +255,39 @@ TEST_CASE("cancelling an activity that has not started cancels it at once", "[se
 
   CHECK(w.poll_activity_task("nobody-polls-this", kShortPoll).task_token().empty());
 }
+
+TEST_CASE("activities run one after another share one start-to-close row, and a later one still times out",
+          "[server][activity][timeout][shared-row]") {
+  using reprise::history::TimerKind;
+  const bool restart = GENERATE(false, true);  // the shared row is in the file: a restart keeps it
+  TestServerOptions options;
+  options.sqlite = restart;
+  TestServer s(options);
+  RawWorker w(s, "timeouts");
+  w.start_and_complete_first_task("wf-shared-row", {schedule_activity("1", "quick", 10s)});
+  auto a1 = w.next_activity_task();  // at T0: its row fires at T0 + 10 s
+  REQUIRE(w.complete_activity(a1.task_token(), "1").ok());
+  auto wt = w.next_workflow_task();
+  s.clock.advance(3s);
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {schedule_activity("2", "slow", 10s, single_attempt)}).ok());
+  auto a2 = w.next_activity_task();  // at T0 + 3 s: due at T0 + 13 s, which the first row covers
+
+  REQUIRE(only_timer_row_becomes(s, TimerKind::ActivityStartToClose, kT0Ms + 10'000));
+  const Lines before = history_lines(s, "wf-shared-row");
+  REQUIRE(before.size() == 11);  // ... 10 WorkflowTaskCompleted, 11 ActivityTaskScheduled
+  if (restart) s.restart();
+
+  // The first row fires for a finished attempt: no timeout, but a row for the second's deadline.
+  s.clock.advance(7s);
+  REQUIRE(only_timer_row_becomes(s, TimerKind::ActivityStartToClose, kT0Ms + 13'000));
+  CHECK(history_lines(s, "wf-shared-row") == before);
+
+  s.clock.advance(3s);
+  auto events = wait_for_history(s, "wf-shared-row", 14);
+  CHECK(event_lines(events).back() == "14 WorkflowTaskScheduled");
+  CHECK(event_lines(events)[12] == "13 ActivityTaskTimedOut");
+  const auto& timed_out = events[12].activity_task_timed_out_event_attributes();
+  CHECK(timed_out.scheduled_event_id() == 11);
+  CHECK(timed_out.failure().timeout_failure_info().timeout_type() == enums::TIMEOUT_TYPE_START_TO_CLOSE);
+  CHECK(w.complete_activity(a2.task_token(), "2").error_code() == grpc::StatusCode::NOT_FOUND);
+}

@@ -159,3 +159,34 @@ TEST_CASE("a refused completion of a transient attempt changes nothing and is an
   CHECK(describe(s, "wf-wft-bad-transient").pending_workflow_task().state() ==
         enums::PENDING_WORKFLOW_TASK_STATE_STARTED);
 }
+
+TEST_CASE("workflow tasks one after another share one start-to-close row, and a later one still times out",
+          "[server][workflow-task][shared-row]") {
+  using reprise::history::TimerKind;
+  constexpr int64_t kT0Ms = 1'700'000'000'000;  // ManualClock's starting time
+  TestServer s;
+  RawWorker w(s, "wft");
+  w.start("wf-wft-shared-row", "TestWorkflow", five_second_task_timeout);
+  auto first = w.next_workflow_task();  // at T0: its row fires at T0 + 5 s
+  REQUIRE(w.complete_workflow_task(first.task_token(), {start_timer("nap", 2s)}).ok());
+  s.clock.advance(2s);
+  auto second = w.next_workflow_task();  // at T0 + 2 s: due at T0 + 7 s, which the first row covers
+  REQUIRE(second.started_event_id() == 8);
+
+  REQUIRE(only_timer_row_becomes(s, TimerKind::WorkflowTaskStartToClose, kT0Ms + 5'000));
+  const Lines before = history_lines(s, "wf-wft-shared-row");
+
+  // The first row fires for a completed task: no timeout, but a row for the second's deadline.
+  s.clock.advance(3s);
+  REQUIRE(only_timer_row_becomes(s, TimerKind::WorkflowTaskStartToClose, kT0Ms + 7'000));
+  CHECK(history_lines(s, "wf-wft-shared-row") == before);
+
+  s.clock.advance(2s);
+  auto retry = w.next_workflow_task();
+  CHECK(retry.attempt() == 2);
+  auto events = history_of(s, "wf-wft-shared-row");
+  REQUIRE(events.size() == 9);
+  CHECK(event_lines(events).back() == "9 WorkflowTaskTimedOut");
+  CHECK(events[8].workflow_task_timed_out_event_attributes().started_event_id() == 8);
+  CHECK(w.complete_workflow_task(second.task_token(), {}).error_code() == grpc::StatusCode::NOT_FOUND);
+}

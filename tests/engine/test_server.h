@@ -359,6 +359,14 @@ inline std::vector<engine::TimerRow> timer_rows(TestServer& s, history::TimerKin
   return out;
 }
 
+// Waits until the only timer row of `kind` in the store is one due at `fire_time_ms`.
+inline bool only_timer_row_becomes(TestServer& s, history::TimerKind kind, int64_t fire_time_ms) {
+  return eventually([&] {
+    auto rows = timer_rows(s, kind);
+    return rows.size() == 1 && rows[0].fire_time_ms == fire_time_ms;
+  });
+}
+
 inline grpc::Status send_signal(TestServer& s, const std::string& workflow_id, const std::string& name,
                                 const std::string& json_input = "\"ping\"", const std::string& request_id = {}) {
   ws::SignalWorkflowExecutionRequest req;
