@@ -22,6 +22,7 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <functional>
@@ -290,6 +291,12 @@ class HistoryEngine {
   // close event only are left parked while the run is still running (`closed` false).
   void notify_history_waiters(const ExecutionKey& key, bool closed);
   void cancel_history_waiters();  // answers every parked history poll (shutdown)
+  void park_history_waiter(const std::shared_ptr<HistoryWaiter>& waiter);
+  void unpark_history_waiter(const std::shared_ptr<HistoryWaiter>& waiter);
+  // Answers the waiter if there is something to answer now, and unparks it then.
+  void answer_history_waiter(const std::shared_ptr<HistoryWaiter>& waiter);
+  void arm_history_wake();        // io thread only
+  void expire_history_waiters();  // io thread only: answers the waiters whose deadline passed
 
   history::HistoryStore& store_;
   Clock& clock_;
@@ -309,8 +316,13 @@ class HistoryEngine {
   std::unordered_set<std::string> shut_down_sticky_queues_;  // namespace + '/' + queue name
   bool sticky_queue_shut_down(const std::string& ns, const std::string& queue);
 
+  // Parked history polls, by run and by deadline; history_wake_ sleeps until the earliest deadline
+  // (it is armed for history_armed_for_, max when not armed).
   std::mutex waiters_mu_;
   std::multimap<ExecutionKey, std::shared_ptr<HistoryWaiter>> history_waiters_;
+  std::multimap<SteadyTime, std::shared_ptr<HistoryWaiter>> history_deadlines_;
+  SteadyTime history_armed_for_ = SteadyTime::max();
+  boost::asio::steady_timer history_wake_{io_};
 
   std::atomic<bool> started_{false};
   std::atomic<bool> shutting_down_{false};

@@ -5,8 +5,11 @@
 // CLOSE_EVENT with wait_new_event and parks until the run closes; if it does not close before the
 // deadline the answer is an empty page plus a token to ask again (temporal-semantics.md 4.4).
 // The page token is ours: "<run id>:<next event id>". Exercised by tests/engine/server_history_test.cpp.
+//
+// A parked poll is in two indexes: by run (notify_history_waiters wakes it after a commit) and by
+// deadline, which one Asio timer on the io thread serves, as in matching.h: a poll answered early
+// leaves both indexes under a mutex, with no hand-off to the io thread.
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "long_poll.h"
 #include "update_run.h"
@@ -14,12 +17,15 @@
 namespace reprise::engine {
 
 struct HistoryEngine::HistoryWaiter : PollHandle {
+  ExecutionKey key;  // the run it waits on, its run id resolved
+  SteadyTime deadline;
   std::mutex mu;
   bool finished = false;
   bool close_only = false;             // waits for the close event: nothing to read before the run closes
   std::function<bool()> try_answer;    // true when it answered
   std::function<void()> answer_empty;  // at the deadline
-  std::unique_ptr<boost::asio::steady_timer> timer;
+  // Answers empty unless already answered. A waiter canceled by its client stays in the indexes
+  // until its deadline, then leaves them.
   void cancel() override {
     std::lock_guard lock(mu);
     if (!finished) {
@@ -122,10 +128,11 @@ std::shared_ptr<PollHandle> HistoryEngine::get_workflow_execution_history(
   }
   // Park until the run changes or the deadline passes.
   auto waiter = std::make_shared<HistoryWaiter>();
+  waiter->key = requested;  // its run id was pinned above
+  waiter->deadline = poll_deadline(client_deadline, options_.long_poll_timeout);
   waiter->close_only = close_only;
-  const ExecutionKey& resolved = requested;  // its run id was pinned above
   std::string token = req.next_page_token();
-  if (token.empty()) token = encode_page_token({resolved.run_id, close_only ? 0 : 1});
+  if (token.empty()) token = encode_page_token({requested.run_id, close_only ? 0 : 1});
   waiter->answer_empty = [done, token] {
     ws::GetWorkflowExecutionHistoryResponse empty;
     empty.mutable_history();
@@ -138,27 +145,90 @@ std::shared_ptr<PollHandle> HistoryEngine::get_workflow_execution_history(
     done(std::move(*resp));
     return true;
   };
-  waiter->timer =
-      std::make_unique<boost::asio::steady_timer>(io_, poll_deadline(client_deadline, options_.long_poll_timeout));
+  park_history_waiter(waiter);
+  // The run may have changed between the first read and parking: look once more.
+  answer_history_waiter(waiter);
+  return waiter;
+}
+
+void HistoryEngine::park_history_waiter(const std::shared_ptr<HistoryWaiter>& w) {
+  bool rearm = false;
   {
     std::lock_guard lock(waiters_mu_);
-    history_waiters_.emplace(resolved, waiter);
+    history_waiters_.emplace(w->key, w);
+    history_deadlines_.emplace(w->deadline, w);
+    // Most deadlines come after the one the wake-up is armed for: that wake-up finds them.
+    if (w->deadline < history_armed_for_) {
+      history_armed_for_ = w->deadline;
+      rearm = true;
+    }
   }
-  waiter->timer->async_wait([this, waiter, resolved](const boost::system::error_code& ec) {
-    {
-      std::lock_guard lock(waiters_mu_);
-      auto [b, e] = history_waiters_.equal_range(resolved);
+  if (rearm) boost::asio::post(io_, [this] { arm_history_wake(); });
+}
+
+void HistoryEngine::unpark_history_waiter(const std::shared_ptr<HistoryWaiter>& w) {
+  std::lock_guard lock(waiters_mu_);
+  auto [b, e] = history_waiters_.equal_range(w->key);
+  for (auto it = b; it != e; ++it)
+    if (it->second == w) {
+      history_waiters_.erase(it);
+      break;
+    }
+  auto [db, de] = history_deadlines_.equal_range(w->deadline);
+  for (auto it = db; it != de; ++it)
+    if (it->second == w) {
+      history_deadlines_.erase(it);
+      break;
+    }
+}
+
+void HistoryEngine::answer_history_waiter(const std::shared_ptr<HistoryWaiter>& w) {
+  {
+    std::lock_guard lock(w->mu);
+    if (w->finished) return;
+    try {
+      if (!w->try_answer()) return;
+    } catch (const std::exception& e) {
+      spdlog::warn("history long poll of {} failed: {}", w->key.workflow_id, e.what());
+      w->answer_empty();
+    }
+    w->finished = true;
+  }
+  unpark_history_waiter(w);
+}
+
+void HistoryEngine::arm_history_wake() {
+  SteadyTime next;
+  {
+    std::lock_guard lock(waiters_mu_);
+    next = history_armed_for_ = history_deadlines_.empty() ? SteadyTime::max() : history_deadlines_.begin()->first;
+  }
+  if (next == SteadyTime::max()) return;  // the wait armed before, if any, finds nothing due
+  history_wake_.expires_at(next);         // cancels the wait armed before
+  history_wake_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) expire_history_waiters();
+  });
+}
+
+void HistoryEngine::expire_history_waiters() {
+  std::vector<std::shared_ptr<HistoryWaiter>> due;
+  {
+    std::lock_guard lock(waiters_mu_);
+    const SteadyTime now = std::chrono::steady_clock::now();
+    while (!history_deadlines_.empty() && history_deadlines_.begin()->first <= now) {
+      auto w = std::move(history_deadlines_.begin()->second);
+      history_deadlines_.erase(history_deadlines_.begin());
+      auto [b, e] = history_waiters_.equal_range(w->key);
       for (auto it = b; it != e; ++it)
-        if (it->second == waiter) {
+        if (it->second == w) {
           history_waiters_.erase(it);
           break;
         }
+      due.push_back(std::move(w));
     }
-    boost::asio::post(*pool_, [waiter] { waiter->cancel(); });
-  });
-  // The run may have changed between the first read and registering: look once more.
-  boost::asio::post(*pool_, [this, resolved] { notify_history_waiters(resolved, /*closed=*/true); });
-  return waiter;
+  }
+  for (auto& w : due) boost::asio::post(*pool_, [w] { w->cancel(); });
+  arm_history_wake();
 }
 
 void HistoryEngine::cancel_history_waiters() {
@@ -166,6 +236,7 @@ void HistoryEngine::cancel_history_waiters() {
   {
     std::lock_guard lock(waiters_mu_);
     all.swap(history_waiters_);
+    history_deadlines_.clear();
   }
   for (auto& [key, w] : all) w->cancel();
 }
@@ -180,23 +251,8 @@ void HistoryEngine::notify_history_waiters(const ExecutionKey& key, bool closed)
     for (auto it = b; it != e; ++it)
       if (closed || !it->second->close_only) woken.push_back(it->second);
   }
-  for (auto& w : woken) {
-    boost::asio::post(*pool_, [this, w, key] {
-      std::lock_guard lock(w->mu);
-      if (w->finished) return;
-      bool answered = false;
-      try {
-        answered = w->try_answer();
-      } catch (const std::exception& e) {
-        spdlog::warn("history long poll of {} failed: {}", key.workflow_id, e.what());
-        w->answer_empty();
-        answered = true;
-      }
-      if (!answered) return;
-      w->finished = true;
-      boost::asio::post(io_, [w] { w->timer->cancel(); });
-    });
-  }
+  // On the pool: answering reads the run, which takes the workflow's lock (the caller may hold it).
+  for (auto& w : woken) boost::asio::post(*pool_, [this, w] { answer_history_waiter(w); });
 }
 
 }  // namespace reprise::engine

@@ -110,6 +110,35 @@ TEST_CASE("a CLOSE_EVENT long poll that reaches its deadline answers an empty pa
   CHECK(again.history().events(0).event_type() == enums::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
 }
 
+TEST_CASE("CLOSE_EVENT long polls parked in either order each answer by their own deadline", "[server][history]") {
+  TestServer s;
+  RawWorker w(s, "history");
+  w.start("wf-two-waits");
+  auto wait = [&](std::chrono::seconds client_deadline) {
+    return std::async(std::launch::async, [&s, client_deadline] {
+      ws::GetWorkflowExecutionHistoryResponse resp;
+      auto st = call(s, &ws::WorkflowService::Stub::GetWorkflowExecutionHistory, wait_for_close_request("wf-two-waits"),
+                     resp, client_deadline);
+      return std::make_pair(st, resp);
+    });
+  };
+  // The later deadline parks first; the earlier one, parked after it, must not wait for it.
+  auto patient = wait(20s);
+  std::this_thread::sleep_for(200ms);
+  auto hasty = wait(2s);
+  auto [hasty_status, hasty_resp] = hasty.get();
+  REQUIRE(hasty_status.error_message() == "");  // answered before its client gave up
+  CHECK(hasty_resp.history().events_size() == 0);
+
+  // The one still parked is answered by the close.
+  auto wt = w.next_workflow_task();
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {complete_workflow("\"both\"")}).ok());
+  auto [patient_status, patient_resp] = patient.get();
+  REQUIRE(patient_status.error_message() == "");
+  REQUIRE(patient_resp.history().events_size() == 1);
+  CHECK(patient_resp.history().events(0).event_type() == enums::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
+}
+
 TEST_CASE("a page token that was not issued by the server is INVALID_ARGUMENT", "[server][history]") {
   TestServer s;
   RawWorker w(s, "history");
