@@ -132,7 +132,7 @@ history::Transaction transaction_from(ExecutionUpdate& u, history::ExecutionRow 
 }  // namespace
 
 history::CommitResult HistoryEngine::commit(WorkflowContext& ctx, LoadedRun& run, ExecutionUpdate& u,
-                                            ClaimedTaskHandOver& hand_over) {
+                                            AfterCommit& after_commit) {
   MutableState& state = run.state;
   state.set_state_transition_count(run.row.state_transition_count + 1);
   history::Transaction tx = transaction_from(u, row_from_state(run.row.key, state));
@@ -185,19 +185,20 @@ history::CommitResult HistoryEngine::commit(WorkflowContext& ctx, LoadedRun& run
     for (const auto& t : written->add_timers) timer_service_->add(t);
   }
   if (tx.successor) ctx.current_run_id = tx.successor->execution.key.run_id;
-  hand_over.take(u);
+  after_commit.take(u);
   if (!tx.events.empty())
-    notify_history_waiters(run.row.key, run.state.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING);
+    after_commit.answer(history_waiters_to_wake(
+        run.row.key, run.state.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING));
   return result;
 }
 
-void HistoryEngine::ClaimedTaskHandOver::take(ExecutionUpdate& u) {
+void HistoryEngine::AfterCommit::take(ExecutionUpdate& u) {
   for (auto& claimed : u.claimed_tasks) tasks_.push_back(std::move(claimed));
   u.claimed_tasks.clear();
   if (NewRun* next = u.successor()) take(next->update);
 }
 
-HistoryEngine::ClaimedTaskHandOver::~ClaimedTaskHandOver() {
+HistoryEngine::AfterCommit::~AfterCommit() {
   for (auto& claimed : tasks_) {
     const std::string workflow_id = claimed.task.execution.workflow_id;
     try {
@@ -207,6 +208,11 @@ HistoryEngine::ClaimedTaskHandOver::~ClaimedTaskHandOver() {
       spdlog::error("could not hand workflow task of {} to its poller: {}", workflow_id, e.what());
     }
   }
+  for (auto& waiter : waiters_) engine_.answer_history_waiter(waiter);
+}
+
+void HistoryEngine::AfterCommit::answer(std::vector<std::shared_ptr<HistoryWaiter>> waiters) {
+  for (auto& w : waiters) waiters_.push_back(std::move(w));
 }
 
 void HistoryEngine::forget_if_closed(WorkflowContext& ctx) {
@@ -214,7 +220,7 @@ void HistoryEngine::forget_if_closed(WorkflowContext& ctx) {
     ctx.cached.reset();
 }
 
-void HistoryEngine::commit_new_run(WorkflowContext& ctx, ExecutionUpdate& u, ClaimedTaskHandOver& hand_over) {
+void HistoryEngine::commit_new_run(WorkflowContext& ctx, ExecutionUpdate& u, AfterCommit& after_commit) {
   MutableState& state = u.state();
   state.set_state_transition_count(1);
   history::Transaction tx = transaction_from(u, row_from_state(u.key(), state));
@@ -227,7 +233,7 @@ void HistoryEngine::commit_new_run(WorkflowContext& ctx, ExecutionUpdate& u, Cla
   ctx.cached = std::move(loaded);
   for (const auto& t : tx.add_tasks) enqueue_task(t);
   for (const auto& t : tx.add_timers) timer_service_->add(t);
-  hand_over.take(u);
+  after_commit.take(u);
 }
 
 void HistoryEngine::on_timer(const TimerRow& timer) {

@@ -120,7 +120,7 @@ class HistoryEngine {
 
   // --- workflow_tasks.cpp ---
   // `done` is called exactly once, with a task or an empty response: on an engine thread, or on the
-  // thread whose commit started the task for this poll (ClaimedTaskHandOver).
+  // thread whose commit started the task for this poll (AfterCommit).
   std::shared_ptr<PollHandle> poll_workflow_task_queue(const ws::PollWorkflowTaskQueueRequest& req,
                                                        SteadyTime client_deadline,
                                                        std::function<void(ws::PollWorkflowTaskQueueResponse)> done);
@@ -195,28 +195,33 @@ class HistoryEngine {
   // `fn` returns a value or throws EngineError (then the cached state is discarded: nothing happened).
   template <class Fn>
   auto update_run(const ExecutionKey& key, Fn&& fn);
-  // The workflow tasks committed updates started for waiting pollers (ExecutionUpdate::
-  // claimed_tasks), handed to those pollers when this goes out of scope, on the committing thread.
-  // A caller declares it BEFORE taking the workflow's lock, so it is destroyed after the lock is
-  // released: the poll's dispatch takes that lock again (long_poll.h). The task goes from the
-  // commit to the worker's answer with no hand-off to another thread.
-  class ClaimedTaskHandOver {
+  struct HistoryWaiter;
+  // What committed updates hand on, done when this goes out of scope, on the committing thread:
+  // the workflow tasks they started for waiting pollers (ExecutionUpdate::claimed_tasks) go to
+  // those pollers, and the history polls their new events answer (a client waiting for a result)
+  // are answered. A caller declares it BEFORE taking the workflow's lock, so it is destroyed after
+  // the lock is released: both take that lock again (long_poll.h, history_reads.cpp). A task or a
+  // result goes from the commit to its answer with no hand-off to another thread.
+  class AfterCommit {
    public:
-    ClaimedTaskHandOver() = default;
-    ClaimedTaskHandOver(const ClaimedTaskHandOver&) = delete;
-    ClaimedTaskHandOver& operator=(const ClaimedTaskHandOver&) = delete;
-    ~ClaimedTaskHandOver();
+    explicit AfterCommit(HistoryEngine& engine) : engine_(engine) {}
+    AfterCommit(const AfterCommit&) = delete;
+    AfterCommit& operator=(const AfterCommit&) = delete;
+    ~AfterCommit();
     // Takes the update's (and its successor's) claimed tasks; only once its commit is durable.
     void take(ExecutionUpdate& update);
+    void answer(std::vector<std::shared_ptr<HistoryWaiter>> waiters);
 
    private:
+    HistoryEngine& engine_;
     std::vector<ExecutionUpdate::ClaimedTask> tasks_;
+    std::vector<std::shared_ptr<HistoryWaiter>> waiters_;
   };
   // Commits a run that does not exist yet; it becomes the context's cached run.
-  void commit_new_run(WorkflowContext& ctx, ExecutionUpdate& update, ClaimedTaskHandOver& hand_over);
-  // Commits an update of an existing run; on Ok, its claimed tasks go to `hand_over`.
+  void commit_new_run(WorkflowContext& ctx, ExecutionUpdate& update, AfterCommit& after_commit);
+  // Commits an update of an existing run; on Ok, its claimed tasks go to `after_commit`.
   history::CommitResult commit(WorkflowContext& ctx, LoadedRun& run, ExecutionUpdate& update,
-                               ClaimedTaskHandOver& hand_over);
+                               AfterCommit& after_commit);
   // A closed run is rarely touched again: drop its cached state so memory stays bounded.
   static void forget_if_closed(WorkflowContext& ctx);
   void on_timer(const TimerRow& timer);
@@ -286,10 +291,9 @@ class HistoryEngine {
                      const std::string& identity);
 
   // --- history_reads.cpp ---
-  struct HistoryWaiter;
-  // Wakes the GetWorkflowExecutionHistory long polls parked on `key` after new events. Polls for the
-  // close event only are left parked while the run is still running (`closed` false).
-  void notify_history_waiters(const ExecutionKey& key, bool closed);
+  // The GetWorkflowExecutionHistory long polls parked on `key` that new events may answer. Polls
+  // for the close event only are left parked while the run is still running (`closed` false).
+  std::vector<std::shared_ptr<HistoryWaiter>> history_waiters_to_wake(const ExecutionKey& key, bool closed);
   void cancel_history_waiters();  // answers every parked history poll (shutdown)
   void park_history_waiter(const std::shared_ptr<HistoryWaiter>& waiter);
   void unpark_history_waiter(const std::shared_ptr<HistoryWaiter>& waiter);

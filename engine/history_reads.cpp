@@ -6,7 +6,7 @@
 // deadline the answer is an empty page plus a token to ask again (temporal-semantics.md 4.4).
 // The page token is ours: "<run id>:<next event id>". Exercised by tests/engine/server_history_test.cpp.
 //
-// A parked poll is in two indexes: by run (notify_history_waiters wakes it after a commit) and by
+// A parked poll is in two indexes: by run (a commit's AfterCommit answers it, history_engine.h) and by
 // deadline, which one Asio timer on the io thread serves, as in matching.h: a poll answered early
 // leaves both indexes under a mutex, with no hand-off to the io thread.
 #include <boost/asio/post.hpp>
@@ -241,18 +241,16 @@ void HistoryEngine::cancel_history_waiters() {
   for (auto& [key, w] : all) w->cancel();
 }
 
-void HistoryEngine::notify_history_waiters(const ExecutionKey& key, bool closed) {
+std::vector<std::shared_ptr<HistoryEngine::HistoryWaiter>> HistoryEngine::history_waiters_to_wake(
+    const ExecutionKey& key, bool closed) {
   std::vector<std::shared_ptr<HistoryWaiter>> woken;
-  {
-    std::lock_guard lock(waiters_mu_);
-    auto [b, e] = history_waiters_.equal_range(key);
-    // A client waiting for a result would only read "still running" and park again: a wasted
-    // thread hop and lock per commit of the run (30 of them for a workflow of 10 activities).
-    for (auto it = b; it != e; ++it)
-      if (closed || !it->second->close_only) woken.push_back(it->second);
-  }
-  // On the pool: answering reads the run, which takes the workflow's lock (the caller may hold it).
-  for (auto& w : woken) boost::asio::post(*pool_, [this, w] { answer_history_waiter(w); });
+  std::lock_guard lock(waiters_mu_);
+  auto [b, e] = history_waiters_.equal_range(key);
+  // A client waiting for a result would only read "still running" and park again: a wasted
+  // read and lock per commit of the run (30 of them for a workflow of 10 activities).
+  for (auto it = b; it != e; ++it)
+    if (closed || !it->second->close_only) woken.push_back(it->second);
+  return woken;
 }
 
 }  // namespace reprise::engine

@@ -69,7 +69,7 @@ class Matching {
 
   // A poller taken off its queue by claim(). deliver() hands it a task started for it, running
   // the poll's delivery on the calling thread (which must hold no workflow's lock: the engine
-  // calls it from ClaimedTaskHandOver). A Claim dropped without deliver() (the transaction failed)
+  // calls it from AfterCommit). A Claim dropped without deliver() (the transaction failed)
   // answers the poll with no task instead, and the worker simply polls again.
   class Claim {
    public:

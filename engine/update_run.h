@@ -14,7 +14,7 @@ namespace reprise::engine {
 template <class Fn>
 auto HistoryEngine::update_run(const ExecutionKey& key, Fn&& fn) {
   auto ctx = context_for(key.namespace_, key.workflow_id);
-  ClaimedTaskHandOver hand_over;  // destroyed after `lock`: see its comment in history_engine.h
+  AfterCommit after_commit(*this);  // destroyed after `lock`: see its comment in history_engine.h
   std::lock_guard lock(ctx->mu);
   constexpr int kMaxConflicts = 5;
   for (int conflicts = 0;; ++conflicts) {
@@ -24,11 +24,11 @@ auto HistoryEngine::update_run(const ExecutionKey& key, Fn&& fn) {
     try {
       if constexpr (std::is_void_v<std::invoke_result_t<Fn&, ExecutionUpdate&>>) {
         fn(update);
-        if (update.empty() || commit(*ctx, run, update, hand_over) == history::CommitResult::Ok)
+        if (update.empty() || commit(*ctx, run, update, after_commit) == history::CommitResult::Ok)
           return forget_if_closed(*ctx);
       } else {
         auto result = fn(update);
-        if (update.empty() || commit(*ctx, run, update, hand_over) == history::CommitResult::Ok) {
+        if (update.empty() || commit(*ctx, run, update, after_commit) == history::CommitResult::Ok) {
           forget_if_closed(*ctx);
           return result;
         }

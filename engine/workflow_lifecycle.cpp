@@ -78,7 +78,7 @@ ws::StartWorkflowExecutionResponse HistoryEngine::start_workflow_execution(
 
   ExecutionKey current_key{req.namespace_(), req.workflow_id(), ""};
   auto ctx = context_for(req.namespace_(), req.workflow_id());
-  ClaimedTaskHandOver hand_over;  // destroyed after `lock`: see its comment in history_engine.h
+  AfterCommit after_commit(*this);  // destroyed after `lock`: see its comment in history_engine.h
   std::lock_guard lock(ctx->mu);
 
   ws::StartWorkflowExecutionResponse resp;
@@ -112,7 +112,7 @@ ws::StartWorkflowExecutionResponse HistoryEngine::start_workflow_execution(
       try {
         terminate_run(u, "terminated by a new start with conflict policy TERMINATE_EXISTING", no_details,
                       req.identity());
-        if (commit(*ctx, *current, u, hand_over) != history::CommitResult::Ok)
+        if (commit(*ctx, *current, u, after_commit) != history::CommitResult::Ok)
           throw EngineError(grpc::StatusCode::ABORTED, "workflow changed while terminating it; try again");
       } catch (...) {
         ctx->cached.reset();
@@ -174,7 +174,7 @@ ws::StartWorkflowExecutionResponse HistoryEngine::start_workflow_execution(
     *a->mutable_workflow_execution_expiration_time() = timestamp_from_ms(u.now_ms() + execution_timeout);
   begin_run(u, std::move(started));
 
-  commit_new_run(*ctx, u, hand_over);
+  commit_new_run(*ctx, u, after_commit);
   resp.set_run_id(run_id);
   resp.set_started(true);
   resp.set_status(enums::WORKFLOW_EXECUTION_STATUS_RUNNING);
