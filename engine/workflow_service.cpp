@@ -31,8 +31,13 @@ grpc::Status status_of(std::exception_ptr error) {
 
 // A reactor for a parked long poll. It finishes exactly once, when the engine calls back; if the
 // client goes away first, the engine is told to stop waiting and answers at once.
+// Both its reactions are trivial: OnDone drops a reference, OnCancel posts the engine's cancel to
+// the RPC pool. So it tells gRPC they may run inline (InternalInlineable, gRPC's hook for its own
+// DefaultReactor; not public API); otherwise gRPC hands each finished poll's OnDone to one of its
+// executor threads, a thread hop for every poll.
 class LongPollReactor final : public grpc::ServerUnaryReactor {
  public:
+  explicit LongPollReactor(boost::asio::thread_pool& pool) : pool_(pool) {}
   void attach(std::shared_ptr<PollHandle> handle) {
     std::lock_guard lock(mu_);
     handle_ = std::move(handle);
@@ -45,8 +50,9 @@ class LongPollReactor final : public grpc::ServerUnaryReactor {
       cancelled_ = true;
       handle = handle_;
     }
-    if (handle) handle->cancel();
+    if (handle) boost::asio::post(pool_, [handle] { handle->cancel(); });
   }
+  bool InternalInlineable() override { return true; }
   // The reactor is freed when both gRPC is done with it and long_poll() has attached the handle:
   // the engine may answer (and gRPC finish) before long_poll() returns.
   void OnDone() override { release(); }
@@ -55,6 +61,7 @@ class LongPollReactor final : public grpc::ServerUnaryReactor {
   }
 
  private:
+  boost::asio::thread_pool& pool_;
   std::atomic<int> refs_{2};
   std::mutex mu_;
   std::shared_ptr<PollHandle> handle_;
@@ -84,7 +91,7 @@ WorkflowService::Reactor* WorkflowService::unary(Ctx* ctx, const Req* req, Resp*
 
 template <class Req, class Resp, class Fn>
 WorkflowService::Reactor* WorkflowService::long_poll(Ctx* ctx, const Req* req, Resp* resp, Fn fn) {
-  auto* reactor = new LongPollReactor();
+  auto* reactor = new LongPollReactor(rpc_pool_);
   auto deadline = steady_deadline(ctx);
   std::shared_ptr<PollHandle> handle;
   try {
