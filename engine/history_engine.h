@@ -228,7 +228,7 @@ class HistoryEngine {
   void retry_later(const TimerRow& timer);
   // Arms a start-to-close timeout (an activity attempt's or a workflow task's) unless a timer row
   // of the same kind of this run fires no later; that row arms the next deadline when it fires
-  // (the rearm_* functions). See timer_service.h, "share rows".
+  // (rearm_activity_start_to_close, arm_workflow_task_start_to_close). See timer_service.h.
   void arm_start_to_close(ExecutionUpdate& u, history::TimerKind kind, int64_t due_ms, int64_t event_id,
                           int32_t attempt);
   void enqueue_task(const TaskRow& task);
@@ -250,8 +250,9 @@ class HistoryEngine {
                           const std::string& identity);
   void on_workflow_task_timer(const TimerRow& timer);
   void apply_workflow_task_timer(ExecutionUpdate& u, const TimerRow& timer);
-  // After a WorkflowTaskStartToClose row fired: arms the started workflow task's deadline, if any.
-  void rearm_workflow_task_start_to_close(ExecutionUpdate& u);
+  // Arms the started workflow task's start-to-close deadline, if a task is started: when it starts,
+  // and after a WorkflowTaskStartToClose row fired (that row may have stood for this deadline).
+  void arm_workflow_task_start_to_close(ExecutionUpdate& u);
 
   // --- commands.cpp ---
   void apply_commands(ExecutionUpdate& u, const google::protobuf::RepeatedPtrField<Command>& commands,

@@ -41,6 +41,17 @@ struct ReadPosition {
   int64_t next_event_id = 1;
 };
 
+// Erases `w`'s entry among those under `key` (each index holds one entry per parked waiter).
+template <class Index, class Key, class Waiter>
+void erase_entry(Index& index, const Key& key, const Waiter& w) {
+  auto [b, e] = index.equal_range(key);
+  for (auto it = b; it != e; ++it)
+    if (it->second == w) {
+      index.erase(it);
+      return;
+    }
+}
+
 std::string encode_page_token(const ReadPosition& p) { return p.run_id + ":" + std::to_string(p.next_event_id); }
 
 ReadPosition decode_page_token(const std::string& token) {
@@ -168,18 +179,8 @@ void HistoryEngine::park_history_waiter(const std::shared_ptr<HistoryWaiter>& w)
 
 void HistoryEngine::unpark_history_waiter(const std::shared_ptr<HistoryWaiter>& w) {
   std::lock_guard lock(waiters_mu_);
-  auto [b, e] = history_waiters_.equal_range(w->key);
-  for (auto it = b; it != e; ++it)
-    if (it->second == w) {
-      history_waiters_.erase(it);
-      break;
-    }
-  auto [db, de] = history_deadlines_.equal_range(w->deadline);
-  for (auto it = db; it != de; ++it)
-    if (it->second == w) {
-      history_deadlines_.erase(it);
-      break;
-    }
+  erase_entry(history_waiters_, w->key, w);
+  erase_entry(history_deadlines_, w->deadline, w);
 }
 
 void HistoryEngine::answer_history_waiter(const std::shared_ptr<HistoryWaiter>& w) {
@@ -218,12 +219,7 @@ void HistoryEngine::expire_history_waiters() {
     while (!history_deadlines_.empty() && history_deadlines_.begin()->first <= now) {
       auto w = std::move(history_deadlines_.begin()->second);
       history_deadlines_.erase(history_deadlines_.begin());
-      auto [b, e] = history_waiters_.equal_range(w->key);
-      for (auto it = b; it != e; ++it)
-        if (it->second == w) {
-          history_waiters_.erase(it);
-          break;
-        }
+      erase_entry(history_waiters_, w->key, w);
       due.push_back(std::move(w));
     }
   }

@@ -10,7 +10,7 @@
 // Start-to-close timeouts (of activities and of workflow tasks) share rows: a run's deadline of
 // that kind gets no row when a row of the same kind already fires no later (has_due_by). That row,
 // when it fires, finds its own task long finished and arms the earliest deadline of its kind that
-// is still pending (HistoryEngine::arm_start_to_close and the rearm_* functions). A run of many
+// is still pending (HistoryEngine::arm_start_to_close and its callers). A run of many
 // quick tasks writes one such row per kind, not one per task. Tested by the "shared row" cases in
 // tests/engine/server_activity_timeout_test.cpp and server_workflow_task_test.cpp.
 //

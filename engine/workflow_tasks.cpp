@@ -197,12 +197,10 @@ void HistoryEngine::start_workflow_task(ExecutionUpdate& u, const std::string& i
     a->set_request_id(request_id);
     u.append(std::move(e));
   }
-  const auto& started = st.workflow_task();
-  arm_start_to_close(u, history::TimerKind::WorkflowTaskStartToClose, start_to_close_deadline_ms(st),
-                     started.scheduled_event_id(), started.attempt());
+  arm_workflow_task_start_to_close(u);
 }
 
-void HistoryEngine::rearm_workflow_task_start_to_close(ExecutionUpdate& u) {
+void HistoryEngine::arm_workflow_task_start_to_close(ExecutionUpdate& u) {
   const auto& st = u.state();
   if (st.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING || !st.has_workflow_task() ||
       st.workflow_task().started_event_id() == 0)
@@ -473,7 +471,7 @@ void HistoryEngine::on_workflow_task_timer(const TimerRow& timer) {
     u.remove_timer(timer.id);
     apply_workflow_task_timer(u, timer);
     // The row may have stood for a later task's deadline too (arm_start_to_close).
-    if (timer.kind == history::TimerKind::WorkflowTaskStartToClose) rearm_workflow_task_start_to_close(u);
+    if (timer.kind == history::TimerKind::WorkflowTaskStartToClose) arm_workflow_task_start_to_close(u);
   });
 }
 
