@@ -2,7 +2,8 @@
 // the same transaction (Matching::claim, engine/workflow_tasks.cpp schedule_workflow_task): one
 // commit instead of two, no task row, and the same history as the two-step way. Also: a claimed
 // task still times out if the worker never answers, and it works for the sticky queue, for
-// continue-as-new's successor and for transient attempts.
+// continue-as-new's successor and for transient attempts. And a parked poll its client cancels
+// leaves the queue (engine/workflow_service.cpp, LongPollReactor::OnCancel).
 #include <future>
 
 #include "history/sqlite_history_store.h"
@@ -129,4 +130,31 @@ TEST_CASE("continue-as-new hands the new run's first task to a waiting worker", 
   REQUIRE_FALSE(next.task_token().empty());
   CHECK(next.workflow_execution().run_id() != wt.workflow_execution().run_id());
   CHECK(next.started_event_id() == 3);
+}
+
+TEST_CASE("a parked poll its client cancels leaves the queue, so the next task goes to the next poll",
+          "[server][workflow-task][cancel]") {
+  TestServerOptions options;
+  options.engine.long_poll_timeout = 120s;  // the poll leaves by being canceled, not by its deadline
+  TestServer s(options);
+  RawWorker w(s, "canceling");
+  const reprise::engine::QueueKey key{"default", "canceling", reprise::history::TaskKind::WorkflowTask};
+  grpc::ClientContext ctx;
+  ws::PollWorkflowTaskQueueRequest req;
+  req.set_namespace_("default");
+  req.mutable_task_queue()->set_name("canceling");
+  req.set_identity("gone-worker");
+  ws::PollWorkflowTaskQueueResponse resp;
+  auto polled = std::async(std::launch::async, [&] { return s.stub->PollWorkflowTaskQueue(&ctx, req, &resp); });
+  REQUIRE(eventually([&] { return s.server->engine().matching().parked_pollers(key) == 1; }));
+
+  ctx.TryCancel();
+  CHECK(polled.get().error_code() == grpc::StatusCode::CANCELLED);
+  REQUIRE(eventually([&] { return s.server->engine().matching().parked_pollers(key) == 0; }));
+
+  // Had the canceled poll stayed parked, this task would start for it and be lost until it timed out.
+  w.start("wf-after-cancel");
+  auto wt = w.next_workflow_task();
+  CHECK(wt.workflow_execution().workflow_id() == "wf-after-cancel");
+  CHECK(wt.attempt() == 1);
 }
