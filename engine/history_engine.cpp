@@ -84,16 +84,19 @@ size_t HistoryEngine::workflow_contexts() {
 }
 
 HistoryEngine::LoadedRun& HistoryEngine::load_run(WorkflowContext& ctx, const ExecutionKey& key) {
+  if (LoadedRun* run = find_run(ctx, key)) return *run;
+  throw not_found("workflow execution not found: WorkflowId " + key.workflow_id +
+                  (key.run_id.empty() ? std::string() : ", RunId " + key.run_id));
+}
+
+HistoryEngine::LoadedRun* HistoryEngine::find_run(WorkflowContext& ctx, const ExecutionKey& key) {
   const std::string& run_id = key.run_id.empty() ? ctx.current_run_id : key.run_id;
-  if (!run_id.empty() && ctx.cached && ctx.cached->row.key.run_id == run_id) return *ctx.cached;
+  if (!run_id.empty() && ctx.cached && ctx.cached->row.key.run_id == run_id) return &*ctx.cached;
 
   std::optional<history::ExecutionRow> row =
       run_id.empty() ? store_.get_current_execution(key.namespace_, key.workflow_id)
                      : store_.get_execution(ExecutionKey{key.namespace_, key.workflow_id, run_id});
-  if (!row) {
-    throw not_found("workflow execution not found: WorkflowId " + key.workflow_id +
-                    (key.run_id.empty() ? std::string() : ", RunId " + key.run_id));
-  }
+  if (!row) return nullptr;
   if (key.run_id.empty()) ctx.current_run_id = row->key.run_id;
   LoadedRun loaded;
   if (!loaded.state.ParseFromString(row->state))
@@ -101,7 +104,7 @@ HistoryEngine::LoadedRun& HistoryEngine::load_run(WorkflowContext& ctx, const Ex
   row->state.clear();
   loaded.row = std::move(*row);
   ctx.cached = std::move(loaded);
-  return *ctx.cached;
+  return &*ctx.cached;
 }
 
 namespace {

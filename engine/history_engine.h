@@ -191,6 +191,8 @@ class HistoryEngine {
   ContextLease context_for(const std::string& ns, const std::string& workflow_id);
   // Resolves an empty run id to the current run. Throws NOT_FOUND. Caller holds ctx->mu.
   LoadedRun& load_run(WorkflowContext& ctx, const ExecutionKey& key);
+  // The same, or nullptr when there is no such run (a new workflow id, for a start).
+  LoadedRun* find_run(WorkflowContext& ctx, const ExecutionKey& key);
   // Runs `fn` on the run's state and commits what it appended; retries on a store conflict.
   // `fn` returns a value or throws EngineError (then the cached state is discarded: nothing happened).
   template <class Fn>

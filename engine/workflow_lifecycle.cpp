@@ -82,13 +82,7 @@ ws::StartWorkflowExecutionResponse HistoryEngine::start_workflow_execution(
   std::lock_guard lock(ctx->mu);
 
   ws::StartWorkflowExecutionResponse resp;
-  LoadedRun* current = nullptr;
-  try {
-    current = &load_run(*ctx, current_key);
-  } catch (const EngineError& e) {
-    if (e.code() != grpc::StatusCode::NOT_FOUND) throw;
-  }
-  if (current) {
+  if (LoadedRun* current = find_run(*ctx, current_key)) {
     const auto& cst = current->state;
     if (cst.execution().start_request_id() == request_id) {
       // The same request again (a client retry): the run it created is the answer.
