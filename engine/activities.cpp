@@ -19,6 +19,11 @@ namespace reprise::engine {
 
 namespace {
 
+// When a started attempt times out start-to-close.
+int64_t start_to_close_deadline_ms(const ActivityInfo& act) {
+  return ms_from_timestamp(act.started_time()) + ms_from_duration(act.start_to_close_timeout());
+}
+
 ActivityInfo& check_activity_token(MutableState& st, const TaskToken& token) {
   if (st.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING)
     throw not_found("workflow execution already completed");
@@ -80,9 +85,8 @@ void HistoryEngine::start_activity_attempt(ExecutionUpdate& u, ActivityInfo& act
   act.set_last_worker_identity(identity);
   act.clear_last_heartbeat_time();
   u.touch();
-  arm_start_to_close(u, history::TimerKind::ActivityStartToClose,
-                     u.now_ms() + ms_from_duration(act.start_to_close_timeout()), act.scheduled_event_id(),
-                     act.attempt());
+  arm_start_to_close(u, history::TimerKind::ActivityStartToClose, start_to_close_deadline_ms(act),
+                     act.scheduled_event_id(), act.attempt());
   if (int64_t hb = ms_from_duration(act.heartbeat_timeout()); hb > 0)
     u.add_timer(history::TimerKind::ActivityHeartbeat, u.now_ms() + hb, act.scheduled_event_id(), act.attempt());
 }
@@ -291,7 +295,7 @@ void HistoryEngine::rearm_activity_start_to_close(ExecutionUpdate& u) {
   int64_t due = 0;
   for (const auto& [id, act] : st.activities()) {
     if (!act.started()) continue;
-    const int64_t d = ms_from_timestamp(act.started_time()) + ms_from_duration(act.start_to_close_timeout());
+    const int64_t d = start_to_close_deadline_ms(act);
     if (!earliest || d < due) {
       earliest = &act;
       due = d;

@@ -29,16 +29,13 @@ void check_transaction(const Transaction& tx) {
                                 " but the events end at " + std::to_string(want - 1));
   }
   // A transaction adds rows for its own run only (a successor's rows go in the successor).
-  for (const TaskRow& task : tx.add_tasks) {
-    if (task.execution != tx.execution.key)
-      throw std::invalid_argument("task for run " + task.execution.run_id + " added in a transaction of run " +
+  auto check_own_run = [&](const ExecutionKey& row_run, const char* what) {
+    if (row_run != tx.execution.key)
+      throw std::invalid_argument(std::string(what) + " for run " + row_run.run_id + " added in a transaction of run " +
                                   tx.execution.key.run_id);
-  }
-  for (const TimerRow& timer : tx.add_timers) {
-    if (timer.execution != tx.execution.key)
-      throw std::invalid_argument("timer for run " + timer.execution.run_id + " added in a transaction of run " +
-                                  tx.execution.key.run_id);
-  }
+  };
+  for (const TaskRow& task : tx.add_tasks) check_own_run(task.execution, "task");
+  for (const TimerRow& timer : tx.add_timers) check_own_run(timer.execution, "timer");
   if (tx.successor) {
     if (tx.successor->expected_next_event_id || tx.successor->successor)
       throw std::invalid_argument("a successor must be a new run without a successor of its own");

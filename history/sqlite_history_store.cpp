@@ -661,20 +661,18 @@ struct SqliteHistoryStore::Impl {
     //    Both statements return the run's number in this file (executions.id), which keys its
     //    events and names it in its task and timer rows.
     int64_t run_number = 0;
-    if (!tx.expected_next_event_id) {
-      Statement s = writer->statement(kInsertExecution, "insert execution");
+    {
+      const bool inserting = !tx.expected_next_event_id;
+      Statement s = inserting ? writer->statement(kInsertExecution, "insert execution")
+                              : writer->statement(kUpdateExecution, "update execution");
       bind_execution_row(s, row);
-      if (!s.step()) return CommitResult::AlreadyExists;
+      if (!inserting) {
+        s.bind(12, *tx.expected_next_event_id);
+        s.bind(13, *tx.expected_state_transition_count);
+      }
+      if (!s.step()) return inserting ? CommitResult::AlreadyExists : CommitResult::Conflict;
       run_number = s.integer(0);
-      s.execute();
-    } else {
-      Statement s = writer->statement(kUpdateExecution, "update execution");
-      bind_execution_row(s, row);
-      s.bind(12, *tx.expected_next_event_id);
-      s.bind(13, *tx.expected_state_transition_count);
-      if (!s.step()) return CommitResult::Conflict;
-      run_number = s.integer(0);
-      s.execute();
+      s.execute();  // runs the statement to its end
     }
 
     // 2. The events. check_transaction() already proved their ids continue the stored history.
