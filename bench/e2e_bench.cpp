@@ -163,6 +163,10 @@ double percentile(const std::vector<double>& sorted, double p) {
 
 struct RunOptions {
   std::string reprise_binary;
+  // Set when the server is not this tree's build (--reprise): the commit that binary was built from
+  // (--server-commit), else "unknown: <path>". The "commit" field names the tree, which built the
+  // workers and the load generator.
+  std::string server_commit;
   std::string self_binary;
   std::string sync = "full";
   std::string workdir;
@@ -351,6 +355,7 @@ nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool
       {"cpu_pressure_some_avg10", cpu_pressure_after},
   };
   nlohmann::json line = provenance();
+  if (!o.server_commit.empty()) line["server_commit"] = o.server_commit;
   line["bench"] = "e2e";
   line["activities"] = steps;
   line["concurrency"] = concurrency;
@@ -440,6 +445,7 @@ nlohmann::json run_rpc_floor(const RunOptions& o, int threads, bool callback_api
   const double server_cpu = process_cpu_seconds(server.pid()) - server_cpu0;
   const double server_cs = static_cast<double>(process_context_switches(server.pid()) - server_cs0);
   nlohmann::json line = provenance();
+  if (!o.server_commit.empty()) line["server_commit"] = o.server_commit;
   line["bench"] = "rpc_floor";
   line["threads"] = threads;
   line["api"] = callback_api ? "callback" : "sync";
@@ -487,7 +493,9 @@ int main(int argc, char** argv) {
   std::string role = "driver", address, activities = "1,10", concurrency = "16,64", out;
   RunOptions o;
   o.self_binary = self_executable();
-  o.reprise_binary = (fs::path(o.self_binary).parent_path() / ".." / "client" / "reprise").lexically_normal();
+  const std::string own_reprise =
+      (fs::path(o.self_binary).parent_path() / ".." / "client" / "reprise").lexically_normal();
+  o.reprise_binary = own_reprise;
   o.count = 20000;
   o.seconds = 20;
   o.warmup = -1;
@@ -510,6 +518,9 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", o.warmup, "unmeasured workflows before each run (default: 2 x concurrency)");
   app.add_option("--sync", o.sync, "the server's --sqlite-synchronous")->capture_default_str();
   app.add_option("--reprise", o.reprise_binary, "the reprise binary (server)")->capture_default_str();
+  app.add_option("--server-commit", o.server_commit,
+                 "the commit the --reprise binary was built from, stamped as server_commit (a binary "
+                 "other than this tree's is otherwise stamped \"unknown\")");
   app.add_option("--workflow-pollers", o.worker_flags.workflow_pollers)->capture_default_str();
   app.add_option("--sticky-workflow-pollers", o.worker_flags.sticky_workflow_pollers)->capture_default_str();
   app.add_option("--activity-pollers", o.worker_flags.activity_pollers)->capture_default_str();
@@ -518,6 +529,8 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "append one JSON line per run to this file");
   app.add_flag("--keep", keep, "keep the work folder (databases and logs)");
   CLI11_PARSE(app, argc, argv);
+  if (o.server_commit.empty() && fs::path(o.reprise_binary).lexically_normal() != fs::path(own_reprise))
+    o.server_commit = "unknown: " + o.reprise_binary;
 
   if (role == "worker") return run_worker(address, o.worker_flags);
 
