@@ -18,6 +18,8 @@
 
 #include <compare>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -114,6 +116,14 @@ struct Transaction {
 
 enum class CommitResult { Ok, Conflict, AlreadyExists };
 
+// How commit_async reports: the result commit() would have returned, or the exception it would have
+// thrown (then `result` means nothing).
+struct CommitOutcome {
+  CommitResult result = CommitResult::Ok;
+  std::exception_ptr error;
+};
+using CommitDone = std::function<void(CommitOutcome)>;
+
 // Filters for ListWorkflowExecutions; an unset filter matches everything.
 struct ListFilter {
   std::string namespace_;
@@ -139,6 +149,21 @@ class HistoryStore {
   // On Ok, the ids of tx.add_tasks and tx.add_timers are filled in. On Conflict/AlreadyExists
   // nothing was written. Throws std::invalid_argument if the events are not contiguous.
   [[nodiscard]] virtual CommitResult commit(Transaction& tx) = 0;
+  // The same, without keeping the caller waiting: `done` runs exactly once with the outcome (on Ok,
+  // the ids are filled in first, as by commit()). `tx` must stay alive until then. `done` may run
+  // before commit_async returns, on the calling thread, or later on a thread of the store's, where
+  // it must neither block (above all: no commit() from it; reads are fine) nor throw. This default commits on
+  // the calling thread; the SQLite store overrides it so that no thread waits for the fsync
+  // (engine/update_run.h, HistoryEngine::update_run_async, is why).
+  virtual void commit_async(Transaction& tx, CommitDone done) {
+    CommitOutcome outcome;
+    try {
+      outcome.result = commit(tx);
+    } catch (...) {
+      outcome.error = std::current_exception();
+    }
+    done(std::move(outcome));
+  }
 
   virtual std::optional<ExecutionRow> get_execution(const ExecutionKey& key) = 0;
   // The most recently created run of a workflow id, whatever its status.

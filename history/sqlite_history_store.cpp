@@ -409,8 +409,9 @@ void bind_list_filter(Statement& s, const ListFilter& filter) {
 // completed, activity completed, ...), so one fsync per transaction would cap the whole server at
 // a few hundred transactions per second however many cores it has.
 //
-// How: commit() does not touch SQLite. It queues the transaction and waits on a future. The
-// writer thread wakes, takes every queued transaction (up to max_group_size), and runs
+// How: commit() does not touch SQLite. It queues the transaction and waits for its answer (or,
+// with commit_async, leaves a callback to be run with it). The writer thread wakes, takes every
+// queued transaction (up to max_group_size), and runs
 //
 //     BEGIN IMMEDIATE
 //       SAVEPOINT tx; apply transaction 1; RELEASE tx      (or ROLLBACK TO tx on Conflict)
@@ -427,9 +428,8 @@ void bind_list_filter(Statement& s, const ListFilter& filter) {
 
 namespace {
 
-// A failure, as plain data. Errors cross from the writer thread to the callers as values, and
-// each caller throws its own StoreError on its own thread: no exception object is shared between
-// threads (a group error reaches every caller of the group).
+// A failure, as plain data. The writer makes each caller its own StoreError from it: no exception
+// object is shared between callers (a group error reaches every caller of the group).
 struct ErrorInfo {
   std::string operation;
   int code = SQLITE_ERROR;
@@ -449,23 +449,16 @@ ErrorInfo describe_current_exception() {
   }
 }
 
-// The writer's answer to one commit().
-struct Reply {
-  CommitResult result = CommitResult::Ok;
-  std::optional<ErrorInfo> error;  // set: commit() throws StoreError instead of returning
-};
-
 // One run's part of a commit(): the transaction itself, or its successor (continue-as-new).
 struct RunWrite {
-  Transaction* tx;                      // the caller's; alive until the promise is satisfied
+  Transaction* tx;                      // the caller's; alive until `done` has run
   std::vector<std::string> event_data;  // serialized by the caller's thread, not the writer's
 };
 
-// A commit() waiting for the writer. The caller blocks on the future of `promise`; the writer
-// owns this object (and so the promise), which keeps the promise alive until set_value returns.
+// A transaction waiting for the writer, and whom to tell how it went.
 struct Pending {
   std::vector<RunWrite> runs;  // the transaction, then its successor if it has one
-  std::promise<Reply> promise;
+  CommitDone done;
 };
 
 // The ids the store gave one run's new task and timer rows.
@@ -603,14 +596,15 @@ struct SqliteHistoryStore::Impl {
     }
     transactions.fetch_add(group.size(), std::memory_order_relaxed);
 
-    // Answer the callers. After set_value the caller may return at once, so the Transaction is
-    // written before the promise is satisfied and never touched after.
+    // Answer the callers, in queue order. Once `done` has run the caller may free its Transaction,
+    // so the ids are written into it before and nothing touches it after.
     for (size_t i = 0; i < group.size(); ++i) {
       Pending& pending = group[i];
       Outcome& outcome = outcomes[i];
-      Reply reply;
+      CommitOutcome reply;
       if (group_error || outcome.error) {
-        reply.error = group_error ? group_error : outcome.error;
+        const ErrorInfo& error = group_error ? *group_error : *outcome.error;
+        reply.error = std::make_exception_ptr(StoreError(error.operation, error.code, error.message));
       } else {
         reply.result = outcome.result;
         if (outcome.result == CommitResult::Ok) {
@@ -626,7 +620,7 @@ struct SqliteHistoryStore::Impl {
           }
         }
       }
-      pending.promise.set_value(std::move(reply));
+      pending.done(std::move(reply));  // must not throw (history_store.h)
     }
   }
 
@@ -793,22 +787,39 @@ SqliteHistoryStore::SqliteHistoryStore(const SqliteStoreOptions& options) : impl
 SqliteHistoryStore::~SqliteHistoryStore() = default;
 
 CommitResult SqliteHistoryStore::commit(Transaction& tx) {
+  std::promise<CommitOutcome> answered;
+  std::future<CommitOutcome> outcome = answered.get_future();
+  commit_async(tx, [&answered](CommitOutcome o) { answered.set_value(std::move(o)); });
+  CommitOutcome o = outcome.get();
+  if (o.error) std::rethrow_exception(o.error);
+  return o.result;
+}
+
+void SqliteHistoryStore::commit_async(Transaction& tx, CommitDone done) {
   // Everything that can be checked or prepared without the database happens here, on the
   // caller's thread, so the single writer thread only does what must be serialized.
-  check_transaction(tx);
   Pending pending;
+  try {
+    check_transaction(tx);
+  } catch (...) {
+    done(CommitOutcome{CommitResult::Ok, std::current_exception()});
+    return;
+  }
+  pending.done = std::move(done);
   for (Transaction* run = &tx; run != nullptr; run = run->successor.get()) {
     RunWrite& write = pending.runs.emplace_back(RunWrite{run, {}});
     write.event_data.reserve(run->events.size());
     for (const HistoryEvent& event : run->events) {
       std::string data;
       if (!event.SerializeToString(&data)) {
-        throw std::invalid_argument("event " + std::to_string(event.event_id()) + " cannot be serialized");
+        pending.done(CommitOutcome{CommitResult::Ok,
+                                   std::make_exception_ptr(std::invalid_argument(
+                                       "event " + std::to_string(event.event_id()) + " cannot be serialized"))});
+        return;
       }
       write.event_data.push_back(std::move(data));
     }
   }
-  std::future<Reply> done = pending.promise.get_future();
   bool wake = false;
   {
     std::lock_guard lock(impl_->queue_mu);
@@ -818,9 +829,6 @@ CommitResult SqliteHistoryStore::commit(Transaction& tx) {
     wake = impl_->gather_target == 0 || impl_->queue.size() >= impl_->gather_target;
   }
   if (wake) impl_->queue_cv.notify_one();
-  Reply reply = done.get();
-  if (reply.error) throw StoreError(reply.error->operation, reply.error->code, reply.error->message);
-  return reply.result;
 }
 
 std::optional<ExecutionRow> SqliteHistoryStore::get_execution(const ExecutionKey& key) {

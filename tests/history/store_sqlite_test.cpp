@@ -11,7 +11,11 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <future>
 #include <iostream>
+#include <mutex>
+#include <numeric>
+#include <set>
 #include <thread>
 
 #include "tests/history/store_test_support.h"
@@ -463,6 +467,73 @@ TEST_CASE("A lone caller never waits out the commit delay, and closing the store
     SqliteHistoryStore reopened(options);
     CHECK(reopened.get_execution(key("last-one")));
   }
+}
+
+TEST_CASE("commit_async returns at once, and the writer answers each caller in queue order once its group is durable",
+          "[sqlite][async]") {
+  TempDir dir;
+  SqliteStoreOptions options = options_for(dir);
+  options.busy_timeout_ms = 60'000;
+  SqliteHistoryStore store(options);
+  const StoreStats before = store.stats();
+  // Hold the writer back, so that a single thread's commit_async calls all queue behind it: with
+  // commit() that thread could have only one transaction in flight, and nothing to share.
+  RawConnection other(dir.file("history.db"));
+  other.exec("BEGIN IMMEDIATE");
+
+  constexpr int kRuns = 20;
+  std::vector<Transaction> txs;
+  for (int i = 0; i < kRuns; ++i) {
+    txs.push_back(start_run(key("async-" + std::to_string(i)), 1));
+    txs.back().add_timers.push_back(
+        TimerRow{0, 1000 + i, key("async-" + std::to_string(i)), TimerKind::UserTimer, 1, 0, "t"});
+  }
+  std::mutex mu;
+  std::vector<int> answered;                 // run numbers, in the order their callbacks ran
+  std::vector<std::thread::id> answered_on;  // and where
+  std::vector<int64_t> timer_ids;
+  std::promise<void> all_answered;
+  for (int i = 0; i < kRuns; ++i) {
+    store.commit_async(txs[i], [&, i](CommitOutcome outcome) {
+      std::lock_guard lock(mu);
+      if (!outcome.error && outcome.result == CommitResult::Ok) answered.push_back(i);
+      answered_on.push_back(std::this_thread::get_id());
+      timer_ids.push_back(txs[i].add_timers[0].id);  // filled in before the callback
+      if (static_cast<int>(answered_on.size()) == kRuns) all_answered.set_value();
+    });
+  }
+  {
+    std::lock_guard lock(mu);
+    CHECK(answered_on.empty());  // nothing is answered before its commit
+  }
+  other.exec("COMMIT");
+  all_answered.get_future().get();
+
+  std::vector<int> in_order(kRuns);
+  std::iota(in_order.begin(), in_order.end(), 0);
+  CHECK(answered == in_order);
+  for (const auto& id : answered_on) CHECK(id != std::this_thread::get_id());  // the writer's thread
+  CHECK(std::set<int64_t>(timer_ids.begin(), timer_ids.end()).size() == kRuns);
+  CHECK(std::find(timer_ids.begin(), timer_ids.end(), 0) == timer_ids.end());
+  const StoreStats after = store.stats();
+  CHECK(after.transactions - before.transactions == kRuns);
+  CHECK(after.commits - before.commits <= 2);  // the group the writer had taken, and all the others
+  CHECK(store.load_timers().size() == kRuns);
+  for (int i = 0; i < kRuns; ++i) CHECK(store.get_execution(key("async-" + std::to_string(i))));
+}
+
+TEST_CASE("commit_async reports a malformed transaction through its callback, before anything is queued",
+          "[sqlite][async]") {
+  TempDir dir;
+  SqliteHistoryStore store(options_for(dir));
+  Transaction bad = start_run(key("bad"), 1);
+  bad.execution.next_event_id = 5;  // claims events 1..4, but carries one
+  std::exception_ptr error;
+  store.commit_async(bad, [&](CommitOutcome outcome) { error = outcome.error; });
+  REQUIRE(error);  // already answered, on this thread
+  CHECK_THROWS_AS(std::rethrow_exception(error), std::invalid_argument);
+  CHECK(store.stats().submitted == 0);
+  CHECK_FALSE(store.get_execution(key("bad")));
 }
 
 TEST_CASE("A transaction that fails halfway is rolled back alone and its neighbours in the group commit",
