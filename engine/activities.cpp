@@ -171,54 +171,63 @@ ws::RecordActivityTaskHeartbeatResponse HistoryEngine::record_activity_task_hear
   return resp;
 }
 
-ws::RespondActivityTaskCompletedResponse HistoryEngine::respond_activity_task_completed(
-    const ws::RespondActivityTaskCompletedRequest& req) {
+void HistoryEngine::respond_activity_task_completed(const ws::RespondActivityTaskCompletedRequest& req,
+                                                    Reply<ws::RespondActivityTaskCompletedResponse> reply) {
   TaskToken token = activity_token_from(req.task_token());
-  update_run(ExecutionKey{token.namespace_(), token.workflow_id(), token.run_id()}, [&](ExecutionUpdate& u) {
-    ActivityInfo act = check_activity_token(u.state(), token);
-    int64_t started_id = write_activity_started(u, act);
-    HistoryEvent e;
-    e.set_event_type(enums::EVENT_TYPE_ACTIVITY_TASK_COMPLETED);
-    auto* a = e.mutable_activity_task_completed_event_attributes();
-    if (req.has_result()) *a->mutable_result() = req.result();
-    a->set_scheduled_event_id(act.scheduled_event_id());
-    a->set_started_event_id(started_id);  // 0 while buffered; set when the buffer is flushed
-    a->set_identity(req.identity());
-    u.append(std::move(e));
-    schedule_workflow_task_if_needed(u);
-  });
-  return {};
+  update_run_async(
+      ExecutionKey{token.namespace_(), token.workflow_id(), token.run_id()},
+      [this, &req, token](ExecutionUpdate& u) {
+        ActivityInfo act = check_activity_token(u.state(), token);
+        int64_t started_id = write_activity_started(u, act);
+        HistoryEvent e;
+        e.set_event_type(enums::EVENT_TYPE_ACTIVITY_TASK_COMPLETED);
+        auto* a = e.mutable_activity_task_completed_event_attributes();
+        if (req.has_result()) *a->mutable_result() = req.result();
+        a->set_scheduled_event_id(act.scheduled_event_id());
+        a->set_started_event_id(started_id);  // 0 while buffered; set when the buffer is flushed
+        a->set_identity(req.identity());
+        u.append(std::move(e));
+        schedule_workflow_task_if_needed(u);
+        return ws::RespondActivityTaskCompletedResponse{};
+      },
+      std::move(reply));
 }
 
-ws::RespondActivityTaskFailedResponse HistoryEngine::respond_activity_task_failed(
-    const ws::RespondActivityTaskFailedRequest& req) {
+void HistoryEngine::respond_activity_task_failed(const ws::RespondActivityTaskFailedRequest& req,
+                                                 Reply<ws::RespondActivityTaskFailedResponse> reply) {
   TaskToken token = activity_token_from(req.task_token());
-  update_run(ExecutionKey{token.namespace_(), token.workflow_id(), token.run_id()}, [&](ExecutionUpdate& u) {
-    ActivityInfo& act = check_activity_token(u.state(), token);
-    fail_activity_attempt(u, act, req.failure(), req.identity(),
-                          req.has_last_heartbeat_details() ? &req.last_heartbeat_details() : nullptr, false);
-  });
-  return {};
+  update_run_async(
+      ExecutionKey{token.namespace_(), token.workflow_id(), token.run_id()},
+      [this, &req, token](ExecutionUpdate& u) {
+        ActivityInfo& act = check_activity_token(u.state(), token);
+        fail_activity_attempt(u, act, req.failure(), req.identity(),
+                              req.has_last_heartbeat_details() ? &req.last_heartbeat_details() : nullptr, false);
+        return ws::RespondActivityTaskFailedResponse{};
+      },
+      std::move(reply));
 }
 
-ws::RespondActivityTaskCanceledResponse HistoryEngine::respond_activity_task_canceled(
-    const ws::RespondActivityTaskCanceledRequest& req) {
+void HistoryEngine::respond_activity_task_canceled(const ws::RespondActivityTaskCanceledRequest& req,
+                                                   Reply<ws::RespondActivityTaskCanceledResponse> reply) {
   TaskToken token = activity_token_from(req.task_token());
-  update_run(ExecutionKey{token.namespace_(), token.workflow_id(), token.run_id()}, [&](ExecutionUpdate& u) {
-    ActivityInfo act = check_activity_token(u.state(), token);
-    int64_t started_id = write_activity_started(u, act);
-    HistoryEvent e;
-    e.set_event_type(enums::EVENT_TYPE_ACTIVITY_TASK_CANCELED);
-    auto* a = e.mutable_activity_task_canceled_event_attributes();
-    if (req.has_details()) *a->mutable_details() = req.details();
-    a->set_latest_cancel_requested_event_id(act.cancel_requested_event_id());
-    a->set_scheduled_event_id(act.scheduled_event_id());
-    a->set_started_event_id(started_id);
-    a->set_identity(req.identity());
-    u.append(std::move(e));
-    schedule_workflow_task_if_needed(u);
-  });
-  return {};
+  update_run_async(
+      ExecutionKey{token.namespace_(), token.workflow_id(), token.run_id()},
+      [this, &req, token](ExecutionUpdate& u) {
+        ActivityInfo act = check_activity_token(u.state(), token);
+        int64_t started_id = write_activity_started(u, act);
+        HistoryEvent e;
+        e.set_event_type(enums::EVENT_TYPE_ACTIVITY_TASK_CANCELED);
+        auto* a = e.mutable_activity_task_canceled_event_attributes();
+        if (req.has_details()) *a->mutable_details() = req.details();
+        a->set_latest_cancel_requested_event_id(act.cancel_requested_event_id());
+        a->set_scheduled_event_id(act.scheduled_event_id());
+        a->set_started_event_id(started_id);
+        a->set_identity(req.identity());
+        u.append(std::move(e));
+        schedule_workflow_task_if_needed(u);
+        return ws::RespondActivityTaskCanceledResponse{};
+      },
+      std::move(reply));
 }
 
 void HistoryEngine::fail_activity_attempt(ExecutionUpdate& u, ActivityInfo& act, const Failure& failure,

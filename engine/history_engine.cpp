@@ -65,7 +65,7 @@ HistoryEngine::ContextLease HistoryEngine::context_for(const std::string& ns, co
   k += workflow_id;
   std::lock_guard lock(contexts_mu_);
   auto& slot = contexts_[k];
-  if (!slot) slot = std::make_shared<WorkflowContext>();
+  if (!slot) slot = std::make_shared<WorkflowContext>(io_);
   return ContextLease(*this, std::move(k), slot);
 }
 
@@ -134,16 +134,32 @@ history::Transaction transaction_from(ExecutionUpdate& u, history::ExecutionRow 
 }
 }  // namespace
 
+namespace {
+// The run closes in this update: its pending timers can only be stale from then on, so their rows
+// go with it (see TimerService::timer_ids_of).
+bool closes(const history::ExecutionRow& stored, const MutableState& state) {
+  return stored.status == enums::WORKFLOW_EXECUTION_STATUS_RUNNING && !is_running(state);
+}
+}  // namespace
+
 history::CommitResult HistoryEngine::commit(WorkflowContext& ctx, LoadedRun& run, ExecutionUpdate& u,
                                             AfterCommit& after_commit) {
+  history::Transaction tx = prepare_commit(run, u);
+  history::CommitResult result;
+  try {
+    result = store_.commit(tx);
+  } catch (...) {
+    result = landed_despite(ctx, tx, std::current_exception());
+  }
+  if (result == history::CommitResult::Ok) apply_commit(ctx, run, u, tx, after_commit);
+  return result;
+}
+
+history::Transaction HistoryEngine::prepare_commit(LoadedRun& run, ExecutionUpdate& u) {
   MutableState& state = run.state;
   state.set_state_transition_count(run.row.state_transition_count + 1);
   history::Transaction tx = transaction_from(u, row_from_state(run.row.key, state));
-  // The run closes in this transaction: its pending timers can only be stale from now on, so
-  // their rows go with it (see TimerService::timer_ids_of).
-  const bool closing = run.row.status == enums::WORKFLOW_EXECUTION_STATUS_RUNNING &&
-                       state.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING;
-  if (closing)
+  if (closes(run.row, state))
     for (int64_t id : timer_service_->timer_ids_of(run.row.key)) tx.remove_timers.push_back(id);
   tx.expected_next_event_id = run.row.next_event_id;
   tx.expected_state_transition_count = run.row.state_transition_count;
@@ -152,34 +168,43 @@ history::CommitResult HistoryEngine::commit(WorkflowContext& ctx, LoadedRun& run
     tx.successor = std::make_shared<history::Transaction>(
         transaction_from(next->update, row_from_state(next->update.key(), next->state)));
   }
+  return tx;
+}
 
-  history::CommitResult result;
+history::CommitResult HistoryEngine::landed_despite(WorkflowContext& ctx, history::Transaction& tx,
+                                                    std::exception_ptr error) {
+  std::string what = "unknown error";
   try {
-    result = store_.commit(tx);
+    std::rethrow_exception(error);
   } catch (const std::exception& e) {
-    // The write may or may not have landed (think of a crash between write and acknowledgement).
-    // Ask the store which it was instead of guessing.
-    auto stored = store_.get_execution(run.row.key);
-    if (!stored || stored->state_transition_count != tx.execution.state_transition_count) {
-      ctx.cached.reset();
-      throw EngineError(grpc::StatusCode::UNAVAILABLE, std::string("could not persist the change: ") + e.what());
-    }
-    spdlog::warn("commit of {} reported an error but landed: {}", run.row.key.workflow_id, e.what());
-    result = history::CommitResult::Ok;
-    // Task and timer ids are unknown after such a failure: reload the runs' rows from the store.
-    const auto stored_tasks = store_.load_tasks();
-    const auto stored_timers = store_.load_timers();
-    for (history::Transaction* written = &tx; written; written = written->successor.get()) {
-      written->add_tasks.clear();
-      written->add_timers.clear();
-      for (const auto& t : stored_tasks)
-        if (t.execution == written->execution.key) written->add_tasks.push_back(t);
-      for (const auto& t : stored_timers)
-        if (t.execution == written->execution.key) written->add_timers.push_back(t);
-    }
+    what = e.what();
+  } catch (...) {
   }
-  if (result != history::CommitResult::Ok) return result;
+  // The write may or may not have landed (think of a crash between write and acknowledgement).
+  // Ask the store which it was instead of guessing.
+  auto stored = store_.get_execution(tx.execution.key);
+  if (!stored || stored->state_transition_count != tx.execution.state_transition_count) {
+    ctx.cached.reset();
+    throw EngineError(grpc::StatusCode::UNAVAILABLE, "could not persist the change: " + what);
+  }
+  spdlog::warn("commit of {} reported an error but landed: {}", tx.execution.key.workflow_id, what);
+  // Task and timer ids are unknown after such a failure: reload the runs' rows from the store.
+  const auto stored_tasks = store_.load_tasks();
+  const auto stored_timers = store_.load_timers();
+  for (history::Transaction* written = &tx; written; written = written->successor.get()) {
+    written->add_tasks.clear();
+    written->add_timers.clear();
+    for (const auto& t : stored_tasks)
+      if (t.execution == written->execution.key) written->add_tasks.push_back(t);
+    for (const auto& t : stored_timers)
+      if (t.execution == written->execution.key) written->add_timers.push_back(t);
+  }
+  return history::CommitResult::Ok;
+}
 
+void HistoryEngine::apply_commit(WorkflowContext& ctx, LoadedRun& run, ExecutionUpdate& u, history::Transaction& tx,
+                                 AfterCommit& after_commit) {
+  const bool closing = closes(run.row, run.state);
   tx.execution.state.clear();
   if (closing) timer_service_->forget_run(run.row.key);
   run.row = std::move(tx.execution);
@@ -189,33 +214,125 @@ history::CommitResult HistoryEngine::commit(WorkflowContext& ctx, LoadedRun& run
   }
   if (tx.successor) ctx.current_run_id = tx.successor->execution.key.run_id;
   after_commit.take(u);
-  if (!tx.events.empty())
-    after_commit.answer(history_waiters_to_wake(
-        run.row.key, run.state.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING));
-  return result;
+  if (!tx.events.empty()) {
+    RunView view{run.row.key, run.state.next_event_id(), is_running(run.state)};
+    after_commit.answer(history_waiters_to_wake(run.row.key, !view.running), view);
+  }
 }
 
 void HistoryEngine::AfterCommit::take(ExecutionUpdate& u) {
-  for (auto& claimed : u.claimed_tasks) tasks_.push_back(std::move(claimed));
+  for (auto& claimed : u.claimed_tasks) {
+    // A claim whose task the update went on to end is dropped: its poll answers "no task".
+    if (auto started = started_for_claim(u.key(), u.state(), claimed.task))
+      tasks_.push_back({std::move(claimed.poller), std::move(*started)});
+  }
   u.claimed_tasks.clear();
   if (NewRun* next = u.successor()) take(next->update);
 }
 
 HistoryEngine::AfterCommit::~AfterCommit() {
-  for (auto& claimed : tasks_) {
-    const std::string workflow_id = claimed.task.execution.workflow_id;
+  for (auto& [poller, started] : tasks_) {
     try {
-      claimed.poller->deliver(std::move(claimed.task));
+      poller->answer(engine_.build_workflow_task_response(started));
     } catch (const std::exception& e) {
       // The task is started: it times out on the server and goes to the next poll.
-      spdlog::error("could not hand workflow task of {} to its poller: {}", workflow_id, e.what());
+      spdlog::error("could not hand workflow task of {} to its poller: {}", started.key.workflow_id, e.what());
     }
   }
-  for (auto& waiter : waiters_) engine_.answer_history_waiter(waiter);
+  for (auto& [waiter, view] : waiters_) engine_.answer_history_waiter(waiter, &view);
 }
 
-void HistoryEngine::AfterCommit::answer(std::vector<std::shared_ptr<HistoryWaiter>> waiters) {
-  for (auto& w : waiters) waiters_.push_back(std::move(w));
+void HistoryEngine::AfterCommit::answer(std::vector<std::shared_ptr<HistoryWaiter>> waiters, const RunView& view) {
+  for (auto& w : waiters) waiters_.emplace_back(std::move(w), view);
+}
+
+// One update_run_async in flight. Its steps run where update_run.h says: attempt() on the caller's
+// thread (or the io thread's), committed() on the store's writer thread; both with the turn held.
+struct HistoryEngine::AsyncUpdate : std::enable_shared_from_this<AsyncUpdate> {
+  AsyncUpdate(HistoryEngine& engine, const ExecutionKey& key, std::function<void(ExecutionUpdate&)> apply,
+              std::function<void(std::exception_ptr)> finished)
+      : engine(engine),
+        key(key),
+        ctx(engine.context_for(key.namespace_, key.workflow_id)),
+        apply(std::move(apply)),
+        finished(std::move(finished)) {}
+
+  void attempt() {
+    history::Transaction* tx = nullptr;
+    try {
+      LoadedRun& run = engine.load_run(*ctx, key);
+      update.emplace(run.state, engine.clock_.now_ms());
+      update->set_key(run.row.key);
+      apply(*update);
+      if (update->empty()) return done(nullptr);
+      transaction = engine.prepare_commit(run, *update);
+      tx = &transaction;
+    } catch (...) {
+      ctx->cached.reset();  // the handler may have changed the cached state half-way: forget it
+      return done(std::current_exception());
+    }
+    engine.store_.commit_async(
+        *tx, [self = shared_from_this()](history::CommitOutcome outcome) { self->committed(std::move(outcome)); });
+  }
+
+  void committed(history::CommitOutcome outcome) {
+    if (outcome.error) {
+      // Rare. Finding out whether it landed reads the store: not on the writer thread.
+      return later([self = shared_from_this(), error = outcome.error] {
+        try {
+          self->engine.landed_despite(*self->ctx, self->transaction, error);
+        } catch (...) {
+          return self->done(std::current_exception());
+        }
+        self->committed(history::CommitOutcome{});
+      });
+    }
+    if (outcome.result != history::CommitResult::Ok) {
+      // Somebody else changed the run since we loaded it: load it again and rerun the handler.
+      ctx->cached.reset();
+      spdlog::debug("conflict on {}/{}, retrying", key.workflow_id, key.run_id);
+      if (++conflicts > kMaxConflicts)
+        return done(std::make_exception_ptr(
+            EngineError(grpc::StatusCode::ABORTED, "too many concurrent changes to workflow " + key.workflow_id)));
+      return later([self = shared_from_this()] { self->attempt(); });
+    }
+    {
+      AfterCommit after_commit(engine);  // runs after the turn is passed on, below
+      engine.apply_commit(*ctx, *ctx->cached, *update, transaction, after_commit);
+      update.reset();  // before the turn goes: it refers to the cached state
+      forget_if_closed(*ctx);
+      ctx->turn.unlock();
+    }
+    finished(nullptr);
+  }
+
+  // The end of a request that did not commit: pass the turn on, then answer.
+  void done(std::exception_ptr error) {
+    update.reset();
+    if (!error) forget_if_closed(*ctx);
+    ctx->turn.unlock();
+    finished(error);
+  }
+
+  // A step that must not run on the writer thread goes to the io thread, where nothing waits for a
+  // turn (workflow_turn.h says why not the pool).
+  void later(std::function<void()> step) { boost::asio::post(engine.io_, std::move(step)); }
+
+  static constexpr int kMaxConflicts = 5;
+  HistoryEngine& engine;
+  ExecutionKey key;
+  ContextLease ctx;
+  std::function<void(ExecutionUpdate&)> apply;
+  std::function<void(std::exception_ptr)> finished;
+  std::optional<ExecutionUpdate> update;
+  history::Transaction transaction;
+  int conflicts = 0;
+};
+
+void HistoryEngine::run_update_async(const ExecutionKey& key, std::function<void(ExecutionUpdate&)> apply,
+                                     std::function<void(std::exception_ptr)> finished) {
+  auto op = std::make_shared<AsyncUpdate>(*this, key, std::move(apply), std::move(finished));
+  op->ctx->turn.take([op] { op->attempt(); });
 }
 
 void HistoryEngine::forget_if_closed(WorkflowContext& ctx) {
@@ -230,13 +347,13 @@ void HistoryEngine::commit_new_run(WorkflowContext& ctx, ExecutionUpdate& u, Aft
   auto result = store_.commit(tx);
   if (result != history::CommitResult::Ok)
     throw EngineError(grpc::StatusCode::ALREADY_EXISTS, "run " + u.key().run_id + " already exists");
+  after_commit.take(u);  // while `state` is still the update's
   tx.execution.state.clear();
   LoadedRun loaded{std::move(tx.execution), std::move(state)};
   ctx.current_run_id = loaded.row.key.run_id;
   ctx.cached = std::move(loaded);
   for (const auto& t : tx.add_tasks) enqueue_task(t);
   for (const auto& t : tx.add_timers) timer_service_->add(t);
-  after_commit.take(u);
 }
 
 void HistoryEngine::on_timer(const TimerRow& timer) {

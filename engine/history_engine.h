@@ -1,13 +1,16 @@
 // The history engine: where every workflow RPC turns into events.
 //
 // The gRPC layer (workflow_service.cpp) hands each request to one method here. Each method:
-//   1. takes the lock of the workflow id, so two requests on one workflow never interleave their
-//      read-modify-write (different workflows run in parallel);
+//   1. takes the workflow id's turn (workflow_turn.h), so two requests on one workflow never
+//      interleave their read-modify-write (different workflows run in parallel);
 //   2. loads the run's mutable state (cached in memory, else read from the store);
 //   3. checks the request against it (a stale task token is NOT_FOUND and changes nothing);
 //   4. appends events, tasks and timers to an ExecutionUpdate (execution_update.h);
 //   5. commits them as one Transaction (history/history_store.h), then hands new tasks to matching
 //      (matching.h), new timers to the timer service (timer_service.h), and wakes history long polls.
+// The RPCs every workflow step makes (RespondWorkflowTaskCompleted, RespondActivityTask*) do the
+// same without blocking a thread: their answer comes through a Reply once the commit is durable
+// (update_run_async, update_run.h). The others block their engine thread until it is.
 //
 // Methods are split by concept over several files:
 //   workflow_lifecycle.cpp   start, signal, cancel request, terminate, run timeouts, describe, list
@@ -44,6 +47,7 @@
 #include "proto_names.h"
 #include "temporal/api/workflowservice/v1/request_response.pb.h"
 #include "timer_service.h"
+#include "workflow_turn.h"
 
 namespace reprise::engine {
 
@@ -72,7 +76,22 @@ class PollHandle {
   virtual void cancel() = 0;
 };
 
-struct StartedWorkflowTask;  // workflow_tasks.cpp
+// What a worker needs to hear about a workflow task it was just given; captured during the turn,
+// turned into a response after it (build_workflow_task_response, workflow_tasks.cpp).
+struct StartedWorkflowTask {
+  ExecutionKey key;
+  std::string workflow_type;
+  std::string normal_queue;
+  WorkflowTaskInfo task;
+  int64_t previous_started_event_id = 0;
+  bool sticky = false;
+};
+
+// How an asynchronous engine method answers: exactly once, with its response or with the error it
+// would have thrown (an EngineError, or anything else for INTERNAL), on whichever thread finished
+// the work: the caller's, an engine thread, or the store's writer thread.
+template <class Response>
+using Reply = std::function<void(Response, std::exception_ptr)>;
 
 // Why a workflow task's commands were refused (commands.cpp).
 struct BadCommand {
@@ -124,8 +143,10 @@ class HistoryEngine {
   std::shared_ptr<PollHandle> poll_workflow_task_queue(const ws::PollWorkflowTaskQueueRequest& req,
                                                        SteadyTime client_deadline,
                                                        std::function<void(ws::PollWorkflowTaskQueueResponse)> done);
-  ws::RespondWorkflowTaskCompletedResponse respond_workflow_task_completed(
-      const ws::RespondWorkflowTaskCompletedRequest& req);
+  // Asynchronous (see Reply): checks that fail at once are thrown, later errors come through `reply`.
+  // `req` must stay alive until `reply` has run.
+  void respond_workflow_task_completed(const ws::RespondWorkflowTaskCompletedRequest& req,
+                                       Reply<ws::RespondWorkflowTaskCompletedResponse> reply);
   ws::RespondWorkflowTaskFailedResponse respond_workflow_task_failed(const ws::RespondWorkflowTaskFailedRequest& req);
   // A worker going away names its sticky queue (Temporal's ShutdownWorker): workflow tasks scheduled
   // from then on go to the normal queue at once instead of waiting out the sticky schedule-to-start
@@ -139,11 +160,13 @@ class HistoryEngine {
                                                        std::function<void(ws::PollActivityTaskQueueResponse)> done);
   ws::RecordActivityTaskHeartbeatResponse record_activity_task_heartbeat(
       const ws::RecordActivityTaskHeartbeatRequest& req);
-  ws::RespondActivityTaskCompletedResponse respond_activity_task_completed(
-      const ws::RespondActivityTaskCompletedRequest& req);
-  ws::RespondActivityTaskFailedResponse respond_activity_task_failed(const ws::RespondActivityTaskFailedRequest& req);
-  ws::RespondActivityTaskCanceledResponse respond_activity_task_canceled(
-      const ws::RespondActivityTaskCanceledRequest& req);
+  // Asynchronous, as respond_workflow_task_completed.
+  void respond_activity_task_completed(const ws::RespondActivityTaskCompletedRequest& req,
+                                       Reply<ws::RespondActivityTaskCompletedResponse> reply);
+  void respond_activity_task_failed(const ws::RespondActivityTaskFailedRequest& req,
+                                    Reply<ws::RespondActivityTaskFailedResponse> reply);
+  void respond_activity_task_canceled(const ws::RespondActivityTaskCanceledRequest& req,
+                                      Reply<ws::RespondActivityTaskCanceledResponse> reply);
 
   // --- history_reads.cpp ---
   // Answers at once unless wait_new_event asks to wait; then `done` runs when there is news or at
@@ -162,9 +185,10 @@ class HistoryEngine {
     history::ExecutionRow row;  // versions as stored; row.state is not kept (see `state`)
     MutableState state;
   };
-  // Everything the engine holds for one workflow id; its mutex serializes all requests on it.
+  // Everything the engine holds for one workflow id; its turn serializes all requests on it.
   struct WorkflowContext {
-    std::mutex mu;
+    explicit WorkflowContext(boost::asio::io_context& io) : turn(io) {}
+    WorkflowTurn turn;
     std::optional<LoadedRun> cached;  // the run touched last
     std::string current_run_id;       // newest run, once known
   };
@@ -189,7 +213,7 @@ class HistoryEngine {
 
   // --- history_engine.cpp ---
   ContextLease context_for(const std::string& ns, const std::string& workflow_id);
-  // Resolves an empty run id to the current run. Throws NOT_FOUND. Caller holds ctx->mu.
+  // Resolves an empty run id to the current run. Throws NOT_FOUND. Caller holds ctx->turn.
   LoadedRun& load_run(WorkflowContext& ctx, const ExecutionKey& key);
   // The same, or nullptr when there is no such run (a new workflow id, for a start).
   LoadedRun* find_run(WorkflowContext& ctx, const ExecutionKey& key);
@@ -197,13 +221,28 @@ class HistoryEngine {
   // `fn` returns a value or throws EngineError (then the cached state is discarded: nothing happened).
   template <class Fn>
   auto update_run(const ExecutionKey& key, Fn&& fn);
+  // The same without blocking: `then(result, error)` runs once the commit is durable (update_run.h).
+  template <class Fn, class Then>
+  void update_run_async(const ExecutionKey& key, Fn fn, Then then);
+  struct AsyncUpdate;  // one update_run_async in flight (history_engine.cpp)
+  void run_update_async(const ExecutionKey& key, std::function<void(ExecutionUpdate&)> apply,
+                        std::function<void(std::exception_ptr)> finished);
+
   struct HistoryWaiter;
+  // What a reader of a run needs to know of it, seen during a turn (history_reads.cpp).
+  struct RunView {
+    ExecutionKey key;
+    int64_t next_event_id = 1;
+    bool running = true;
+  };
   // What committed updates hand on, done when this goes out of scope, on the committing thread:
-  // the workflow tasks they started for waiting pollers (ExecutionUpdate::claimed_tasks) go to
-  // those pollers, and the history polls their new events answer (a client waiting for a result)
-  // are answered. A caller declares it BEFORE taking the workflow's lock, so it is destroyed after
-  // the lock is released: both take that lock again (long_poll.h, history_reads.cpp). A task or a
-  // result goes from the commit to its answer with no hand-off to another thread.
+  // the workflow tasks they started for waiting pollers (ExecutionUpdate::claimed_tasks) are
+  // answered, and the history polls their new events answer (a client waiting for a result) are
+  // answered. What each needs of the run is seen while the committer still has the turn, so
+  // neither takes it again: a caller declares this BEFORE taking the turn, so it is destroyed after
+  // the turn is passed on, and the store's writer thread (update_run_async), which must not wait
+  // for a turn, can run it too. A task or a result goes from the commit to its answer with no
+  // hand-off to another thread.
   class AfterCommit {
    public:
     explicit AfterCommit(HistoryEngine& engine) : engine_(engine) {}
@@ -212,18 +251,31 @@ class HistoryEngine {
     ~AfterCommit();
     // Takes the update's (and its successor's) claimed tasks; only once its commit is durable.
     void take(ExecutionUpdate& update);
-    void answer(std::vector<std::shared_ptr<HistoryWaiter>> waiters);
+    void answer(std::vector<std::shared_ptr<HistoryWaiter>> waiters, const RunView& view);
 
    private:
+    struct StartedForPoller {
+      std::unique_ptr<Matching::Claim> poller;
+      StartedWorkflowTask started;
+    };
     HistoryEngine& engine_;
-    std::vector<ExecutionUpdate::ClaimedTask> tasks_;
-    std::vector<std::shared_ptr<HistoryWaiter>> waiters_;
+    std::vector<StartedForPoller> tasks_;
+    std::vector<std::pair<std::shared_ptr<HistoryWaiter>, RunView>> waiters_;
   };
   // Commits a run that does not exist yet; it becomes the context's cached run.
   void commit_new_run(WorkflowContext& ctx, ExecutionUpdate& update, AfterCommit& after_commit);
-  // Commits an update of an existing run; on Ok, its claimed tasks go to `after_commit`.
+  // Commits an update of an existing run; on Ok, its claimed tasks go to `after_commit`. In three
+  // steps that update_run_async takes too, with commit_async between the first and the others:
   history::CommitResult commit(WorkflowContext& ctx, LoadedRun& run, ExecutionUpdate& update,
                                AfterCommit& after_commit);
+  //   1. the transaction: events, tasks and timers of the update, the run's new row;
+  history::Transaction prepare_commit(LoadedRun& run, ExecutionUpdate& update);
+  //   2. after the store threw: whether the write landed all the same (then Ok, with the ids of its
+  //      task and timer rows read back); throws UNAVAILABLE if it did not;
+  history::CommitResult landed_despite(WorkflowContext& ctx, history::Transaction& tx, std::exception_ptr error);
+  //   3. on Ok: the run's new row cached, tasks to matching, timers armed, claims and polls handed on.
+  void apply_commit(WorkflowContext& ctx, LoadedRun& run, ExecutionUpdate& update, history::Transaction& tx,
+                    AfterCommit& after_commit);
   // A closed run is rarely touched again: drop its cached state so memory stays bounded.
   static void forget_if_closed(WorkflowContext& ctx);
   void on_timer(const TimerRow& timer);
@@ -247,6 +299,14 @@ class HistoryEngine {
   // Marks a scheduled workflow task as started (writes WorkflowTaskStarted unless transient).
   void start_workflow_task(ExecutionUpdate& u, const std::string& identity, const std::string& request_id);
   ws::PollWorkflowTaskQueueResponse build_workflow_task_response(const StartedWorkflowTask& task);
+  // RespondWorkflowTaskCompleted's update: the completion, its commands' events, the next task.
+  struct Completion;  // what is left to answer once that is committed
+  Completion complete_workflow_task(ExecutionUpdate& u, const ws::RespondWorkflowTaskCompletedRequest& req,
+                                    const TaskToken& token);
+  // What the poller a task was claimed for gets (AfterCommit): nullopt if the update went on to
+  // end that task (the run closed), and then the claim answers "no task".
+  static std::optional<StartedWorkflowTask> started_for_claim(const ExecutionKey& key, const MutableState& state,
+                                                              const history::TaskRow& task);
   // Fails the in-flight workflow task (WorkflowTaskFailed unless transient).
   void fail_workflow_task(ExecutionUpdate& u, enums::WorkflowTaskFailedCause cause, const Failure& failure,
                           const std::string& identity);
@@ -300,8 +360,9 @@ class HistoryEngine {
   void cancel_history_waiters();  // answers every parked history poll (shutdown)
   void park_history_waiter(const std::shared_ptr<HistoryWaiter>& waiter);
   void unpark_history_waiter(const std::shared_ptr<HistoryWaiter>& waiter);
-  // Answers the waiter if there is something to answer now, and unparks it then.
-  void answer_history_waiter(const std::shared_ptr<HistoryWaiter>& waiter);
+  // Answers the waiter if there is something to answer now, and unparks it then; with what a
+  // committer saw of the run, or (no view) what its turn finds.
+  void answer_history_waiter(const std::shared_ptr<HistoryWaiter>& waiter, const RunView* view = nullptr);
   void arm_history_wake();        // io thread only
   void expire_history_waiters();  // io thread only: answers the waiters whose deadline passed
 

@@ -6,9 +6,10 @@
 // deadline the answer is an empty page plus a token to ask again (temporal-semantics.md 4.4).
 // The page token is ours: "<run id>:<next event id>". Exercised by tests/engine/server_history_test.cpp.
 //
-// A parked poll is in two indexes: by run (a commit's AfterCommit answers it, history_engine.h) and by
-// deadline, which one Asio timer on the io thread serves, as in matching.h: a poll answered early
-// leaves both indexes under a mutex, with no hand-off to the io thread.
+// A parked poll is in two indexes: by run (a commit's AfterCommit answers it, history_engine.h, with
+// what the committer saw of the run) and by deadline, which one Asio timer on the io thread serves,
+// as in matching.h: a poll answered early leaves both indexes under a mutex, with no hand-off to
+// the io thread.
 #include <boost/asio/post.hpp>
 
 #include "long_poll.h"
@@ -21,8 +22,9 @@ struct HistoryEngine::HistoryWaiter : PollHandle {
   SteadyTime deadline;
   std::mutex mu;
   bool finished = false;
-  bool close_only = false;             // waits for the close event: nothing to read before the run closes
-  std::function<bool()> try_answer;    // true when it answered
+  bool close_only = false;  // waits for the close event: nothing to read before the run closes
+  // True when it answered: with the given view of the run, or (nullptr) with what the run's turn shows.
+  std::function<bool(const RunView*)> try_answer;
   std::function<void()> answer_empty;  // at the deadline
   // Answers empty unless already answered. A waiter canceled by its client stays in the indexes
   // until its deadline, then leaves them.
@@ -83,25 +85,25 @@ std::shared_ptr<PollHandle> HistoryEngine::get_workflow_execution_history(
       requested.run_id = position->run_id;
     } else {
       auto ctx = context_for(requested.namespace_, requested.workflow_id);
-      std::lock_guard lock(ctx->mu);
+      std::lock_guard lock(ctx->turn);
       requested.run_id = load_run(*ctx, requested).row.key.run_id;
     }
   }
 
   // Reads what is there now; returns nullopt when the caller asked to wait and there is nothing yet.
-  auto read = [this, requested, close_only, page_size, position,
-               wait = req.wait_new_event()]() -> std::optional<ws::GetWorkflowExecutionHistoryResponse> {
-    ExecutionKey key;
-    int64_t next_event_id;
-    bool running;
-    {
+  // What the run is like comes from `seen` (a committer's view of it), else from a turn of its own.
+  auto read = [this, requested, close_only, page_size, position, wait = req.wait_new_event()](
+                  const RunView* seen) -> std::optional<ws::GetWorkflowExecutionHistoryResponse> {
+    RunView view;
+    if (seen) {
+      view = *seen;
+    } else {
       auto ctx = context_for(requested.namespace_, requested.workflow_id);
-      std::lock_guard lock(ctx->mu);
+      std::lock_guard lock(ctx->turn);
       const LoadedRun& run = load_run(*ctx, requested);
-      key = run.row.key;
-      next_event_id = run.state.next_event_id();
-      running = run.state.execution().status() == enums::WORKFLOW_EXECUTION_STATUS_RUNNING;
+      view = RunView{run.row.key, run.state.next_event_id(), is_running(run.state)};
     }
+    const auto& [key, next_event_id, running] = view;
     if (position && !position->run_id.empty() && position->run_id != key.run_id)
       throw invalid_argument("next_page_token belongs to another run of this workflow");
     ws::GetWorkflowExecutionHistoryResponse resp;
@@ -126,7 +128,7 @@ std::shared_ptr<PollHandle> HistoryEngine::get_workflow_execution_history(
     return resp;
   };
 
-  if (auto now = read()) {
+  if (auto now = read(nullptr)) {
     done(std::move(*now));
     return nullptr;
   }
@@ -150,8 +152,8 @@ std::shared_ptr<PollHandle> HistoryEngine::get_workflow_execution_history(
     empty.set_next_page_token(token);
     done(std::move(empty));
   };
-  waiter->try_answer = [read, done] {
-    auto resp = read();
+  waiter->try_answer = [read, done](const RunView* seen) {
+    auto resp = read(seen);
     if (!resp) return false;
     done(std::move(*resp));
     return true;
@@ -183,12 +185,12 @@ void HistoryEngine::unpark_history_waiter(const std::shared_ptr<HistoryWaiter>& 
   erase_entry(history_deadlines_, w->deadline, w);
 }
 
-void HistoryEngine::answer_history_waiter(const std::shared_ptr<HistoryWaiter>& w) {
+void HistoryEngine::answer_history_waiter(const std::shared_ptr<HistoryWaiter>& w, const RunView* view) {
   {
     std::lock_guard lock(w->mu);
     if (w->finished) return;
     try {
-      if (!w->try_answer()) return;
+      if (!w->try_answer(view)) return;
     } catch (const std::exception& e) {
       spdlog::warn("history long poll of {} failed: {}", w->key.workflow_id, e.what());
       w->answer_empty();

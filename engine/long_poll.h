@@ -1,14 +1,16 @@
 // A long poll for a task: parked in matching until a task arrives or the deadline passes.
 //
 // When matching hands the poll a task, the engine tries to start it (a transaction that checks the
-// task against mutable state), or, for a task already started for this poller when it was scheduled
-// (started_for_poller, matching.h), only checks that it still is. A stale task is dropped and the
-// poll parks again, so one worker RPC may look at several tasks before it gets a live one. Shared by workflow_tasks.cpp and
+// task against mutable state). A stale task is dropped and the poll parks again, so one worker RPC
+// may look at several tasks before it gets a live one. A workflow task the engine started for this
+// poller in the transaction that scheduled it (Matching::claim) arrives instead as the finished
+// response (answer()), built when that commit was durable. Shared by workflow_tasks.cpp and
 // activities.cpp; exercised by every server test in tests/engine/.
 #pragma once
 
 #include <spdlog/spdlog.h>
 
+#include <any>
 #include <memory>
 #include <mutex>
 
@@ -39,7 +41,8 @@ class TaskLongPoll final : public PollHandle, public std::enable_shared_from_thi
     }
     auto self = this->shared_from_this();
     poller_ = matching_.poll(
-        queue_, deadline_, [self](std::optional<TaskRow> task) { self->on_task(task); }, identity_);
+        queue_, deadline_, [self](std::optional<TaskRow> task) { self->on_task(task); }, identity_,
+        [self](std::any response) { self->answer(std::any_cast<Response>(std::move(response))); });
   }
 
   void cancel() override {
@@ -65,14 +68,7 @@ class TaskLongPoll final : public PollHandle, public std::enable_shared_from_thi
     } catch (const std::exception& e) {
       spdlog::warn("could not start task of {} ({}); polling again", task->execution.workflow_id, e.what());
     }
-    if (response) {
-      std::lock_guard lock(mu_);
-      if (!finished_) {
-        finished_ = true;
-        done_(std::move(*response));
-      }
-      return;
-    }
+    if (response) return answer(std::move(*response));
     try {
       park();
     } catch (const std::exception& e) {
@@ -80,6 +76,14 @@ class TaskLongPoll final : public PollHandle, public std::enable_shared_from_thi
       spdlog::error("could not park a poll again ({}); answering it empty", e.what());
       std::lock_guard lock(mu_);
       finish_locked();
+    }
+  }
+
+  void answer(Response response) {
+    std::lock_guard lock(mu_);
+    if (!finished_) {
+      finished_ = true;
+      done_(std::move(response));
     }
   }
 

@@ -7,7 +7,7 @@
 namespace reprise::engine {
 
 Matching::PollerId Matching::poll(const QueueKey& queue, std::chrono::steady_clock::time_point deadline,
-                                  Deliver deliver, std::string identity) {
+                                  Deliver deliver, std::string identity, Answer answer) {
   std::unique_lock lock(mu_);
   PollerId id = next_id_++;
   if (shut_down_) {
@@ -23,7 +23,7 @@ Matching::PollerId Matching::poll(const QueueKey& queue, std::chrono::steady_clo
     boost::asio::post(pool_, [deliver = std::move(deliver), task = std::move(task)] { deliver(task); });
     return id;
   }
-  q.pollers.push_back(std::make_shared<Parked>(Parked{id, std::move(deliver), std::move(identity)}));
+  q.pollers.push_back(std::make_shared<Parked>(Parked{id, std::move(deliver), std::move(identity), std::move(answer)}));
   parked_on_[id] = ParkedOn{queue, deadlines_.emplace(deadline, id)};
   const bool rearm = deadline < armed_for_;
   if (rearm) armed_for_ = deadline;
@@ -113,7 +113,7 @@ std::unique_ptr<Matching::Claim> Matching::claim(const QueueKey& queue) {
   std::lock_guard lock(mu_);
   if (shut_down_) return nullptr;
   auto it = queues_.find(queue);
-  if (it == queues_.end() || it->second.pollers.empty()) return nullptr;
+  if (it == queues_.end() || it->second.pollers.empty() || !it->second.pollers.front()->answer) return nullptr;
   auto parked = it->second.pollers.front();
   it->second.pollers.pop_front();
   unpark(parked->id);
@@ -126,7 +126,7 @@ Matching::Claim::~Claim() {
 
 const std::string& Matching::Claim::identity() const { return parked_->identity; }
 
-void Matching::Claim::deliver(TaskRow task) { std::exchange(parked_, nullptr)->deliver(std::move(task)); }
+void Matching::Claim::answer(std::any response) { std::exchange(parked_, nullptr)->answer(std::move(response)); }
 
 void Matching::shutdown() {
   std::vector<std::shared_ptr<Parked>> all;

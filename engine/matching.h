@@ -10,14 +10,14 @@
 // it, and simply polls again for that worker.
 //
 // A shortcut for the common case of a worker already waiting: the engine may claim() a parked poller
-// while it schedules a task, start the task for that poller in the same transaction, and hand it over
-// after the commit. Such a task has no row in the store (its id is 0, see started_for_poller): one
-// transaction instead of two (write the task, then start it). Temporal calls handing a task to a
-// waiting poller a sync match; here it happens inside the scheduling transaction.
+// while it schedules a task, start the task for that poller in the same transaction, and answer the
+// poll after the commit with the response it built then (Claim::answer). Such a task has no row in
+// the store: one transaction instead of two (write the task, then start it). Temporal calls handing
+// a task to a waiting poller a sync match; here it happens inside the scheduling transaction.
 //
 // Threads: add_task/poll/cancel may be called from any thread; deliveries run on the engine's thread
-// pool, never inside the caller, so a caller holding an execution lock cannot deadlock on them. The
-// one exception is Claim::deliver(), which the engine calls after it has released the lock.
+// pool, never inside the caller, so a caller holding a workflow's turn cannot deadlock on them. The
+// one exception is Claim::answer(), which runs the poll's answer on the calling thread.
 // Deadlines: one Asio timer on the io thread sleeps until the earliest parked poll's deadline, as in
 // timer_service.h. A poll that leaves early (it got a task, or was canceled) only leaves the
 // deadline index: no io-thread hand-off per poll. If it was the earliest, the timer still wakes
@@ -25,6 +25,7 @@
 // Exercised by tests/engine/matching_test.cpp and every server test in tests/engine/.
 #pragma once
 
+#include <any>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -45,9 +46,6 @@ namespace reprise::engine {
 using history::TaskKind;
 using history::TaskRow;
 
-// True for a task the engine started for its poller in the transaction that scheduled it (claim()).
-inline bool started_for_poller(const TaskRow& task) { return task.id == 0; }
-
 struct QueueKey {
   std::string namespace_;
   std::string name;
@@ -59,25 +57,30 @@ class Matching {
  public:
   // Receives a task, or nullopt when the poll's deadline passed or it was canceled. Called once.
   using Deliver = std::function<void(std::optional<TaskRow>)>;
+  // Receives the answer to a claimed poll instead (Claim::answer): the response the engine built
+  // for the task it started for this poller, in a std::any because matching does not look inside.
+  using Answer = std::function<void(std::any)>;
   using PollerId = uint64_t;
 
   Matching(boost::asio::io_context& io, boost::asio::thread_pool& pool) : io_(io), pool_(pool), wake_(io) {}
 
-  // Waits for a task on `queue` until `deadline`. `identity` names the worker (for claim()).
+  // Waits for a task on `queue` until `deadline`. `identity` names the worker; `answer` is how a
+  // claim() answers this poll (a poll without one is never claimed).
   PollerId poll(const QueueKey& queue, std::chrono::steady_clock::time_point deadline, Deliver deliver,
-                std::string identity = {});
+                std::string identity = {}, Answer answer = {});
 
-  // A poller taken off its queue by claim(). deliver() hands it a task started for it, running
-  // the poll's delivery on the calling thread (which must hold no workflow's lock: the engine
-  // calls it from AfterCommit). A Claim dropped without deliver() (the transaction failed)
-  // answers the poll with no task instead, and the worker simply polls again.
+  // A poller taken off its queue by claim(). answer() hands the poll the response to a task
+  // started for it, running the poll's Answer on the calling thread (which must not hold that
+  // workflow's turn if the answer may wait for it; the engine calls it from AfterCommit). A Claim
+  // dropped without answer() (the transaction failed) answers the poll with no task instead, and
+  // the worker simply polls again.
   class Claim {
    public:
     ~Claim();
     Claim(const Claim&) = delete;
     Claim& operator=(const Claim&) = delete;
     const std::string& identity() const;
-    void deliver(TaskRow task);
+    void answer(std::any response);
 
    private:
     friend class Matching;
@@ -86,7 +89,7 @@ class Matching {
     Matching& matching_;
     std::shared_ptr<Parked> parked_;
   };
-  // Takes the longest-waiting poller off `queue`, or nullptr when nobody waits there.
+  // Takes the longest-waiting poller off `queue`, or nullptr when none that can be claimed waits.
   std::unique_ptr<Claim> claim(const QueueKey& queue);
   // Ends a parked poll early (its RPC was canceled); delivers nullopt if it was still parked.
   void cancel(PollerId id);
@@ -133,6 +136,7 @@ struct Matching::Claim::Parked {
   PollerId id;
   Deliver deliver;
   std::string identity;
+  Answer answer;
 };
 
 }  // namespace reprise::engine

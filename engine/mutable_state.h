@@ -33,6 +33,11 @@ bool is_bufferable_type(EventType type);
 // True when a worker is processing a workflow task of this run right now.
 bool workflow_task_in_flight(const MutableState& state);
 
+// True until the run closes (completed, failed, canceled, terminated, timed out, continued as new).
+inline bool is_running(const MutableState& state) {
+  return state.execution().status() == temporal::api::enums::v1::WORKFLOW_EXECUTION_STATUS_RUNNING;
+}
+
 // Gives the buffered events their ids, in Temporal's order: completions of activities and children
 // move behind the other buffered events, and each completion's started_event_id is rewired to the
 // id its ActivityTaskStarted just received. Clears the buffer and advances next_event_id.

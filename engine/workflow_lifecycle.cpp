@@ -20,8 +20,6 @@ namespace reprise::engine {
 
 namespace {
 
-bool is_running(const MutableState& st) { return st.execution().status() == enums::WORKFLOW_EXECUTION_STATUS_RUNNING; }
-
 void check_namespace(const HistoryEngine& engine, const std::string& ns) {
   if (ns.empty()) throw invalid_argument("Namespace is not set on request");
   if (!engine.namespace_exists(ns)) throw not_found("namespace " + ns + " is not found");
@@ -79,7 +77,7 @@ ws::StartWorkflowExecutionResponse HistoryEngine::start_workflow_execution(
   ExecutionKey current_key{req.namespace_(), req.workflow_id(), ""};
   auto ctx = context_for(req.namespace_(), req.workflow_id());
   AfterCommit after_commit(*this);  // destroyed after `lock`: see its comment in history_engine.h
-  std::lock_guard lock(ctx->mu);
+  std::lock_guard lock(ctx->turn);
 
   ws::StartWorkflowExecutionResponse resp;
   if (LoadedRun* current = find_run(*ctx, current_key)) {
@@ -348,7 +346,7 @@ ws::DescribeWorkflowExecutionResponse HistoryEngine::describe_workflow_execution
   if (req.execution().workflow_id().empty()) throw invalid_argument("WorkflowId is not set on request");
   ExecutionKey key{req.namespace_(), req.execution().workflow_id(), req.execution().run_id()};
   auto ctx = context_for(key.namespace_, key.workflow_id);
-  std::lock_guard lock(ctx->mu);
+  std::lock_guard lock(ctx->turn);
   const LoadedRun& run = load_run(*ctx, key);
   const MutableState& st = run.state;
   const auto& info = st.execution();

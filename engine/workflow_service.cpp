@@ -89,6 +89,23 @@ WorkflowService::Reactor* WorkflowService::unary(Ctx* ctx, const Req* req, Resp*
   return reactor;
 }
 
+// For the engine's asynchronous methods: the call starts on the gRPC thread that read the
+// request, and the reactor is finished by the engine's Reply.
+template <class Req, class Resp, class Fn>
+WorkflowService::Reactor* WorkflowService::unary_async(Ctx* ctx, const Req* req, Resp* resp, Fn fn) {
+  auto* reactor = ctx->DefaultReactor();
+  try {
+    fn(*req, [reactor, resp](Resp answer, std::exception_ptr error) {
+      if (error) return reactor->Finish(status_of(error));
+      *resp = std::move(answer);
+      reactor->Finish(grpc::Status::OK);
+    });
+  } catch (...) {  // refused before anything was started: the Reply will not run
+    reactor->Finish(status_of(std::current_exception()));
+  }
+  return reactor;
+}
+
 template <class Req, class Resp, class Fn>
 WorkflowService::Reactor* WorkflowService::long_poll(Ctx* ctx, const Req* req, Resp* resp, Fn fn) {
   auto* reactor = new LongPollReactor(rpc_pool_);
@@ -165,7 +182,9 @@ WorkflowService::Reactor* WorkflowService::PollWorkflowTaskQueue(Ctx* ctx, const
 
 WorkflowService::Reactor* WorkflowService::RespondWorkflowTaskCompleted(
     Ctx* ctx, const ws::RespondWorkflowTaskCompletedRequest* req, ws::RespondWorkflowTaskCompletedResponse* resp) {
-  return unary(ctx, req, resp, [this](const auto& r) { return engine_.respond_workflow_task_completed(r); });
+  return unary_async(ctx, req, resp, [this](const auto& r, auto reply) {
+    engine_.respond_workflow_task_completed(r, std::move(reply));
+  });
 }
 
 WorkflowService::Reactor* WorkflowService::RespondWorkflowTaskFailed(Ctx* ctx,
@@ -188,18 +207,23 @@ WorkflowService::Reactor* WorkflowService::RecordActivityTaskHeartbeat(
 
 WorkflowService::Reactor* WorkflowService::RespondActivityTaskCompleted(
     Ctx* ctx, const ws::RespondActivityTaskCompletedRequest* req, ws::RespondActivityTaskCompletedResponse* resp) {
-  return unary(ctx, req, resp, [this](const auto& r) { return engine_.respond_activity_task_completed(r); });
+  return unary_async(ctx, req, resp, [this](const auto& r, auto reply) {
+    engine_.respond_activity_task_completed(r, std::move(reply));
+  });
 }
 
 WorkflowService::Reactor* WorkflowService::RespondActivityTaskFailed(Ctx* ctx,
                                                                      const ws::RespondActivityTaskFailedRequest* req,
                                                                      ws::RespondActivityTaskFailedResponse* resp) {
-  return unary(ctx, req, resp, [this](const auto& r) { return engine_.respond_activity_task_failed(r); });
+  return unary_async(ctx, req, resp,
+                     [this](const auto& r, auto reply) { engine_.respond_activity_task_failed(r, std::move(reply)); });
 }
 
 WorkflowService::Reactor* WorkflowService::RespondActivityTaskCanceled(
     Ctx* ctx, const ws::RespondActivityTaskCanceledRequest* req, ws::RespondActivityTaskCanceledResponse* resp) {
-  return unary(ctx, req, resp, [this](const auto& r) { return engine_.respond_activity_task_canceled(r); });
+  return unary_async(ctx, req, resp, [this](const auto& r, auto reply) {
+    engine_.respond_activity_task_canceled(r, std::move(reply));
+  });
 }
 
 WorkflowService::Reactor* WorkflowService::SignalWorkflowExecution(Ctx* ctx,

@@ -1,9 +1,12 @@
 // The gRPC front door: Temporal's WorkflowService, served with gRPC's callback (reactor) API.
 //
-// Each RPC is translated into one HistoryEngine call. Ordinary calls run on a small thread pool
-// (they may wait for a group commit); long polls (PollWorkflowTaskQueue, PollActivityTaskQueue,
-// GetWorkflowExecutionHistory with wait_new_event) hold no thread at all while parked, so thousands
-// of idle workers cost little. Errors become gRPC statuses with Temporal's typed details.
+// Each RPC is translated into one HistoryEngine call. The calls every workflow step makes
+// (RespondWorkflowTaskCompleted, RespondActivityTask*) run on the gRPC thread that read them and
+// are finished from wherever the engine answers (Reply: once their commit is durable), so no thread
+// waits for an fsync. The other calls run on a small thread pool (they may wait for a group
+// commit). Long polls (PollWorkflowTaskQueue, PollActivityTaskQueue, GetWorkflowExecutionHistory
+// with wait_new_event) hold no thread at all while parked, so thousands of idle workers cost
+// little. Errors become gRPC statuses with Temporal's typed details.
 // Exercised by tests/engine/server_*_test.cpp, which talk to it as a raw worker would.
 #pragma once
 
@@ -62,6 +65,8 @@ class WorkflowService final : public temporal::api::workflowservice::v1::Workflo
  private:
   template <class Req, class Resp, class Fn>
   Reactor* unary(Ctx* ctx, const Req* req, Resp* resp, Fn fn);
+  template <class Req, class Resp, class Fn>
+  Reactor* unary_async(Ctx* ctx, const Req* req, Resp* resp, Fn fn);
   template <class Req, class Resp, class Fn>
   Reactor* long_poll(Ctx* ctx, const Req* req, Resp* resp, Fn fn);
 

@@ -67,20 +67,6 @@ void check_workflow_task_token(const MutableState& st, const TaskToken& token) {
     throw not_found("workflow task not found: it was already completed, failed or timed out");
 }
 
-}  // namespace
-
-// What a worker needs to hear about a workflow task it was just given; captured under the lock,
-// turned into a response after it.
-struct StartedWorkflowTask {
-  ExecutionKey key;
-  std::string workflow_type;
-  std::string normal_queue;
-  WorkflowTaskInfo task;
-  int64_t previous_started_event_id = 0;
-  bool sticky = false;
-};
-
-namespace {
 StartedWorkflowTask snapshot(const ExecutionKey& key, const MutableState& st) {
   StartedWorkflowTask s;
   s.key = key;
@@ -139,7 +125,8 @@ void HistoryEngine::schedule_workflow_task(ExecutionUpdate& u, int32_t attempt, 
   if (to_waiting_poller) {
     if (auto poller = matching_->claim(QueueKey{u.key().namespace_, tq.name(), TaskKind::WorkflowTask})) {
       // A worker is already waiting on the queue: the task starts for it in this transaction and
-      // goes to it after the commit. No task row, no sticky timeout, no second transaction.
+      // goes to it after the commit (AfterCommit, started_for_claim). No task row, no sticky
+      // timeout, no second transaction.
       start_workflow_task(u, poller->identity(), new_uuid());
       u.claimed_tasks.push_back({std::move(poller), std::move(task)});
       return;
@@ -151,6 +138,15 @@ void HistoryEngine::schedule_workflow_task(ExecutionUpdate& u, int32_t attempt, 
     if (timeout <= 0) timeout = options_.default_sticky_schedule_to_start_ms;
     u.add_timer(history::TimerKind::WorkflowTaskScheduleToStart, u.now_ms() + timeout, scheduled_id, attempt);
   }
+}
+
+std::optional<StartedWorkflowTask> HistoryEngine::started_for_claim(const ExecutionKey& key, const MutableState& st,
+                                                                    const history::TaskRow& task) {
+  const auto& wt = st.workflow_task();
+  if (!is_running(st) || !st.has_workflow_task() || wt.scheduled_event_id() != task.scheduled_event_id ||
+      wt.attempt() != task.attempt || wt.started_event_id() == 0 || wt.task_queue().name() != task.task_queue)
+    return std::nullopt;
+  return snapshot(key, st);
 }
 
 void HistoryEngine::schedule_workflow_task_retry(ExecutionUpdate& u, int32_t failed_attempt, bool was_sticky) {
@@ -328,17 +324,14 @@ std::shared_ptr<PollHandle> HistoryEngine::poll_workflow_task_queue(
       *matching_, queue, poll_deadline(client_deadline, options_.long_poll_timeout), req.identity(),
       [this, req](const TaskRow& task) -> std::optional<ws::PollWorkflowTaskQueueResponse> {
         std::optional<StartedWorkflowTask> started;
-        const bool already_started = started_for_poller(task);
         update_run(task.execution, [&](ExecutionUpdate& u) {
           u.remove_task(task.id);
           auto& st = u.state();
           const auto& wt = st.workflow_task();
-          if (st.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING || !st.has_workflow_task() ||
-              wt.scheduled_event_id() != task.scheduled_event_id || wt.attempt() != task.attempt ||
-              (wt.started_event_id() != 0) != already_started || wt.task_queue().name() != task.task_queue)
+          if (!is_running(st) || !st.has_workflow_task() || wt.scheduled_event_id() != task.scheduled_event_id ||
+              wt.attempt() != task.attempt || wt.started_event_id() != 0 || wt.task_queue().name() != task.task_queue)
             return;  // stale: the task was already started, timed out or the run closed
-          // Started for this poller in the transaction that scheduled it: nothing left to write.
-          if (!already_started) start_workflow_task(u, req.identity(), new_uuid());
+          start_workflow_task(u, req.identity(), new_uuid());
           started = snapshot(u.key(), st);
         });
         if (!started) return std::nullopt;
@@ -349,102 +342,115 @@ std::shared_ptr<PollHandle> HistoryEngine::poll_workflow_task_queue(
   return poll;
 }
 
-ws::RespondWorkflowTaskCompletedResponse HistoryEngine::respond_workflow_task_completed(
-    const ws::RespondWorkflowTaskCompletedRequest& req) {
+// What completing a workflow task leaves to answer once it is committed.
+struct HistoryEngine::Completion {
+  std::optional<StartedWorkflowTask> inline_task;  // return_new_workflow_task: the next task, started
+  std::vector<ws::PollActivityTaskQueueResponse> eager_tasks;
+  std::optional<EngineError> refused;  // the commands were refused: WorkflowTaskFailed was written
+};
+
+void HistoryEngine::respond_workflow_task_completed(const ws::RespondWorkflowTaskCompletedRequest& req,
+                                                    Reply<ws::RespondWorkflowTaskCompletedResponse> reply) {
   TaskToken token = decode_task_token(req.task_token());
   if (token.kind() != TaskToken::KIND_WORKFLOW_TASK) throw invalid_argument("task token is not a workflow task's");
   ExecutionKey key{token.namespace_(), token.workflow_id(), token.run_id()};
-  std::optional<StartedWorkflowTask> inline_task;
-  std::vector<ws::PollActivityTaskQueueResponse> eager_tasks;
-  std::optional<EngineError> refused;
+  update_run_async(
+      key, [this, &req, token](ExecutionUpdate& u) { return complete_workflow_task(u, req, token); },
+      [this, reply = std::move(reply)](Completion c, std::exception_ptr error) {
+        if (!error && c.refused) error = std::make_exception_ptr(*c.refused);
+        if (error) return reply({}, error);
+        ws::RespondWorkflowTaskCompletedResponse resp;
+        try {
+          if (c.inline_task) *resp.mutable_workflow_task() = build_workflow_task_response(*c.inline_task);
+        } catch (...) {
+          return reply({}, std::current_exception());
+        }
+        for (auto& t : c.eager_tasks) *resp.add_activity_tasks() = std::move(t);
+        reply(std::move(resp), nullptr);
+      });
+}
 
-  update_run(key, [&](ExecutionUpdate& u) {
-    eager_tasks.clear();  // a conflict runs this again
-    auto& st = u.state();
-    check_workflow_task_token(st, token);
-    if (auto malformed = validate_command_sequence(req.commands())) throw invalid_argument(*malformed);
-    const bool was_sticky = st.workflow_task().task_queue().kind() == enums::TASK_QUEUE_KIND_STICKY;
-    const int32_t attempt = st.workflow_task().attempt();
+HistoryEngine::Completion HistoryEngine::complete_workflow_task(ExecutionUpdate& u,
+                                                                const ws::RespondWorkflowTaskCompletedRequest& req,
+                                                                const TaskToken& token) {
+  Completion c;
+  auto& st = u.state();
+  check_workflow_task_token(st, token);
+  if (auto malformed = validate_command_sequence(req.commands())) throw invalid_argument(*malformed);
+  const bool was_sticky = st.workflow_task().task_queue().kind() == enums::TASK_QUEUE_KIND_STICKY;
+  const int32_t attempt = st.workflow_task().attempt();
 
-    if (auto bad = validate_commands(st, req.commands())) {
-      // Nothing of the completion is applied; the worker is told why. On a transient attempt
-      // nothing else happens either: the task is left to time out, as in Temporal, so a workflow
-      // stuck on a bug retries at the timeout's pace instead of spinning.
-      if (attempt > 1 && bad->cause != enums::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND)
-        throw invalid_argument(bad->describe());
-      fail_workflow_task(u, bad->cause, server_failure(bad->describe()), req.identity());
-      schedule_workflow_task_retry(u, attempt, was_sticky);
-      refused.emplace(invalid_argument(bad->describe()));
-      return;
-    }
-    if (has_close_command(req.commands()) && st.buffered_events_size() > 0) {
-      // New events arrived while the worker was deciding to close: it must see them first. The
-      // answer is exactly Temporal's INVALID_ARGUMENT "UnhandledCommand", which SDKs recognise
-      // and answer by polling again.
-      fail_workflow_task(u, enums::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, server_failure("UnhandledCommand"),
-                         req.identity());
-      schedule_workflow_task_retry(u, attempt, /*was_sticky=*/true);
-      refused.emplace(invalid_argument("UnhandledCommand"));
-      return;
-    }
+  if (auto bad = validate_commands(st, req.commands())) {
+    // Nothing of the completion is applied; the worker is told why. On a transient attempt
+    // nothing else happens either: the task is left to time out, as in Temporal, so a workflow
+    // stuck on a bug retries at the timeout's pace instead of spinning.
+    if (attempt > 1 && bad->cause != enums::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND)
+      throw invalid_argument(bad->describe());
+    fail_workflow_task(u, bad->cause, server_failure(bad->describe()), req.identity());
+    schedule_workflow_task_retry(u, attempt, was_sticky);
+    c.refused.emplace(invalid_argument(bad->describe()));
+    return c;
+  }
+  if (has_close_command(req.commands()) && st.buffered_events_size() > 0) {
+    // New events arrived while the worker was deciding to close: it must see them first. The
+    // answer is exactly Temporal's INVALID_ARGUMENT "UnhandledCommand", which SDKs recognise
+    // and answer by polling again.
+    fail_workflow_task(u, enums::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, server_failure("UnhandledCommand"),
+                       req.identity());
+    schedule_workflow_task_retry(u, attempt, /*was_sticky=*/true);
+    c.refused.emplace(invalid_argument("UnhandledCommand"));
+    return c;
+  }
 
-    write_transient_events(u);
-    HistoryEvent completed;
-    completed.set_event_type(enums::EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
-    auto* ca = completed.mutable_workflow_task_completed_event_attributes();
-    ca->set_scheduled_event_id(st.workflow_task().scheduled_event_id());
-    ca->set_started_event_id(st.workflow_task().started_event_id());
-    ca->set_identity(req.identity());
-    ca->set_binary_checksum(req.binary_checksum());
-    if (req.has_sdk_metadata()) *ca->mutable_sdk_metadata() = req.sdk_metadata();
-    if (req.has_metering_metadata()) *ca->mutable_metering_metadata() = req.metering_metadata();
-    if (req.has_worker_version_stamp()) *ca->mutable_worker_version() = req.worker_version_stamp();
-    int64_t completed_id = u.append(std::move(completed));
+  write_transient_events(u);
+  HistoryEvent completed;
+  completed.set_event_type(enums::EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+  auto* ca = completed.mutable_workflow_task_completed_event_attributes();
+  ca->set_scheduled_event_id(st.workflow_task().scheduled_event_id());
+  ca->set_started_event_id(st.workflow_task().started_event_id());
+  ca->set_identity(req.identity());
+  ca->set_binary_checksum(req.binary_checksum());
+  if (req.has_sdk_metadata()) *ca->mutable_sdk_metadata() = req.sdk_metadata();
+  if (req.has_metering_metadata()) *ca->mutable_metering_metadata() = req.metering_metadata();
+  if (req.has_worker_version_stamp()) *ca->mutable_worker_version() = req.worker_version_stamp();
+  int64_t completed_id = u.append(std::move(completed));
 
-    if (req.has_sticky_attributes() && !req.sticky_attributes().worker_task_queue().name().empty())
-      *st.mutable_sticky() = req.sticky_attributes();
-    else
-      st.clear_sticky();
+  if (req.has_sticky_attributes() && !req.sticky_attributes().worker_task_queue().name().empty())
+    *st.mutable_sticky() = req.sticky_attributes();
+  else
+    st.clear_sticky();
 
-    apply_commands(u, req.commands(), completed_id, req.identity());
-    if (st.execution().status() != enums::WORKFLOW_EXECUTION_STATUS_RUNNING) return;
-    // The activities the worker asked to run itself, already started (commands.cpp). Their input
-    // and header are in the ActivityTaskScheduled events this update is about to write.
-    for (int64_t id : u.eager_activities) {
-      auto scheduled = std::find_if(u.events().begin(), u.events().end(),
-                                    [id](const HistoryEvent& e) { return e.event_id() == id; });
-      if (scheduled == u.events().end())
-        throw EngineError(grpc::StatusCode::INTERNAL,
-                          "eager activity " + std::to_string(id) + " has no scheduled event");
-      eager_tasks.push_back(activity_task_response(u.key(), st, st.activities().at(id),
+  apply_commands(u, req.commands(), completed_id, req.identity());
+  if (!is_running(st)) return c;
+  // The activities the worker asked to run itself, already started (commands.cpp). Their input
+  // and header are in the ActivityTaskScheduled events this update is about to write.
+  for (int64_t id : u.eager_activities) {
+    auto scheduled =
+        std::find_if(u.events().begin(), u.events().end(), [id](const HistoryEvent& e) { return e.event_id() == id; });
+    if (scheduled == u.events().end())
+      throw EngineError(grpc::StatusCode::INTERNAL, "eager activity " + std::to_string(id) + " has no scheduled event");
+    c.eager_tasks.push_back(activity_task_response(u.key(), st, st.activities().at(id),
                                                    scheduled->activity_task_scheduled_event_attributes()));
-    }
+  }
 
-    bool had_buffered = st.buffered_events_size() > 0;
-    u.flush_buffer();
-    if (had_buffered || req.force_create_new_workflow_task() || u.needs_workflow_task) {
-      // A worker that asked for the next task inline gets it in this response, not through a poll.
-      if (!st.has_workflow_task()) schedule_workflow_task(u, 1, /*to_waiting_poller=*/!req.return_new_workflow_task());
-      if (req.return_new_workflow_task() && st.workflow_task().started_event_id() == 0) {
-        // Hand the new task straight back instead of through the queue.
-        int64_t scheduled_id = st.workflow_task().scheduled_event_id();
-        auto& tasks = u.tasks();
-        std::erase_if(tasks, [&](const TaskRow& t) { return t.scheduled_event_id == scheduled_id; });
-        std::erase_if(u.timers(), [&](const TimerRow& t) {
-          return t.kind == history::TimerKind::WorkflowTaskScheduleToStart && t.event_id == scheduled_id;
-        });
-        start_workflow_task(u, req.identity(), "request-from-RespondWorkflowTaskCompleted");
-        inline_task = snapshot(u.key(), st);
-      }
+  bool had_buffered = st.buffered_events_size() > 0;
+  u.flush_buffer();
+  if (had_buffered || req.force_create_new_workflow_task() || u.needs_workflow_task) {
+    // A worker that asked for the next task inline gets it in this response, not through a poll.
+    if (!st.has_workflow_task()) schedule_workflow_task(u, 1, /*to_waiting_poller=*/!req.return_new_workflow_task());
+    if (req.return_new_workflow_task() && st.workflow_task().started_event_id() == 0) {
+      // Hand the new task straight back instead of through the queue.
+      int64_t scheduled_id = st.workflow_task().scheduled_event_id();
+      auto& tasks = u.tasks();
+      std::erase_if(tasks, [&](const TaskRow& t) { return t.scheduled_event_id == scheduled_id; });
+      std::erase_if(u.timers(), [&](const TimerRow& t) {
+        return t.kind == history::TimerKind::WorkflowTaskScheduleToStart && t.event_id == scheduled_id;
+      });
+      start_workflow_task(u, req.identity(), "request-from-RespondWorkflowTaskCompleted");
+      c.inline_task = snapshot(u.key(), st);
     }
-  });
-  if (refused) throw *refused;
-  ws::RespondWorkflowTaskCompletedResponse resp;
-  if (inline_task) *resp.mutable_workflow_task() = build_workflow_task_response(*inline_task);
-  if (!eager_tasks.empty())
-    spdlog::debug("workflow task of {} completed; {} activities started eagerly", key.workflow_id, eager_tasks.size());
-  for (auto& t : eager_tasks) *resp.add_activity_tasks() = std::move(t);
-  return resp;
+  }
+  return c;
 }
 
 ws::RespondWorkflowTaskFailedResponse HistoryEngine::respond_workflow_task_failed(

@@ -45,6 +45,15 @@ struct Delivery {
   }
 };
 
+// What a claimed poller is answered with (Claim::answer): here a string stands for the response.
+struct Answered {
+  std::shared_ptr<std::promise<std::string>> promise = std::make_shared<std::promise<std::string>>();
+  std::future<std::string> result = promise->get_future();
+  Matching::Answer answer() {
+    return [p = promise](std::any response) { p->set_value(std::any_cast<std::string>(response)); };
+  }
+};
+
 TaskRow task(int64_t scheduled_event_id) {
   TaskRow t;
   t.kind = TaskKind::ActivityTask;
@@ -182,25 +191,33 @@ TEST_CASE("claim takes the longest-waiting poller off its queue with its identit
   Matching m(ex.io, ex.pool);
   CHECK(m.claim(kQueue) == nullptr);  // nobody waits
   Delivery first, second;
-  m.poll(kQueue, far_deadline(), first.deliver(), "worker-1");
-  m.poll(kQueue, far_deadline(), second.deliver(), "worker-2");
+  Answered first_answer, second_answer;
+  m.poll(kQueue, far_deadline(), first.deliver(), "worker-1", first_answer.answer());
+  m.poll(kQueue, far_deadline(), second.deliver(), "worker-2", second_answer.answer());
   auto claim = m.claim(kQueue);
   REQUIRE(claim);
   CHECK(claim->identity() == "worker-1");
   CHECK(m.parked_pollers(kQueue) == 1);
-  TaskRow started = task(11);
-  started.id = 0;  // started in the scheduling transaction: no row
-  claim->deliver(started);
-  auto got = first.result.get();
-  REQUIRE(got);
-  CHECK(got->scheduled_event_id == 11);
-  CHECK(started_for_poller(*got));
-  TaskRow ordinary = task(12);
-  ordinary.id = 99;              // a task row from the store
-  m.add_task(kQueue, ordinary);  // the other poller is still there for ordinary tasks
+  claim->answer(std::string("task 11, started for worker-1"));
+  CHECK(first_answer.result.get() == "task 11, started for worker-1");
+  m.add_task(kQueue, task(12));  // the other poller is still there for ordinary tasks
   auto other = second.result.get();
   REQUIRE(other);
-  CHECK_FALSE(started_for_poller(*other));
+  CHECK(other->scheduled_event_id == 12);
+  m.shutdown();
+  ex.drain();
+}
+
+TEST_CASE("a poll that cannot be answered in place is never claimed", "[matching][claim]") {
+  Executors ex;
+  Matching m(ex.io, ex.pool);
+  Delivery poll;
+  m.poll(kQueue, far_deadline(), poll.deliver());  // no Answer
+  CHECK(m.claim(kQueue) == nullptr);
+  m.add_task(kQueue, task(14));
+  auto got = poll.result.get();
+  REQUIRE(got);
+  CHECK(got->scheduled_event_id == 14);
   m.shutdown();
   ex.drain();
 }
@@ -209,7 +226,8 @@ TEST_CASE("a claim dropped without a task answers its poll with nothing", "[matc
   Executors ex;
   Matching m(ex.io, ex.pool);
   Delivery poll;
-  m.poll(kQueue, far_deadline(), poll.deliver());
+  Answered answered;
+  m.poll(kQueue, far_deadline(), poll.deliver(), "worker-1", answered.answer());
   { auto claim = m.claim(kQueue); }  // the transaction that claimed it failed
   CHECK_FALSE(poll.result.get());
   m.add_task(kQueue, task(13));
