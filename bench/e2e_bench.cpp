@@ -3,8 +3,8 @@
 // One run = a fresh SQLite file, a `reprise server start-dev` process on it (synchronous=FULL unless
 // --sync says otherwise), W worker processes (this program with --role worker: C++ Reprise workers
 // registering the workflow and activity below) and, in this process, a load generator keeping C
-// workflows in flight at once through reprise::Client, each started and then waited for until its
-// result. A workflow runs K sequential activities (K = 1 and K = 10 by default), each adding one to
+// workflows in flight at once through reprise::Client's asynchronous calls, each started and then
+// waited for until its result. A workflow runs K sequential activities (K = 1 and K = 10 by default), each adding one to
 // its input, so the result must be input + K: every result is checked.
 //
 // Each run: a warm-up (not measured), then the measured phase, bounded by --count workflows and
@@ -107,47 +107,91 @@ struct Load {
 };
 
 // Keeps `concurrency` workflows in flight until `count` were started or `seconds` passed, then
-// waits for the ones in flight. Workflow i gets input i and must return i + steps.
-Load generate_load(reprise::Client& client, const std::string& phase, int64_t steps, int concurrency, int64_t count,
-                   double seconds) {
-  Load load;
-  std::mutex mu;
-  std::atomic<int64_t> next{0};
-  const double t0 = wall_seconds();
-  const double stop_starting = t0 + seconds;
-  auto loop = [&] {
-    std::vector<double> mine;
-    int64_t completed = 0, wrong = 0, failed = 0;
-    std::string error;
-    for (int64_t i; (i = next.fetch_add(1)) < count && wall_seconds() < stop_starting;) {
-      const double started = wall_seconds();
-      try {
-        auto handle =
-            client.start_workflow(kWorkflowType, {.id = phase + "-" + std::to_string(i), .task_queue = kTaskQueue},
-                                  reprise::json_payloads({i, steps}));
-        const auto result = handle.result_json(60s);
-        mine.push_back((wall_seconds() - started) * 1e3);
-        if (result == i + steps) {
-          ++completed;
-        } else {
-          ++wrong;
-          if (error.empty()) error = "workflow " + handle.workflow_id + " returned " + result.dump();
+// waits for the ones in flight. Workflow i gets input i and must return i + steps. Each of the
+// `concurrency` slots is a chain of asynchronous client calls (start, then result, then the next
+// start, each from the completion of the one before), as a program using an asynchronous SDK
+// client keeps many workflows going: no thread per workflow in flight.
+struct LoadChains : std::enable_shared_from_this<LoadChains> {
+  LoadChains(reprise::Client& client, std::string phase, int64_t steps, int64_t count, double stop_starting)
+      : client(client), phase(std::move(phase)), steps(steps), count(count), stop_starting(stop_starting) {}
+
+  // Starts the chain's next workflow, or ends the chain when there is none left to start.
+  void start_next() {
+    const int64_t i = next.fetch_add(1);
+    if (i >= count || wall_seconds() >= stop_starting) {
+      std::lock_guard lock(mu);
+      if (--chains_running == 0) all_done.notify_all();
+      return;
+    }
+    const double started = wall_seconds();
+    auto self = shared_from_this();
+    client.start_workflow_async(
+        kWorkflowType, {.id = phase + "-" + std::to_string(i), .task_queue = kTaskQueue},
+        reprise::json_payloads({i, steps}), [self, i, started](reprise::Outcome<reprise::WorkflowHandle> handle) {
+          if (handle.error) return self->finished(i, started, handle.error, nullptr);
+          handle.get().result_async(
+              [self, i, started](reprise::Outcome<reprise::Payloads> outcome) {
+                nlohmann::json result;
+                try {
+                  const auto& payloads = outcome.get();
+                  result = payloads.payloads_size() ? reprise::payload_json(payloads.payloads(0)) : nullptr;
+                } catch (...) {
+                  return self->finished(i, started, std::current_exception(), nullptr);
+                }
+                self->finished(i, started, nullptr, &result);
+              },
+              60s);
+        });
+  }
+
+  // Records how workflow i ended, then goes on with the chain.
+  void finished(int64_t i, double started, std::exception_ptr error, const nlohmann::json* result) {
+    {
+      std::lock_guard lock(mu);
+      if (error) {
+        ++load.failed;
+        if (load.first_error.empty()) {
+          try {
+            std::rethrow_exception(error);
+          } catch (const std::exception& e) {
+            load.first_error = e.what();
+          }
         }
-      } catch (const std::exception& e) {
-        ++failed;
-        if (error.empty()) error = e.what();
+      } else if (*result == i + steps) {
+        ++load.completed;
+        load.latencies_ms.push_back((wall_seconds() - started) * 1e3);
+      } else {
+        ++load.wrong;
+        if (load.first_error.empty())
+          load.first_error = "workflow " + phase + "-" + std::to_string(i) + " returned " + result->dump();
       }
     }
-    std::lock_guard lock(mu);
-    load.completed += completed;
-    load.wrong += wrong;
-    load.failed += failed;
-    load.latencies_ms.insert(load.latencies_ms.end(), mine.begin(), mine.end());
-    if (load.first_error.empty()) load.first_error = error;
-  };
-  std::vector<std::thread> threads;
-  for (int t = 0; t < concurrency; ++t) threads.emplace_back(loop);
-  for (auto& t : threads) t.join();
+    start_next();
+  }
+
+  reprise::Client& client;
+  const std::string phase;
+  const int64_t steps, count;
+  const double stop_starting;
+  std::atomic<int64_t> next{0};
+  std::mutex mu;
+  std::condition_variable all_done;
+  int chains_running = 0;
+  Load load;
+};
+
+Load generate_load(reprise::Client& client, const std::string& phase, int64_t steps, int concurrency, int64_t count,
+                   double seconds) {
+  const double t0 = wall_seconds();
+  auto chains = std::make_shared<LoadChains>(client, phase, steps, count, t0 + seconds);
+  chains->chains_running = concurrency;
+  for (int c = 0; c < concurrency; ++c) chains->start_next();
+  Load load;
+  {
+    std::unique_lock lock(chains->mu);
+    chains->all_done.wait(lock, [&] { return chains->chains_running == 0; });
+    load = std::move(chains->load);
+  }
   load.seconds = wall_seconds() - t0;
   std::sort(load.latencies_ms.begin(), load.latencies_ms.end());
   return load;

@@ -7,6 +7,7 @@
 
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
+#include <future>
 
 #include "google/rpc/status.pb.h"
 #include "temporal/api/errordetails/v1/message.pb.h"
@@ -116,12 +117,13 @@ Resp unary(Client& c, Fn fn, const Req& req, const std::string& what) {
 }
 }  // namespace
 
-WorkflowHandle Client::start_workflow(const std::string& workflow_type, const StartWorkflowOptions& o,
-                                      const Payloads& input) {
+namespace {
+ws::StartWorkflowExecutionRequest start_request(const ClientOptions& options, const std::string& workflow_type,
+                                                const StartWorkflowOptions& o, const Payloads& input) {
   if (o.id.empty()) throw ClientError("start_workflow: a workflow id is required");
   if (o.task_queue.empty()) throw ClientError("start_workflow: a task queue is required");
   ws::StartWorkflowExecutionRequest req;
-  req.set_namespace_(options_.namespace_);
+  req.set_namespace_(options.namespace_);
   req.set_workflow_id(o.id);
   req.mutable_workflow_type()->set_name(workflow_type);
   req.mutable_task_queue()->set_name(o.task_queue);
@@ -134,13 +136,54 @@ WorkflowHandle Client::start_workflow(const std::string& workflow_type, const St
   if (o.execution_timeout.count()) set_duration(req.mutable_workflow_execution_timeout(), o.execution_timeout);
   if (o.run_timeout.count()) set_duration(req.mutable_workflow_run_timeout(), o.run_timeout);
   if (o.task_timeout.count()) set_duration(req.mutable_workflow_task_timeout(), o.task_timeout);
-  req.set_identity(options_.identity);
+  req.set_identity(options.identity);
   req.set_request_id(o.request_id.empty() ? fresh_uuid() : o.request_id);
   req.set_workflow_id_reuse_policy(o.id_reuse_policy);
   req.set_workflow_id_conflict_policy(o.id_conflict_policy);
+  return req;
+}
+
+// One asynchronous call through gRPC's callback API: its context, request and response live here
+// until its completion has run.
+template <class Req, class Resp>
+struct AsyncCall {
+  grpc::ClientContext ctx;
+  Req req;
+  Resp resp;
+};
+}  // namespace
+
+WorkflowHandle Client::start_workflow(const std::string& workflow_type, const StartWorkflowOptions& o,
+                                      const Payloads& input) {
   auto resp = unary<ws::StartWorkflowExecutionRequest, ws::StartWorkflowExecutionResponse>(
-      *this, &ws::WorkflowService::Stub::StartWorkflowExecution, req, "start workflow " + o.id);
+      *this, &ws::WorkflowService::Stub::StartWorkflowExecution, start_request(options_, workflow_type, o, input),
+      "start workflow " + o.id);
   return WorkflowHandle(*this, o.id, resp.run_id());
+}
+
+void Client::start_workflow_async(const std::string& workflow_type, const StartWorkflowOptions& o,
+                                  const Payloads& input, Then<WorkflowHandle> then) {
+  auto call = std::make_shared<AsyncCall<ws::StartWorkflowExecutionRequest, ws::StartWorkflowExecutionResponse>>();
+  try {
+    call->req = start_request(options_, workflow_type, o, input);
+  } catch (...) {
+    return then({std::nullopt, std::current_exception()});
+  }
+  call->ctx.set_deadline(std::chrono::system_clock::now() + options_.rpc_timeout);
+  impl_->stub->async()->StartWorkflowExecution(
+      &call->ctx, &call->req, &call->resp, [this, call, then = std::move(then)](grpc::Status st) {
+        Outcome<WorkflowHandle> outcome;
+        if (st.ok()) {
+          outcome.value.emplace(*this, call->req.workflow_id(), call->resp.run_id());
+        } else {
+          try {
+            throw_status(st, "start workflow " + call->req.workflow_id());
+          } catch (...) {
+            outcome.error = std::current_exception();
+          }
+        }
+        then(std::move(outcome));
+      });
 }
 
 WorkflowHandle Client::get_handle(const std::string& workflow_id, const std::string& run_id) {
@@ -227,96 +270,152 @@ void Client::terminate(const std::string& workflow_id, const std::string& run_id
       *this, &ws::WorkflowService::Stub::TerminateWorkflowExecution, req, "terminate " + workflow_id);
 }
 
-Payloads Client::result(const std::string& workflow_id, const std::string& first_run_id,
-                        std::optional<std::chrono::milliseconds> timeout) {
+namespace {
+// What the close event of one run of the chain says: the result, or (nullopt) that the chain goes
+// on in the run `run_id` is set to (continue-as-new, retry); throws WorkflowFailedError when the
+// workflow ended without a result.
+std::optional<Payloads> follow_close_event(const std::string& workflow_id,
+                                           const temporal::api::history::v1::HistoryEvent& close, std::string& run_id) {
+  switch (close.event_type()) {
+    case enums::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: {
+      const auto& a = close.workflow_execution_completed_event_attributes();
+      if (!a.new_execution_run_id().empty()) {
+        run_id = a.new_execution_run_id();
+        return std::nullopt;
+      }
+      return a.result();
+    }
+    case enums::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+      run_id = close.workflow_execution_continued_as_new_event_attributes().new_execution_run_id();
+      return std::nullopt;
+    case enums::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: {
+      const auto& a = close.workflow_execution_failed_event_attributes();
+      if (!a.new_execution_run_id().empty()) {
+        run_id = a.new_execution_run_id();
+        return std::nullopt;
+      }
+      throw WorkflowFailedError("workflow " + workflow_id + " failed: " + a.failure().message(),
+                                enums::WORKFLOW_EXECUTION_STATUS_FAILED, a.failure());
+    }
+    case enums::EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: {
+      const auto& a = close.workflow_execution_timed_out_event_attributes();
+      if (!a.new_execution_run_id().empty()) {
+        run_id = a.new_execution_run_id();
+        return std::nullopt;
+      }
+      throw WorkflowFailedError("workflow " + workflow_id + " timed out", enums::WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
+                                {});
+    }
+    case enums::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: {
+      temporal::api::failure::v1::Failure f;
+      f.set_message("Workflow canceled");
+      *f.mutable_canceled_failure_info()->mutable_details() =
+          close.workflow_execution_canceled_event_attributes().details();
+      throw WorkflowFailedError("workflow " + workflow_id + " was canceled", enums::WORKFLOW_EXECUTION_STATUS_CANCELED,
+                                f);
+    }
+    case enums::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: {
+      const auto& a = close.workflow_execution_terminated_event_attributes();
+      temporal::api::failure::v1::Failure f;
+      f.set_message(a.reason().empty() ? "Workflow terminated" : a.reason());
+      f.mutable_terminated_failure_info()->set_identity(a.identity());
+      throw WorkflowFailedError(
+          "workflow " + workflow_id + " was terminated" + (a.reason().empty() ? "" : ": " + a.reason()),
+          enums::WORKFLOW_EXECUTION_STATUS_TERMINATED, f);
+    }
+    default:
+      throw ClientError("unexpected close event " + enums::EventType_Name(close.event_type()));
+  }
+}
+}  // namespace
+
+// One wait for a result: long polls for the close event, one after another (each started from the
+// completion of the one before), following the chain of runs to the last one.
+struct Client::ResultWait : std::enable_shared_from_this<ResultWait> {
   using SteadyTime = std::chrono::steady_clock::time_point;
-  const SteadyTime give_up = timeout ? std::chrono::steady_clock::now() + *timeout : SteadyTime::max();
-  std::string run_id = first_run_id;
-  std::string token;
-  while (true) {
+  ResultWait(Client& client, std::string workflow_id, std::string run_id,
+             std::optional<std::chrono::milliseconds> timeout, Then<Payloads> then)
+      : client(client),
+        workflow_id(std::move(workflow_id)),
+        run_id(std::move(run_id)),
+        timeout(timeout),
+        give_up(timeout ? std::chrono::steady_clock::now() + *timeout : SteadyTime::max()),
+        then(std::move(then)) {}
+
+  void poll() {
     if (std::chrono::steady_clock::now() >= give_up)
-      throw ClientError("timed out waiting for the result of workflow " + workflow_id);
-    ws::GetWorkflowExecutionHistoryRequest req;
-    req.set_namespace_(options_.namespace_);
+      return fail(std::make_exception_ptr(ClientError("timed out waiting for the result of workflow " + workflow_id)));
+    auto call =
+        std::make_shared<AsyncCall<ws::GetWorkflowExecutionHistoryRequest, ws::GetWorkflowExecutionHistoryResponse>>();
+    auto& req = call->req;
+    req.set_namespace_(client.options().namespace_);
     req.mutable_execution()->set_workflow_id(workflow_id);
     req.mutable_execution()->set_run_id(run_id);
     req.set_wait_new_event(true);
     req.set_history_event_filter_type(enums::HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT);
     req.set_skip_archival(true);
     req.set_next_page_token(token);
-    grpc::ClientContext ctx;
     // A long poll: the server answers an empty page shortly before this deadline if nothing closed.
     auto poll_for = std::chrono::milliseconds(30'000);
     if (timeout) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - std::chrono::steady_clock::now());
       poll_for = std::max(std::chrono::milliseconds(1500), std::min(poll_for, left));
     }
-    ctx.set_deadline(std::chrono::system_clock::now() + poll_for);
-    ws::GetWorkflowExecutionHistoryResponse resp;
-    auto st = impl_->stub->GetWorkflowExecutionHistory(&ctx, req, &resp);
-    if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) continue;
-    if (!st.ok()) throw_status(st, "wait for the result of " + workflow_id);
-    if (resp.history().events_size() == 0) {
-      token = resp.next_page_token();
-      continue;
-    }
-    const auto& close = resp.history().events(resp.history().events_size() - 1);
-    token.clear();
-    switch (close.event_type()) {
-      case enums::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: {
-        const auto& a = close.workflow_execution_completed_event_attributes();
-        if (!a.new_execution_run_id().empty()) {
-          run_id = a.new_execution_run_id();
-          continue;
-        }
-        return a.result();
-      }
-      case enums::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-        run_id = close.workflow_execution_continued_as_new_event_attributes().new_execution_run_id();
-        continue;
-      case enums::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: {
-        const auto& a = close.workflow_execution_failed_event_attributes();
-        if (!a.new_execution_run_id().empty()) {
-          run_id = a.new_execution_run_id();
-          continue;
-        }
-        throw WorkflowFailedError("workflow " + workflow_id + " failed: " + a.failure().message(),
-                                  enums::WORKFLOW_EXECUTION_STATUS_FAILED, a.failure());
-      }
-      case enums::EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: {
-        const auto& a = close.workflow_execution_timed_out_event_attributes();
-        if (!a.new_execution_run_id().empty()) {
-          run_id = a.new_execution_run_id();
-          continue;
-        }
-        throw WorkflowFailedError("workflow " + workflow_id + " timed out", enums::WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
-                                  {});
-      }
-      case enums::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: {
-        temporal::api::failure::v1::Failure f;
-        f.set_message("Workflow canceled");
-        *f.mutable_canceled_failure_info()->mutable_details() =
-            close.workflow_execution_canceled_event_attributes().details();
-        throw WorkflowFailedError("workflow " + workflow_id + " was canceled",
-                                  enums::WORKFLOW_EXECUTION_STATUS_CANCELED, f);
-      }
-      case enums::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: {
-        const auto& a = close.workflow_execution_terminated_event_attributes();
-        temporal::api::failure::v1::Failure f;
-        f.set_message(a.reason().empty() ? "Workflow terminated" : a.reason());
-        f.mutable_terminated_failure_info()->set_identity(a.identity());
-        throw WorkflowFailedError(
-            "workflow " + workflow_id + " was terminated" + (a.reason().empty() ? "" : ": " + a.reason()),
-            enums::WORKFLOW_EXECUTION_STATUS_TERMINATED, f);
-      }
-      default:
-        throw ClientError("unexpected close event " + enums::EventType_Name(close.event_type()));
-    }
+    call->ctx.set_deadline(std::chrono::system_clock::now() + poll_for);
+    client.impl().stub->async()->GetWorkflowExecutionHistory(
+        &call->ctx, &call->req, &call->resp,
+        [self = shared_from_this(), call](grpc::Status st) { self->answered(st, call->resp); });
   }
+
+  void answered(const grpc::Status& st, ws::GetWorkflowExecutionHistoryResponse& resp) {
+    std::optional<Payloads> result;
+    try {
+      if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) return poll();
+      if (!st.ok()) throw_status(st, "wait for the result of " + workflow_id);
+      if (resp.history().events_size() == 0) {
+        token = resp.next_page_token();
+        return poll();
+      }
+      token.clear();
+      result = follow_close_event(workflow_id, resp.history().events(resp.history().events_size() - 1), run_id);
+    } catch (...) {
+      return fail(std::current_exception());
+    }
+    if (!result) return poll();
+    then({std::move(result), nullptr});
+  }
+
+  void fail(std::exception_ptr error) { then({std::nullopt, error}); }
+
+  Client& client;
+  std::string workflow_id;
+  std::string run_id;  // the run waited on now
+  std::string token;
+  std::optional<std::chrono::milliseconds> timeout;
+  SteadyTime give_up;
+  Then<Payloads> then;
+};
+
+void Client::result_async(const std::string& workflow_id, const std::string& run_id, Then<Payloads> then,
+                          std::optional<std::chrono::milliseconds> timeout) {
+  std::make_shared<ResultWait>(*this, workflow_id, run_id, timeout, std::move(then))->poll();
+}
+
+Payloads Client::result(const std::string& workflow_id, const std::string& run_id,
+                        std::optional<std::chrono::milliseconds> timeout) {
+  std::promise<Outcome<Payloads>> done;
+  auto outcome = done.get_future();
+  result_async(
+      workflow_id, run_id, [&done](Outcome<Payloads> o) { done.set_value(std::move(o)); }, timeout);
+  return std::move(outcome.get().get());
 }
 
 Payloads WorkflowHandle::result(std::optional<std::chrono::milliseconds> timeout) {
   return client_->result(workflow_id, run_id, timeout);
+}
+
+void WorkflowHandle::result_async(Then<Payloads> then, std::optional<std::chrono::milliseconds> timeout) {
+  client_->result_async(workflow_id, run_id, std::move(then), timeout);
 }
 
 nlohmann::json WorkflowHandle::result_json(std::optional<std::chrono::milliseconds> timeout) {

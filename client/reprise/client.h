@@ -7,10 +7,14 @@
 // WorkflowFailedError with the Failure chain, ...), never as bare gRPC codes.
 // Arguments and results travel as Temporal Payloads; json_payload()/payload_json() convert
 // nlohmann::json values with the json/plain encoding.
+// start_workflow and result also come in asynchronous forms, for a program that keeps many
+// workflows in flight without a thread blocked for each (bench/e2e_bench.cpp's load generator).
 // Exercised by tests/client/client_test.cpp and the CLI tests in tests/client/cli_test.cpp.
 #pragma once
 
 #include <chrono>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -91,6 +95,22 @@ struct StartWorkflowOptions {
   std::string request_id;  // default: a fresh UUID
 };
 
+// What an asynchronous call ends with: its value, or the error the blocking form would have thrown.
+template <class T>
+struct Outcome {
+  std::optional<T> value;
+  std::exception_ptr error;
+  // The value; rethrows the error (the same typed exceptions as the blocking form).
+  T& get() {
+    if (error) std::rethrow_exception(error);
+    return *value;
+  }
+};
+// How an asynchronous call reports: exactly once, on one of gRPC's threads. It must not block
+// there: start the next call asynchronously instead.
+template <class T>
+using Then = std::function<void(Outcome<T>)>;
+
 class Client;
 
 // A started workflow: its id and the run the start created.
@@ -103,6 +123,7 @@ class WorkflowHandle {
   // WorkflowFailedError when it did not complete, WorkflowNotFoundError when there is no such run.
   Payloads result(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
   nlohmann::json result_json(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+  void result_async(Then<Payloads> then, std::optional<std::chrono::milliseconds> timeout = std::nullopt);
   temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse describe();
   temporal::api::history::v1::History history();
   void signal(const std::string& name, const Payloads& input = {});
@@ -127,6 +148,8 @@ class Client {
 
   WorkflowHandle start_workflow(const std::string& workflow_type, const StartWorkflowOptions& options,
                                 const Payloads& input = {});
+  void start_workflow_async(const std::string& workflow_type, const StartWorkflowOptions& options,
+                            const Payloads& input, Then<WorkflowHandle> then);
   // A handle for an existing workflow; an empty run id means "the current run".
   WorkflowHandle get_handle(const std::string& workflow_id, const std::string& run_id = {});
 
@@ -143,6 +166,8 @@ class Client {
   // Waits for the close event of a run, following continue-as-new/retry runs (see WorkflowHandle::result).
   Payloads result(const std::string& workflow_id, const std::string& run_id,
                   std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+  void result_async(const std::string& workflow_id, const std::string& run_id, Then<Payloads> then,
+                    std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
   // The connection, shared with workers built on this client (reprise::Worker).
   std::shared_ptr<grpc::Channel> channel() const;
@@ -151,6 +176,7 @@ class Client {
   Impl& impl() { return *impl_; }
 
  private:
+  struct ResultWait;  // one result_async under way (client.cpp)
   ClientOptions options_;
   std::unique_ptr<Impl> impl_;
 };

@@ -118,3 +118,48 @@ TEST_CASE("result() of a workflow that runs past its run timeout throws a typed 
   }
   CHECK(history_lines(s, "wf-late").back() == "3 WorkflowExecutionTimedOut");
 }
+
+TEST_CASE("start_workflow_async and result_async report on gRPC's threads, with the same typed errors", "[client]") {
+  TestServer s;
+  reprise::Client client({.address = s.server->address()});
+  // Each step starts the next from the completion of the one before: no thread waits meanwhile.
+  std::promise<reprise::Outcome<reprise::Payloads>> result;
+  std::promise<reprise::Outcome<reprise::WorkflowHandle>> second_start;
+  client.start_workflow_async(
+      "greet", {.id = "wf-async", .task_queue = "q"}, reprise::json_payloads({"Ada"}),
+      [&](reprise::Outcome<reprise::WorkflowHandle> started) {
+        if (started.error) return result.set_value({std::nullopt, started.error});
+        started.get().result_async([&](reprise::Outcome<reprise::Payloads> o) { result.set_value(std::move(o)); });
+        // The same id again while it runs: refused, as by start_workflow.
+        client.start_workflow_async(
+            "greet", {.id = "wf-async", .task_queue = "q"}, {},
+            [&](reprise::Outcome<reprise::WorkflowHandle> o) { second_start.set_value(std::move(o)); });
+      });
+  auto again = second_start.get_future().get();
+  CHECK_THROWS_AS(again.get(), reprise::WorkflowAlreadyStartedError);
+
+  RawWorker w(s, "q");
+  auto wt = w.next_workflow_task();
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {complete_workflow("\"Hello, Ada\"")}).ok());
+  auto done = result.get_future().get();
+  REQUIRE_FALSE(done.error);
+  CHECK(reprise::payload_json(done.get().payloads(0)) == "Hello, Ada");
+
+  // A failed workflow: the outcome holds the WorkflowFailedError result() would have thrown.
+  auto failing = client.start_workflow("greet", {.id = "wf-async-failed", .task_queue = "q"});
+  std::promise<reprise::Outcome<reprise::Payloads>> failed;
+  failing.result_async([&](reprise::Outcome<reprise::Payloads> o) { failed.set_value(std::move(o)); });
+  auto wt2 = w.next_workflow_task();
+  Command fail;
+  fail.set_command_type(enums::COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION);
+  fail.mutable_fail_workflow_execution_command_attributes()->mutable_failure()->set_message("boom");
+  REQUIRE(w.complete_workflow_task(wt2.task_token(), {fail}).ok());
+  auto outcome = failed.get_future().get();
+  try {
+    outcome.get();
+    FAIL("the outcome of a failed workflow must hold its failure");
+  } catch (const reprise::WorkflowFailedError& e) {
+    CHECK(e.status == enums::WORKFLOW_EXECUTION_STATUS_FAILED);
+    CHECK(e.failure.message() == "boom");
+  }
+}
