@@ -271,30 +271,22 @@ struct HistoryEngine::AsyncUpdate : std::enable_shared_from_this<AsyncUpdate> {
       ctx->cached.reset();  // the handler may have changed the cached state half-way: forget it
       return done(std::current_exception());
     }
-    engine.store_.commit_async(
-        *tx, [self = shared_from_this()](history::CommitOutcome outcome) { self->committed(std::move(outcome)); });
+    engine.commit_async(*ctx, *tx, [self = shared_from_this()](history::CommitResult result, std::exception_ptr error) {
+      self->committed(result, error);
+    });
   }
 
-  void committed(history::CommitOutcome outcome) {
-    if (outcome.error) {
-      // Rare. Finding out whether it landed reads the store: not on the writer thread.
-      return later([self = shared_from_this(), error = outcome.error] {
-        try {
-          self->engine.landed_despite(*self->ctx, self->transaction, error);
-        } catch (...) {
-          return self->done(std::current_exception());
-        }
-        self->committed(history::CommitOutcome{});
-      });
-    }
-    if (outcome.result != history::CommitResult::Ok) {
+  void committed(history::CommitResult result, std::exception_ptr error) {
+    if (error) return done(error);
+    if (result != history::CommitResult::Ok) {
       // Somebody else changed the run since we loaded it: load it again and rerun the handler.
       ctx->cached.reset();
       spdlog::debug("conflict on {}/{}, retrying", key.workflow_id, key.run_id);
       if (++conflicts > kMaxConflicts)
         return done(std::make_exception_ptr(
             EngineError(grpc::StatusCode::ABORTED, "too many concurrent changes to workflow " + key.workflow_id)));
-      return later([self = shared_from_this()] { self->attempt(); });
+      // On the io thread: not the writer's, and nothing there waits for a turn (workflow_turn.h).
+      return boost::asio::post(engine.io_, [self = shared_from_this()] { self->attempt(); });
     }
     {
       AfterCommit after_commit(engine);  // runs after the turn is passed on, below
@@ -313,10 +305,6 @@ struct HistoryEngine::AsyncUpdate : std::enable_shared_from_this<AsyncUpdate> {
     ctx->turn.unlock();
     finished(error);
   }
-
-  // A step that must not run on the writer thread goes to the io thread, where nothing waits for a
-  // turn (workflow_turn.h says why not the pool).
-  void later(std::function<void()> step) { boost::asio::post(engine.io_, std::move(step)); }
 
   static constexpr int kMaxConflicts = 5;
   HistoryEngine& engine;
@@ -340,20 +328,38 @@ void HistoryEngine::forget_if_closed(WorkflowContext& ctx) {
     ctx.cached.reset();
 }
 
-void HistoryEngine::commit_new_run(WorkflowContext& ctx, ExecutionUpdate& u, AfterCommit& after_commit) {
-  MutableState& state = u.state();
-  state.set_state_transition_count(1);
-  history::Transaction tx = transaction_from(u, row_from_state(u.key(), state));
-  auto result = store_.commit(tx);
-  if (result != history::CommitResult::Ok)
-    throw EngineError(grpc::StatusCode::ALREADY_EXISTS, "run " + u.key().run_id + " already exists");
-  after_commit.take(u);  // while `state` is still the update's
+history::Transaction HistoryEngine::prepare_new_run(ExecutionUpdate& u) {
+  u.state().set_state_transition_count(1);
+  return transaction_from(u, row_from_state(u.key(), u.state()));
+}
+
+void HistoryEngine::apply_new_run(WorkflowContext& ctx, ExecutionUpdate& u, history::Transaction& tx,
+                                  AfterCommit& after_commit) {
+  after_commit.take(u);  // while the update's state is still its own
   tx.execution.state.clear();
-  LoadedRun loaded{std::move(tx.execution), std::move(state)};
+  LoadedRun loaded{std::move(tx.execution), std::move(u.state())};
   ctx.current_run_id = loaded.row.key.run_id;
   ctx.cached = std::move(loaded);
   for (const auto& t : tx.add_tasks) enqueue_task(t);
   for (const auto& t : tx.add_timers) timer_service_->add(t);
+}
+
+void HistoryEngine::commit_async(WorkflowContext& ctx, history::Transaction& tx,
+                                 std::function<void(history::CommitResult, std::exception_ptr)> done) {
+  store_.commit_async(tx, [this, &ctx, &tx, done = std::move(done)](history::CommitOutcome outcome) {
+    if (!outcome.error) return done(outcome.result, nullptr);
+    // Rare. Finding out whether it landed reads the store: not on the writer thread, which must not
+    // wait, but on the io thread, where nothing waits for a turn (workflow_turn.h).
+    boost::asio::post(io_, [this, &ctx, &tx, done, error = outcome.error] {
+      history::CommitResult result;
+      try {
+        result = landed_despite(ctx, tx, error);
+      } catch (...) {
+        return done(history::CommitResult::Ok, std::current_exception());
+      }
+      done(result, nullptr);
+    });
+  });
 }
 
 void HistoryEngine::on_timer(const TimerRow& timer) {

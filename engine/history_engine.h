@@ -8,9 +8,10 @@
 //   4. appends events, tasks and timers to an ExecutionUpdate (execution_update.h);
 //   5. commits them as one Transaction (history/history_store.h), then hands new tasks to matching
 //      (matching.h), new timers to the timer service (timer_service.h), and wakes history long polls.
-// The RPCs every workflow step makes (RespondWorkflowTaskCompleted, RespondActivityTask*) do the
-// same without blocking a thread: their answer comes through a Reply once the commit is durable
-// (update_run_async, update_run.h). The others block their engine thread until it is.
+// The RPCs every workflow makes (StartWorkflowExecution, RespondWorkflowTaskCompleted,
+// RespondActivityTask*) do the same without blocking a thread: their answer comes through a Reply
+// once the commit is durable (update_run_async, update_run.h). The others block their engine
+// thread until it is.
 //
 // Methods are split by concept over several files:
 //   workflow_lifecycle.cpp   start, signal, cancel request, terminate, run timeouts, describe, list
@@ -128,7 +129,9 @@ class HistoryEngine {
   bool namespace_exists(const std::string& ns) const;
 
   // --- workflow_lifecycle.cpp ---
-  ws::StartWorkflowExecutionResponse start_workflow_execution(const ws::StartWorkflowExecutionRequest& req);
+  // Asynchronous, as respond_workflow_task_completed below.
+  void start_workflow_execution(const ws::StartWorkflowExecutionRequest& req,
+                                Reply<ws::StartWorkflowExecutionResponse> reply);
   ws::SignalWorkflowExecutionResponse signal_workflow_execution(const ws::SignalWorkflowExecutionRequest& req);
   ws::RequestCancelWorkflowExecutionResponse request_cancel_workflow_execution(
       const ws::RequestCancelWorkflowExecutionRequest& req);
@@ -262,8 +265,15 @@ class HistoryEngine {
     std::vector<StartedForPoller> tasks_;
     std::vector<std::pair<std::shared_ptr<HistoryWaiter>, RunView>> waiters_;
   };
-  // Commits a run that does not exist yet; it becomes the context's cached run.
-  void commit_new_run(WorkflowContext& ctx, ExecutionUpdate& update, AfterCommit& after_commit);
+  // The same three steps for a run that does not exist yet (a start): the transaction that
+  // creates it, and, once committed, the run as the context's cached one.
+  history::Transaction prepare_new_run(ExecutionUpdate& update);
+  void apply_new_run(WorkflowContext& ctx, ExecutionUpdate& update, history::Transaction& tx,
+                     AfterCommit& after_commit);
+  // The store's commit_async, plus step 2 when the store fails (asked on the io thread, not the
+  // writer's). `done(result, error)` runs once; `ctx` and `tx` must stay alive until it has.
+  void commit_async(WorkflowContext& ctx, history::Transaction& tx,
+                    std::function<void(history::CommitResult, std::exception_ptr)> done);
   // Commits an update of an existing run; on Ok, its claimed tasks go to `after_commit`. In three
   // steps that update_run_async takes too, with commit_async between the first and the others:
   history::CommitResult commit(WorkflowContext& ctx, LoadedRun& run, ExecutionUpdate& update,
@@ -339,6 +349,8 @@ class HistoryEngine {
                              const std::string& identity, const Payloads* last_heartbeat_details, bool timed_out);
 
   // --- workflow_lifecycle.cpp ---
+  struct StartPlan;   // a start request, checked and normalised
+  struct AsyncStart;  // one start_workflow_execution in flight
   // Writes a new run's WorkflowExecutionStarted (given) and first WorkflowTaskScheduled, and arms
   // its run and execution timeouts: the one way a run begins (start and continue-as-new).
   void begin_run(ExecutionUpdate& u, HistoryEvent started);

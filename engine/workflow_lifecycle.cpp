@@ -5,8 +5,9 @@
 //   1 WorkflowExecutionStarted   2 WorkflowTaskScheduled
 // and applies Temporal's id rules (temporal-semantics.md 2.4): a request id seen before returns the
 // same run (idempotence); a running workflow id conflicts (FAIL -> ALREADY_EXISTS with details,
-// USE_EXISTING -> that run, TERMINATE_EXISTING -> terminate it first); a closed one may be reused
-// per the reuse policy. Exercised by tests/engine/server_lifecycle_test.cpp (start, terminate,
+// USE_EXISTING -> that run, TERMINATE_EXISTING -> it is terminated in the transaction that starts
+// the new run); a closed one may be reused per the reuse policy. Asynchronous, like the calls of
+// update_run_async (update_run.h): no thread waits for its commit. Exercised by tests/engine/server_lifecycle_test.cpp (start, terminate,
 // timeout, cancel) and server_visibility_test.cpp (describe, list, count).
 #include <regex>
 
@@ -43,80 +44,70 @@ EngineError already_started(const std::string& workflow_id, const MutableState& 
 
 }  // namespace
 
-ws::StartWorkflowExecutionResponse HistoryEngine::start_workflow_execution(
-    const ws::StartWorkflowExecutionRequest& req) {
-  check_namespace(*this, req.namespace_());
-  if (req.workflow_id().empty()) throw invalid_argument("WorkflowId is not set on request");
-  if (req.workflow_type().name().empty()) throw invalid_argument("WorkflowType is not set on request");
-  if (req.task_queue().name().empty()) throw invalid_argument("TaskQueue is not set on request");
-  int64_t execution_timeout = checked_duration(req.workflow_execution_timeout(), "WorkflowExecutionTimeout");
-  int64_t run_timeout = checked_duration(req.workflow_run_timeout(), "WorkflowRunTimeout");
-  int64_t task_timeout = checked_duration(req.workflow_task_timeout(), "WorkflowTaskTimeout");
-  if (req.has_retry_policy()) normalize_retry_policy(req.retry_policy());  // validates
-  // StartWorkflowExecution itself cannot ask for a delayed first workflow task yet. Refused before
-  // anything happens (TERMINATE_EXISTING below would already have ended the running run).
-  if (checked_duration(req.workflow_start_delay(), "WorkflowStartDelay") > 0)
-    throw invalid_argument("WorkflowStartDelay is not supported by Reprise yet");
-  // Timeouts as Temporal normalises them (2.3).
-  if (execution_timeout > 0)
-    run_timeout = run_timeout == 0 ? execution_timeout : std::min(run_timeout, execution_timeout);
-  if (task_timeout == 0) task_timeout = options_.default_workflow_task_timeout_ms;
-  task_timeout = std::min(task_timeout, options_.max_workflow_task_timeout_ms);
-  if (run_timeout > 0) task_timeout = std::min(task_timeout, run_timeout);
-  const std::string request_id = req.request_id().empty() ? new_uuid() : req.request_id();
+// What a StartWorkflowExecution asks for, checked and normalised before its workflow's turn.
+struct HistoryEngine::StartPlan {
+  int64_t execution_timeout = 0, run_timeout = 0, task_timeout = 0;  // ms
+  std::string request_id;
+  enums::WorkflowIdReusePolicy reuse{};
+  enums::WorkflowIdConflictPolicy conflict{};
+};
 
-  auto reuse = req.workflow_id_reuse_policy();
-  auto conflict = req.workflow_id_conflict_policy();
-  if (reuse == enums::WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING) {
-    reuse = enums::WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE;
-    conflict = enums::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING;
-  }
-  if (reuse == enums::WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED) reuse = enums::WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE;
-  if (conflict == enums::WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED) conflict = enums::WORKFLOW_ID_CONFLICT_POLICY_FAIL;
+// One StartWorkflowExecution in flight. Like update_run_async (update_run.h), its decision runs
+// under the workflow id's turn on the caller's thread (or the io thread), and the rest once the
+// store has the transaction durably, on the store's writer thread.
+struct HistoryEngine::AsyncStart : std::enable_shared_from_this<AsyncStart> {
+  AsyncStart(HistoryEngine& engine, const ws::StartWorkflowExecutionRequest& req, StartPlan plan,
+             Reply<ws::StartWorkflowExecutionResponse> reply)
+      : engine(engine),
+        req(req),
+        plan(std::move(plan)),
+        ctx(engine.context_for(req.namespace_(), req.workflow_id())),
+        reply(std::move(reply)) {}
 
-  ExecutionKey current_key{req.namespace_(), req.workflow_id(), ""};
-  auto ctx = context_for(req.namespace_(), req.workflow_id());
-  AfterCommit after_commit(*this);  // destroyed after `lock`: see its comment in history_engine.h
-  std::lock_guard lock(ctx->turn);
-
-  ws::StartWorkflowExecutionResponse resp;
-  if (LoadedRun* current = find_run(*ctx, current_key)) {
-    const auto& cst = current->state;
-    if (cst.execution().start_request_id() == request_id) {
-      // The same request again (a client retry): the run it created is the answer.
-      resp.set_run_id(cst.execution().run_id());
-      resp.set_started(true);
-      resp.set_status(cst.execution().status());
-      return resp;
+  void attempt() {
+    try {
+      if (!decide()) return;  // answered without a commit
+    } catch (...) {
+      return finish(std::current_exception());
     }
-    if (is_running(cst)) {
-      if (conflict == enums::WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) {
-        resp.set_run_id(cst.execution().run_id());
-        resp.set_started(false);
-        resp.set_status(cst.execution().status());
-        return resp;
+    engine.commit_async(*ctx, transaction,
+                        [self = shared_from_this()](history::CommitResult result, std::exception_ptr error) {
+                          self->committed(result, error);
+                        });
+  }
+
+  // Applies the id rules to the current run, if any. Returns false when the answer is already
+  // given; else `transaction` holds the new run (and, for TERMINATE_EXISTING, the end of the old
+  // one: both in one transaction, as for continue-as-new).
+  bool decide() {
+    if (LoadedRun* current = engine.find_run(*ctx, ExecutionKey{req.namespace_(), req.workflow_id(), ""})) {
+      const auto& cst = current->state;
+      ws::StartWorkflowExecutionResponse existing;
+      existing.set_run_id(cst.execution().run_id());
+      existing.set_status(cst.execution().status());
+      if (cst.execution().start_request_id() == plan.request_id) {
+        // The same request again (a client retry): the run it created is the answer.
+        existing.set_started(true);
+        return answer(std::move(existing));
       }
-      if (conflict != enums::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING)
-        throw already_started(req.workflow_id(), cst);
-      ExecutionUpdate u(current->state, clock_.now_ms());
-      u.set_key(current->row.key);
-      Payloads no_details;
-      try {
-        terminate_run(u, "terminated by a new start with conflict policy TERMINATE_EXISTING", no_details,
-                      req.identity());
-        if (commit(*ctx, *current, u, after_commit) != history::CommitResult::Ok)
-          throw EngineError(grpc::StatusCode::ABORTED, "workflow changed while terminating it; try again");
-      } catch (...) {
-        ctx->cached.reset();
-        throw;
+      if (is_running(cst)) {
+        if (plan.conflict == enums::WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) return answer(std::move(existing));
+        if (plan.conflict != enums::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING)
+          throw already_started(req.workflow_id(), cst);
+        closing.emplace(current->state, engine.clock_.now_ms());
+        closing->set_key(current->row.key);
+        engine.terminate_run(*closing, "terminated by a new start with conflict policy TERMINATE_EXISTING", {},
+                             req.identity());
+        begin(closing->start_successor(new_key()));
+        transaction = engine.prepare_commit(*current, *closing);
+        return true;
       }
-    } else {
       auto status = cst.execution().status();
       bool failed_like =
           status == enums::WORKFLOW_EXECUTION_STATUS_FAILED || status == enums::WORKFLOW_EXECUTION_STATUS_TERMINATED ||
           status == enums::WORKFLOW_EXECUTION_STATUS_CANCELED || status == enums::WORKFLOW_EXECUTION_STATUS_TIMED_OUT;
-      if (reuse == enums::WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE ||
-          (reuse == enums::WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY && !failed_like)) {
+      if (plan.reuse == enums::WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE ||
+          (plan.reuse == enums::WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY && !failed_like)) {
         api::errordetails::v1::WorkflowExecutionAlreadyStartedFailure details;
         details.set_start_request_id(cst.execution().start_request_id());
         details.set_run_id(cst.execution().run_id());
@@ -127,50 +118,137 @@ ws::StartWorkflowExecutionResponse HistoryEngine::start_workflow_execution(
                           details);
       }
     }
+    fresh = std::make_unique<NewRun>(engine.clock_.now_ms());
+    fresh->state.set_next_event_id(1);
+    fresh->update.set_key(new_key());
+    auto* info = fresh->state.mutable_execution();
+    info->set_namespace_(req.namespace_());
+    info->set_workflow_id(req.workflow_id());
+    info->set_run_id(fresh->update.key().run_id);
+    begin(*fresh);
+    transaction = engine.prepare_new_run(fresh->update);
+    return true;
   }
 
-  // A new run.
-  const std::string run_id = new_uuid();
-  MutableState st;
-  auto* info = st.mutable_execution();
-  info->set_namespace_(req.namespace_());
-  info->set_workflow_id(req.workflow_id());
-  info->set_run_id(run_id);
-  info->set_start_request_id(request_id);
-  st.set_next_event_id(1);
-  ExecutionUpdate u(st, clock_.now_ms());
-  u.set_key(ExecutionKey{req.namespace_(), req.workflow_id(), run_id});
+  ExecutionKey new_key() { return ExecutionKey{req.namespace_(), req.workflow_id(), new_uuid()}; }
 
-  HistoryEvent started;
-  started.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
-  auto* a = started.mutable_workflow_execution_started_event_attributes();
-  *a->mutable_workflow_type() = req.workflow_type();
-  a->mutable_task_queue()->set_name(req.task_queue().name());
-  a->mutable_task_queue()->set_kind(enums::TASK_QUEUE_KIND_NORMAL);
-  if (req.has_input()) *a->mutable_input() = req.input();
-  *a->mutable_workflow_execution_timeout() = duration_from_ms(execution_timeout);
-  *a->mutable_workflow_run_timeout() = duration_from_ms(run_timeout);
-  *a->mutable_workflow_task_timeout() = duration_from_ms(task_timeout);
-  a->set_original_execution_run_id(run_id);
-  a->set_identity(req.identity());
-  a->set_first_execution_run_id(run_id);
-  if (req.has_retry_policy()) *a->mutable_retry_policy() = normalize_retry_policy(req.retry_policy());
-  a->set_attempt(1);
-  a->set_cron_schedule(req.cron_schedule());
-  *a->mutable_first_workflow_task_backoff() = duration_from_ms(0);
-  if (req.has_memo()) *a->mutable_memo() = req.memo();
-  if (req.has_search_attributes()) *a->mutable_search_attributes() = req.search_attributes();
-  if (req.has_header()) *a->mutable_header() = req.header();
-  a->set_workflow_id(req.workflow_id());
-  if (execution_timeout > 0)
-    *a->mutable_workflow_execution_expiration_time() = timestamp_from_ms(u.now_ms() + execution_timeout);
-  begin_run(u, std::move(started));
+  // The new run's first events: WorkflowExecutionStarted as the request describes it, then
+  // begin_run's WorkflowTaskScheduled and timeouts.
+  void begin(NewRun& run) {
+    ExecutionUpdate& u = run.update;
+    const std::string& run_id = u.key().run_id;
+    run.state.mutable_execution()->set_start_request_id(plan.request_id);
+    HistoryEvent started;
+    started.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
+    auto* a = started.mutable_workflow_execution_started_event_attributes();
+    *a->mutable_workflow_type() = req.workflow_type();
+    a->mutable_task_queue()->set_name(req.task_queue().name());
+    a->mutable_task_queue()->set_kind(enums::TASK_QUEUE_KIND_NORMAL);
+    if (req.has_input()) *a->mutable_input() = req.input();
+    *a->mutable_workflow_execution_timeout() = duration_from_ms(plan.execution_timeout);
+    *a->mutable_workflow_run_timeout() = duration_from_ms(plan.run_timeout);
+    *a->mutable_workflow_task_timeout() = duration_from_ms(plan.task_timeout);
+    a->set_original_execution_run_id(run_id);
+    a->set_identity(req.identity());
+    a->set_first_execution_run_id(run_id);
+    if (req.has_retry_policy()) *a->mutable_retry_policy() = normalize_retry_policy(req.retry_policy());
+    a->set_attempt(1);
+    a->set_cron_schedule(req.cron_schedule());
+    *a->mutable_first_workflow_task_backoff() = duration_from_ms(0);
+    if (req.has_memo()) *a->mutable_memo() = req.memo();
+    if (req.has_search_attributes()) *a->mutable_search_attributes() = req.search_attributes();
+    if (req.has_header()) *a->mutable_header() = req.header();
+    a->set_workflow_id(req.workflow_id());
+    if (plan.execution_timeout > 0)
+      *a->mutable_workflow_execution_expiration_time() = timestamp_from_ms(u.now_ms() + plan.execution_timeout);
+    engine.begin_run(u, std::move(started));
+  }
 
-  commit_new_run(*ctx, u, after_commit);
-  resp.set_run_id(run_id);
-  resp.set_started(true);
-  resp.set_status(enums::WORKFLOW_EXECUTION_STATUS_RUNNING);
-  return resp;
+  void committed(history::CommitResult result, std::exception_ptr error) {
+    if (!error && result != history::CommitResult::Ok) {
+      error = std::make_exception_ptr(
+          closing ? EngineError(grpc::StatusCode::ABORTED, "workflow changed while terminating it; try again")
+                  : EngineError(grpc::StatusCode::ALREADY_EXISTS,
+                                "run " + transaction.execution.key.run_id + " already exists"));
+    }
+    if (error) return finish(error);
+    ws::StartWorkflowExecutionResponse started;
+    started.set_run_id(closing ? closing->successor()->update.key().run_id : fresh->update.key().run_id);
+    started.set_started(true);
+    started.set_status(enums::WORKFLOW_EXECUTION_STATUS_RUNNING);
+    {
+      AfterCommit after_commit(engine);  // runs after the turn is passed on, below
+      if (closing)
+        engine.apply_commit(*ctx, *ctx->cached, *closing, transaction, after_commit);
+      else
+        engine.apply_new_run(*ctx, fresh->update, transaction, after_commit);
+      closing.reset();  // before the turn goes: it refers to the cached state
+      forget_if_closed(*ctx);
+      ctx->turn.unlock();
+    }
+    reply(std::move(started), nullptr);
+  }
+
+  bool answer(ws::StartWorkflowExecutionResponse response) {
+    ctx->turn.unlock();
+    reply(std::move(response), nullptr);
+    return false;
+  }
+
+  void finish(std::exception_ptr error) {
+    if (closing) ctx->cached.reset();  // terminate_run changed the cached state: forget it
+    closing.reset();
+    ctx->turn.unlock();
+    reply({}, error);
+  }
+
+  HistoryEngine& engine;
+  const ws::StartWorkflowExecutionRequest& req;
+  StartPlan plan;
+  ContextLease ctx;
+  Reply<ws::StartWorkflowExecutionResponse> reply;
+  std::optional<ExecutionUpdate> closing;  // TERMINATE_EXISTING: the running run's end, the new run its successor
+  std::unique_ptr<NewRun> fresh;           // otherwise: the new run alone
+  history::Transaction transaction;
+};
+
+void HistoryEngine::start_workflow_execution(const ws::StartWorkflowExecutionRequest& req,
+                                             Reply<ws::StartWorkflowExecutionResponse> reply) {
+  check_namespace(*this, req.namespace_());
+  if (req.workflow_id().empty()) throw invalid_argument("WorkflowId is not set on request");
+  if (req.workflow_type().name().empty()) throw invalid_argument("WorkflowType is not set on request");
+  if (req.task_queue().name().empty()) throw invalid_argument("TaskQueue is not set on request");
+  StartPlan plan;
+  plan.execution_timeout = checked_duration(req.workflow_execution_timeout(), "WorkflowExecutionTimeout");
+  plan.run_timeout = checked_duration(req.workflow_run_timeout(), "WorkflowRunTimeout");
+  plan.task_timeout = checked_duration(req.workflow_task_timeout(), "WorkflowTaskTimeout");
+  if (req.has_retry_policy()) normalize_retry_policy(req.retry_policy());  // validates
+  // StartWorkflowExecution itself cannot ask for a delayed first workflow task yet. Refused before
+  // anything happens (TERMINATE_EXISTING would already have ended the running run).
+  if (checked_duration(req.workflow_start_delay(), "WorkflowStartDelay") > 0)
+    throw invalid_argument("WorkflowStartDelay is not supported by Reprise yet");
+  // Timeouts as Temporal normalises them (2.3).
+  if (plan.execution_timeout > 0)
+    plan.run_timeout =
+        plan.run_timeout == 0 ? plan.execution_timeout : std::min(plan.run_timeout, plan.execution_timeout);
+  if (plan.task_timeout == 0) plan.task_timeout = options_.default_workflow_task_timeout_ms;
+  plan.task_timeout = std::min(plan.task_timeout, options_.max_workflow_task_timeout_ms);
+  if (plan.run_timeout > 0) plan.task_timeout = std::min(plan.task_timeout, plan.run_timeout);
+  plan.request_id = req.request_id().empty() ? new_uuid() : req.request_id();
+
+  plan.reuse = req.workflow_id_reuse_policy();
+  plan.conflict = req.workflow_id_conflict_policy();
+  if (plan.reuse == enums::WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING) {
+    plan.reuse = enums::WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE;
+    plan.conflict = enums::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING;
+  }
+  if (plan.reuse == enums::WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED)
+    plan.reuse = enums::WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE;
+  if (plan.conflict == enums::WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED)
+    plan.conflict = enums::WORKFLOW_ID_CONFLICT_POLICY_FAIL;
+
+  auto op = std::make_shared<AsyncStart>(*this, req, std::move(plan), std::move(reply));
+  op->ctx->turn.take([op] { op->attempt(); });
 }
 
 void HistoryEngine::begin_run(ExecutionUpdate& u, HistoryEvent started) {

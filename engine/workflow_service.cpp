@@ -163,7 +163,8 @@ WorkflowService::Reactor* WorkflowService::DescribeNamespace(Ctx* ctx, const ws:
 WorkflowService::Reactor* WorkflowService::StartWorkflowExecution(Ctx* ctx,
                                                                   const ws::StartWorkflowExecutionRequest* req,
                                                                   ws::StartWorkflowExecutionResponse* resp) {
-  return unary(ctx, req, resp, [this](const auto& r) { return engine_.start_workflow_execution(r); });
+  return unary_async(ctx, req, resp,
+                     [this](const auto& r, auto reply) { engine_.start_workflow_execution(r, std::move(reply)); });
 }
 
 WorkflowService::Reactor* WorkflowService::GetWorkflowExecutionHistory(

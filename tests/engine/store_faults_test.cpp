@@ -73,3 +73,45 @@ TEST_CASE("a commit that wrote and then failed counts as landed: the retry is re
   auto wt = w.next_workflow_task();
   CHECK(wt.started_event_id() == 9);
 }
+
+TEST_CASE("a start with TERMINATE_EXISTING ends the old run and begins the new one in one commit, or neither",
+          "[server][faults][start]") {
+  FaultyServer f;
+  RawWorker w(*f.server, "faults");
+  const std::string first_run = w.start("wf-replace");
+  auto replace = [](ws::StartWorkflowExecutionRequest& req) {
+    req.set_workflow_id_conflict_policy(enums::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING);
+    req.set_request_id("replace-1");
+  };
+  ws::StartWorkflowExecutionRequest req;
+  req.set_namespace_("default");
+  req.set_workflow_id("wf-replace");
+  req.mutable_workflow_type()->set_name("TestWorkflow");
+  req.mutable_task_queue()->set_name("faults");
+  replace(req);
+  ws::StartWorkflowExecutionResponse resp;
+
+  // The commit fails: the old run is still running, untouched, and there is no new run.
+  f.faults->fail_next_commit_before_write();
+  CHECK(call(*f.server, &ws::WorkflowService::Stub::StartWorkflowExecution, req, resp).error_code() ==
+        grpc::StatusCode::UNAVAILABLE);
+  CHECK(history_lines(*f.server, "wf-replace") == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled"});
+  CHECK(describe(*f.server, "wf-replace").workflow_execution_info().execution().run_id() == first_run);
+
+  // The retry lands both at once (one commit); its acknowledgement is lost, so the server asks the
+  // store whether it was written.
+  f.faults->fail_next_commit_after_write();
+  const auto commits_before = f.faults->counters().commits;
+  REQUIRE(call(*f.server, &ws::WorkflowService::Stub::StartWorkflowExecution, req, resp).ok());
+  CHECK(f.faults->counters().commits - commits_before == 1);
+  CHECK(resp.run_id() != first_run);
+  CHECK(f.faults->counters().failed_after_write == 1);
+  CHECK(event_lines(history_of(*f.server, "wf-replace", first_run)) ==
+        Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowExecutionTerminated"});
+  CHECK(history_lines(*f.server, "wf-replace") == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled"});
+  CHECK(describe(*f.server, "wf-replace").workflow_execution_info().execution().run_id() == resp.run_id());
+  // A client retrying the same request gets the run it created, not a third one.
+  ws::StartWorkflowExecutionResponse again;
+  REQUIRE(call(*f.server, &ws::WorkflowService::Stub::StartWorkflowExecution, req, again).ok());
+  CHECK(again.run_id() == resp.run_id());
+}
