@@ -247,7 +247,7 @@ void HistoryEngine::AfterCommit::answer(std::vector<std::shared_ptr<HistoryWaite
 }
 
 // One update_run_async in flight. Its steps run where update_run.h says: attempt() on the caller's
-// thread (or the io thread's), committed() on the store's writer thread; both with the turn held.
+// thread (or the io thread's), committed() on the store's answering thread; both with the turn held.
 struct HistoryEngine::AsyncUpdate : std::enable_shared_from_this<AsyncUpdate> {
   AsyncUpdate(HistoryEngine& engine, const ExecutionKey& key, std::function<void(ExecutionUpdate&)> apply,
               std::function<void(std::exception_ptr)> finished)
@@ -285,7 +285,7 @@ struct HistoryEngine::AsyncUpdate : std::enable_shared_from_this<AsyncUpdate> {
       if (++conflicts > kMaxConflicts)
         return done(std::make_exception_ptr(
             EngineError(grpc::StatusCode::ABORTED, "too many concurrent changes to workflow " + key.workflow_id)));
-      // On the io thread: not the writer's, and nothing there waits for a turn (workflow_turn.h).
+      // On the io thread: not the store's, and nothing there waits for a turn (workflow_turn.h).
       return boost::asio::post(engine.io_, [self = shared_from_this()] { self->attempt(); });
     }
     {
@@ -348,7 +348,7 @@ void HistoryEngine::commit_async(WorkflowContext& ctx, history::Transaction& tx,
                                  std::function<void(history::CommitResult, std::exception_ptr)> done) {
   store_.commit_async(tx, [this, &ctx, &tx, done = std::move(done)](history::CommitOutcome outcome) {
     if (!outcome.error) return done(outcome.result, nullptr);
-    // Rare. Finding out whether it landed reads the store: not on the writer thread, which must not
+    // Rare. Finding out whether it landed reads the store: not on the store's thread, which must not
     // wait, but on the io thread, where nothing waits for a turn (workflow_turn.h).
     boost::asio::post(io_, [this, &ctx, &tx, done, error = outcome.error] {
       history::CommitResult result;

@@ -90,7 +90,7 @@ struct StartedWorkflowTask {
 
 // How an asynchronous engine method answers: exactly once, with its response or with the error it
 // would have thrown (an EngineError, or anything else for INTERNAL), on whichever thread finished
-// the work: the caller's, an engine thread, or the store's writer thread.
+// the work: the caller's, an engine thread, or the store's thread that answers commits.
 template <class Response>
 using Reply = std::function<void(Response, std::exception_ptr)>;
 
@@ -243,7 +243,7 @@ class HistoryEngine {
   // answered, and the history polls their new events answer (a client waiting for a result) are
   // answered. What each needs of the run is seen while the committer still has the turn, so
   // neither takes it again: a caller declares this BEFORE taking the turn, so it is destroyed after
-  // the turn is passed on, and the store's writer thread (update_run_async), which must not wait
+  // the turn is passed on, and the store's answering thread (update_run_async), which must not wait
   // for a turn, can run it too. A task or a result goes from the commit to its answer with no
   // hand-off to another thread.
   class AfterCommit {
@@ -271,7 +271,7 @@ class HistoryEngine {
   void apply_new_run(WorkflowContext& ctx, ExecutionUpdate& update, history::Transaction& tx,
                      AfterCommit& after_commit);
   // The store's commit_async, plus step 2 when the store fails (asked on the io thread, not the
-  // writer's). `done(result, error)` runs once; `ctx` and `tx` must stay alive until it has.
+  // store's). `done(result, error)` runs once; `ctx` and `tx` must stay alive until it has.
   void commit_async(WorkflowContext& ctx, history::Transaction& tx,
                     std::function<void(history::CommitResult, std::exception_ptr)> done);
   // Commits an update of an existing run; on Ok, its claimed tasks go to `after_commit`. In three

@@ -50,7 +50,7 @@ auto HistoryEngine::update_run(const ExecutionKey& key, Fn&& fn) {
 //   the caller's thread   takes the turn (if another request has it, the rest runs on the io
 //                         thread when it is passed on), runs `fn` on an ExecutionUpdate and hands
 //                         the transaction to the store with commit_async, keeping the turn;
-//   the store's writer    once the commit is durable: the run's new row, tasks to matching, timers
+//   the store's thread    once the commit is durable: the run's new row, tasks to matching, timers
 //                         armed (apply_commit); the turn passed on; claimed tasks and woken history
 //                         polls answered (AfterCommit); then `then(fn's result, nullptr)`.
 // `fn` returns the value `then` gets (a response). `then(R{}, error)` instead if `fn` threw (an

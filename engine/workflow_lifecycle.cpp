@@ -54,7 +54,7 @@ struct HistoryEngine::StartPlan {
 
 // One StartWorkflowExecution in flight. Like update_run_async (update_run.h), its decision runs
 // under the workflow id's turn on the caller's thread (or the io thread), and the rest once the
-// store has the transaction durably, on the store's writer thread.
+// store has the transaction durably, on the store's answering thread.
 struct HistoryEngine::AsyncStart : std::enable_shared_from_this<AsyncStart> {
   AsyncStart(HistoryEngine& engine, const ws::StartWorkflowExecutionRequest& req, StartPlan plan,
              Reply<ws::StartWorkflowExecutionResponse> reply)

@@ -1,7 +1,7 @@
 // A workflow's turn: requests on one workflow id take turns, so that no two interleave their
 // read-modify-write of its mutable state (history_engine.h). It is a mutex with one difference:
 // the turn may end on another thread than the one that took it. A request that commits takes the
-// turn on the thread that runs its handler and keeps it while the store writes; the store's writer
+// turn on the thread that runs its handler and keeps it while the store writes; the store's
 // thread ends it when the commit is durable (HistoryEngine::update_run_async, update_run.h). So no
 // thread sits blocked for an fsync, yet the next request on the workflow still waits for it: it
 // must see the committed state, never one a failed commit could take back.
@@ -67,7 +67,7 @@ class WorkflowTurn {
       *next.granted = true;
       lock.unlock();
       granted_cv_.notify_all();
-    } else {  // never on the releasing thread: it may be the store's writer, which must not block
+    } else {  // never on the releasing thread: it may be the store's, which must not block
       lock.unlock();
       boost::asio::post(executor_, std::move(next.start));
     }

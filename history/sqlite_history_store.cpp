@@ -421,7 +421,10 @@ void bind_list_filter(Statement& s, const ListFilter& filter) {
 //
 // and only then answers every caller. While that fsync runs, new commits pile up in the queue
 // and become the next group, so the busier the server, the more transactions share each fsync:
-// the cost of durability is per group, not per workflow. Nobody is answered before the COMMIT
+// the cost of durability is per group, not per workflow. The answers themselves (the callers'
+// callbacks, which for the engine's asynchronous requests finish RPCs) are run by a second thread,
+// the answerer, in queue order: the writer begins the next group while the last one's answers go
+// out, instead of after them. Nobody is answered before the COMMIT
 // that contains their data is on disk, so no caller is ever told "Ok" for something a crash could
 // take back. Savepoints keep transactions independent: a Conflict rolls back only its own
 // changes; only a failing COMMIT (or an error that aborts the SQLite transaction) fails the group.
@@ -461,6 +464,12 @@ struct Pending {
   CommitDone done;
 };
 
+// What the answerer thread tells one caller.
+struct Answer {
+  CommitDone done;
+  CommitOutcome outcome;
+};
+
 // The ids the store gave one run's new task and timer rows.
 struct RowIds {
   std::vector<int64_t> task_ids;
@@ -487,6 +496,7 @@ struct SqliteHistoryStore::Impl {
     }
     writer = std::make_unique<Connection>(options, /*read_only=*/false);
     create_or_check_schema();
+    answer_thread = std::thread([this] { answer_loop(); });
     writer_thread = std::thread([this] { writer_loop(); });
   }
 
@@ -497,6 +507,12 @@ struct SqliteHistoryStore::Impl {
     }
     queue_cv.notify_one();
     writer_thread.join();  // the loop drains the queue before it returns
+    {                      // then the answerer, once it has answered every group the writer finished
+      std::lock_guard lock(answer_mu);
+      answer_stopping = true;
+    }
+    answer_cv.notify_one();
+    answer_thread.join();
   }
 
   void create_or_check_schema() {
@@ -596,8 +612,10 @@ struct SqliteHistoryStore::Impl {
     }
     transactions.fetch_add(group.size(), std::memory_order_relaxed);
 
-    // Answer the callers, in queue order. Once `done` has run the caller may free its Transaction,
-    // so the ids are written into it before and nothing touches it after.
+    // Answer the callers, in queue order, through the answerer. Once `done` has run the caller may
+    // free its Transaction, so the ids are written into it here and nothing touches it after.
+    std::vector<Answer> answers;
+    answers.reserve(group.size());
     for (size_t i = 0; i < group.size(); ++i) {
       Pending& pending = group[i];
       Outcome& outcome = outcomes[i];
@@ -620,7 +638,28 @@ struct SqliteHistoryStore::Impl {
           }
         }
       }
-      pending.done(std::move(reply));  // must not throw (history_store.h)
+      answers.push_back(Answer{std::move(pending.done), std::move(reply)});
+    }
+    {
+      std::lock_guard lock(answer_mu);
+      answer_queue.push_back(std::move(answers));
+    }
+    answer_cv.notify_one();
+  }
+
+  // --- answerer thread -----------------------------------------------------------------------
+
+  void answer_loop() {
+    for (;;) {
+      std::vector<Answer> group;
+      {
+        std::unique_lock lock(answer_mu);
+        answer_cv.wait(lock, [&] { return answer_stopping || !answer_queue.empty(); });
+        if (answer_queue.empty()) return;  // stopping, and every group answered
+        group = std::move(answer_queue.front());
+        answer_queue.pop_front();
+      }
+      for (Answer& answer : group) answer.done(std::move(answer.outcome));  // must not throw (history_store.h)
     }
   }
 
@@ -777,6 +816,13 @@ struct SqliteHistoryStore::Impl {
   std::atomic<uint64_t> transactions{0};
   std::atomic<uint64_t> commits{0};
 
+  // Groups committed (or failed) whose callers the answerer has yet to answer, oldest first.
+  std::mutex answer_mu;
+  std::condition_variable answer_cv;
+  std::deque<std::vector<Answer>> answer_queue;
+  bool answer_stopping = false;  // set once the writer has stopped: answer what is left, then end
+
+  std::thread answer_thread;
   std::thread writer_thread;  // last: started once everything above exists
 };
 

@@ -3,12 +3,13 @@
 // Durability costs an fsync, and an fsync costs milliseconds. If every workflow transaction paid
 // its own, the whole server would manage a few hundred state changes per second. So commit() does
 // not write: it queues the transaction and waits (commit_async leaves a callback instead, and its
-// caller goes on at once). One writer thread takes everything queued,
-// applies it inside ONE SQLite transaction (each caller's transaction in its own SAVEPOINT, so one
-// Conflict does not spoil its neighbours) and pays ONE fsync for the whole group before answering
-// every caller. Readers use separate connections; SQLite's WAL mode lets them read beside the
-// writer. What was just committed is also kept in memory (recent_runs_cache.h) for the reads that
-// follow. The file layout (tables, indexes) is described in sqlite_history_store.cpp.
+// caller goes on at once). One writer thread takes everything queued, applies it inside ONE SQLite
+// transaction (each caller's transaction in its own SAVEPOINT, so one Conflict does not spoil its
+// neighbours) and pays ONE fsync for the whole group; a second thread then answers every caller of
+// the group, while the writer goes on with the next. Readers use separate connections; SQLite's
+// WAL mode lets them read beside the writer. What was just committed is also kept in memory
+// (recent_runs_cache.h) for the reads that follow. The file layout (tables, indexes) is described
+// in sqlite_history_store.cpp.
 //
 // Exercised by tests/history/store_conformance_test.cpp (the contract every store meets) and
 // tests/history/store_sqlite_test.cpp (reopen, crash durability, group commit).
@@ -91,8 +92,8 @@ class SqliteHistoryStore final : public HistoryStore {
   // Blocks until the group containing `tx` is durably committed (or rolled back). May be called
   // from any number of threads at once; that is what makes groups form.
   [[nodiscard]] CommitResult commit(Transaction& tx) override;
-  // Queues `tx` for the next group and returns; `done` runs on the writer thread once the group's
-  // COMMIT is durable (or failed), in queue order. commit() is this plus a wait.
+  // Queues `tx` for the next group and returns; `done` runs on the store's answering thread once
+  // the group's COMMIT is durable (or failed), in queue order. commit() is this plus a wait.
   void commit_async(Transaction& tx, CommitDone done) override;
 
   std::optional<ExecutionRow> get_execution(const ExecutionKey& key) override;

@@ -15,7 +15,7 @@ using reprise::history::Transaction;
 namespace {
 
 // A memory store whose commit_async waits at a gate; opening it commits what waited, in order, on
-// a thread of its own (as the SQLite store's writer does). Everything else goes straight through.
+// a thread of its own (as the SQLite store's answering thread does). Everything else goes straight through.
 class GatedStore final : public reprise::history::HistoryStore {
  public:
   void close_gate() {

@@ -1,6 +1,6 @@
 // Unit tests of a workflow's turn (engine/workflow_turn.h): requests on one workflow take turns
 // first come, first served, whether they wait blocked (lock) or leave a start behind (take), and
-// the turn may be passed on by another thread than the one that took it, as the store's writer
+// the turn may be passed on by another thread than the one that took it, as the store's thread
 // does once a commit is durable.
 #include "engine/workflow_turn.h"
 
@@ -70,7 +70,7 @@ TEST_CASE("a taken turn keeps later starts waiting until it is passed on, then r
   });
   CHECK(log.get() == std::vector<std::string>{"first"});  // the others wait for the turn
 
-  // Passed on from another thread than the one that took it (the store's writer, in the engine).
+  // Passed on from another thread than the one that took it (the store's, in the engine).
   std::thread([&] { turn.unlock(); }).join();
   CHECK(second_ran.get_future().get() == io.thread.get_id());  // started on the executor
   CHECK(log.get() == std::vector<std::string>{"first", "second"});
