@@ -367,20 +367,25 @@ struct Client::ResultWait : std::enable_shared_from_this<ResultWait> {
         [self = shared_from_this(), call](grpc::Status st) { self->answered(st, call->resp); });
   }
 
+  // Decides first (poll again, the result, or an error), then acts: `then` runs outside the try,
+  // so an exception of its own is not mistaken for the wait's.
   void answered(const grpc::Status& st, ws::GetWorkflowExecutionHistoryResponse& resp) {
     std::optional<Payloads> result;
+    std::exception_ptr error;
     try {
-      if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) return poll();
-      if (!st.ok()) throw_status(st, "wait for the result of " + workflow_id);
-      if (resp.history().events_size() == 0) {
-        token = resp.next_page_token();
-        return poll();
+      if (st.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {  // a long poll that ran out: again
+        if (!st.ok()) throw_status(st, "wait for the result of " + workflow_id);
+        if (resp.history().events_size() == 0) {
+          token = resp.next_page_token();
+        } else {
+          token.clear();
+          result = follow_close_event(workflow_id, resp.history().events(resp.history().events_size() - 1), run_id);
+        }
       }
-      token.clear();
-      result = follow_close_event(workflow_id, resp.history().events(resp.history().events_size() - 1), run_id);
     } catch (...) {
-      return fail(std::current_exception());
+      error = std::current_exception();
     }
+    if (error) return fail(error);
     if (!result) return poll();
     then({std::move(result), nullptr});
   }

@@ -258,7 +258,6 @@ struct HistoryEngine::AsyncUpdate : std::enable_shared_from_this<AsyncUpdate> {
         finished(std::move(finished)) {}
 
   void attempt() {
-    history::Transaction* tx = nullptr;
     try {
       LoadedRun& run = engine.load_run(*ctx, key);
       update.emplace(run.state, engine.clock_.now_ms());
@@ -266,14 +265,13 @@ struct HistoryEngine::AsyncUpdate : std::enable_shared_from_this<AsyncUpdate> {
       apply(*update);
       if (update->empty()) return done(nullptr);
       transaction = engine.prepare_commit(run, *update);
-      tx = &transaction;
     } catch (...) {
-      ctx->cached.reset();  // the handler may have changed the cached state half-way: forget it
       return done(std::current_exception());
     }
-    engine.commit_async(*ctx, *tx, [self = shared_from_this()](history::CommitResult result, std::exception_ptr error) {
-      self->committed(result, error);
-    });
+    engine.commit_async(*ctx, transaction,
+                        [self = shared_from_this()](history::CommitResult result, std::exception_ptr error) {
+                          self->committed(result, error);
+                        });
   }
 
   void committed(history::CommitResult result, std::exception_ptr error) {
@@ -288,20 +286,20 @@ struct HistoryEngine::AsyncUpdate : std::enable_shared_from_this<AsyncUpdate> {
       // On the io thread: not the store's, and nothing there waits for a turn (workflow_turn.h).
       return boost::asio::post(engine.io_, [self = shared_from_this()] { self->attempt(); });
     }
-    {
-      AfterCommit after_commit(engine);  // runs after the turn is passed on, below
-      engine.apply_commit(*ctx, *ctx->cached, *update, transaction, after_commit);
-      update.reset();  // before the turn goes: it refers to the cached state
-      forget_if_closed(*ctx);
-      ctx->turn.unlock();
-    }
-    finished(nullptr);
+    finished(engine.take_in_landed(
+        *ctx,
+        [&](AfterCommit& after_commit) { engine.apply_commit(*ctx, *ctx->cached, *update, transaction, after_commit); },
+        [&] { update.reset(); }));
   }
 
-  // The end of a request that did not commit: pass the turn on, then answer.
+  // The end of a request that did not commit, or whose commit failed: pass the turn on, then
+  // answer. After an error the cached state may hold what never reached the store: forgotten.
   void done(std::exception_ptr error) {
     update.reset();
-    if (!error) forget_if_closed(*ctx);
+    if (error)
+      ctx->cached.reset();
+    else
+      forget_if_closed(*ctx);
     ctx->turn.unlock();
     finished(error);
   }
@@ -321,6 +319,25 @@ void HistoryEngine::run_update_async(const ExecutionKey& key, std::function<void
                                      std::function<void(std::exception_ptr)> finished) {
   auto op = std::make_shared<AsyncUpdate>(*this, key, std::move(apply), std::move(finished));
   op->ctx->turn.take([op] { op->attempt(); });
+}
+
+std::exception_ptr HistoryEngine::take_in_landed(WorkflowContext& ctx, const std::function<void(AfterCommit&)>& take_in,
+                                                 const std::function<void()>& release) {
+  std::exception_ptr error;
+  {
+    AfterCommit after_commit(*this);  // runs after the turn is passed on, below
+    try {
+      take_in(after_commit);
+      release();
+      forget_if_closed(ctx);
+    } catch (...) {
+      error = std::current_exception();
+      release();
+      ctx.cached.reset();
+    }
+    ctx.turn.unlock();
+  }
+  return error;
 }
 
 void HistoryEngine::forget_if_closed(WorkflowContext& ctx) {

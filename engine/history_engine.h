@@ -232,7 +232,7 @@ class HistoryEngine {
                         std::function<void(std::exception_ptr)> finished);
 
   struct HistoryWaiter;
-  // What a reader of a run needs to know of it, seen during a turn (history_reads.cpp).
+  // What a reader of a run needs to know of it: as a committer saw it, or the store has it.
   struct RunView {
     ExecutionKey key;
     int64_t next_event_id = 1;
@@ -286,6 +286,13 @@ class HistoryEngine {
   //   3. on Ok: the run's new row cached, tasks to matching, timers armed, claims and polls handed on.
   void apply_commit(WorkflowContext& ctx, LoadedRun& run, ExecutionUpdate& update, history::Transaction& tx,
                     AfterCommit& after_commit);
+  // The end of an async commit that landed, with the turn still held: `take_in(after_commit)` (step
+  // 3, or apply_new_run), then `release()` (drop what refers to the cached state), then the turn
+  // passed on, then the after-commit work. If `take_in` throws, the write is durable but was not
+  // taken in (out of memory): the cached state is forgotten, so the next request reads the store,
+  // and the error is returned.
+  std::exception_ptr take_in_landed(WorkflowContext& ctx, const std::function<void(AfterCommit&)>& take_in,
+                                    const std::function<void()>& release);
   // A closed run is rarely touched again: drop its cached state so memory stays bounded.
   static void forget_if_closed(WorkflowContext& ctx);
   void on_timer(const TimerRow& timer);
@@ -373,7 +380,7 @@ class HistoryEngine {
   void park_history_waiter(const std::shared_ptr<HistoryWaiter>& waiter);
   void unpark_history_waiter(const std::shared_ptr<HistoryWaiter>& waiter);
   // Answers the waiter if there is something to answer now, and unparks it then; with what a
-  // committer saw of the run, or (no view) what its turn finds.
+  // committer saw of the run, or (no view) what the store has.
   void answer_history_waiter(const std::shared_ptr<HistoryWaiter>& waiter, const RunView* view = nullptr);
   void arm_history_wake();        // io thread only
   void expire_history_waiters();  // io thread only: answers the waiters whose deadline passed
@@ -382,15 +389,17 @@ class HistoryEngine {
   Clock& clock_;
   EngineOptions options_;
 
+  // Before io_, so that they outlive it: handlers still queued on io_ when it is destroyed (work
+  // cut short by a shutdown) hold contexts.
+  std::mutex contexts_mu_;
+  std::unordered_map<std::string, std::shared_ptr<WorkflowContext>> contexts_;
+
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> io_work_;
   std::thread io_thread_;
   std::unique_ptr<boost::asio::thread_pool> pool_;
   std::unique_ptr<Matching> matching_;
   std::unique_ptr<TimerService> timer_service_;
-
-  std::mutex contexts_mu_;
-  std::unordered_map<std::string, std::shared_ptr<WorkflowContext>> contexts_;
 
   std::mutex shut_down_sticky_mu_;
   std::unordered_set<std::string> shut_down_sticky_queues_;  // namespace + '/' + queue name

@@ -23,8 +23,10 @@ struct HistoryEngine::HistoryWaiter : PollHandle {
   std::mutex mu;
   bool finished = false;
   bool close_only = false;  // waits for the close event: nothing to read before the run closes
-  // True when it answered: with the given view of the run, or (nullptr) with what the run's turn shows.
-  std::function<bool(const RunView*)> try_answer;
+  // What there is to answer now, or nullopt: with the given view of the run, or (nullptr) with
+  // what the run's turn shows.
+  std::function<std::optional<ws::GetWorkflowExecutionHistoryResponse>(const RunView*)> read;
+  std::function<void(ws::GetWorkflowExecutionHistoryResponse)> done;
   std::function<void()> answer_empty;  // at the deadline
   // Answers empty unless already answered. A waiter canceled by its client stays in the indexes
   // until its deadline, then leaves them.
@@ -91,7 +93,8 @@ std::shared_ptr<PollHandle> HistoryEngine::get_workflow_execution_history(
   }
 
   // Reads what is there now; returns nullopt when the caller asked to wait and there is nothing yet.
-  // What the run is like comes from `seen` (a committer's view of it), else from a turn of its own.
+  // What the run is like comes from `seen` (what a committer saw of it), else from a turn of its
+  // own: taken after a commit under way, so the read shows what is committed.
   auto read = [this, requested, close_only, page_size, position, wait = req.wait_new_event()](
                   const RunView* seen) -> std::optional<ws::GetWorkflowExecutionHistoryResponse> {
     RunView view;
@@ -152,12 +155,8 @@ std::shared_ptr<PollHandle> HistoryEngine::get_workflow_execution_history(
     empty.set_next_page_token(token);
     done(std::move(empty));
   };
-  waiter->try_answer = [read, done](const RunView* seen) {
-    auto resp = read(seen);
-    if (!resp) return false;
-    done(std::move(*resp));
-    return true;
-  };
+  waiter->read = read;
+  waiter->done = done;
   park_history_waiter(waiter);
   // The run may have changed between the first read and parking: look once more.
   answer_history_waiter(waiter);
@@ -189,13 +188,27 @@ void HistoryEngine::answer_history_waiter(const std::shared_ptr<HistoryWaiter>& 
   {
     std::lock_guard lock(w->mu);
     if (w->finished) return;
-    try {
-      if (!w->try_answer(view)) return;
-    } catch (const std::exception& e) {
-      spdlog::warn("history long poll of {} failed: {}", w->key.workflow_id, e.what());
-      w->answer_empty();
-    }
+  }
+  // Read outside the waiter's mutex: without a view the read waits for the workflow's turn, and the
+  // request holding the turn may be about to answer this waiter itself (AfterCommit), for which it
+  // takes the mutex. Two answers may be read at once; the first to finish the waiter wins.
+  std::optional<ws::GetWorkflowExecutionHistoryResponse> response;
+  bool failed = false;
+  try {
+    response = w->read(view);
+  } catch (const std::exception& e) {
+    spdlog::warn("history long poll of {} failed: {}", w->key.workflow_id, e.what());
+    failed = true;
+  }
+  if (!response && !failed) return;
+  {
+    std::lock_guard lock(w->mu);
+    if (w->finished) return;
     w->finished = true;
+    if (failed)
+      w->answer_empty();
+    else
+      w->done(std::move(*response));
   }
   unpark_history_waiter(w);
 }

@@ -176,16 +176,16 @@ struct HistoryEngine::AsyncStart : std::enable_shared_from_this<AsyncStart> {
     started.set_run_id(closing ? closing->successor()->update.key().run_id : fresh->update.key().run_id);
     started.set_started(true);
     started.set_status(enums::WORKFLOW_EXECUTION_STATUS_RUNNING);
-    {
-      AfterCommit after_commit(engine);  // runs after the turn is passed on, below
-      if (closing)
-        engine.apply_commit(*ctx, *ctx->cached, *closing, transaction, after_commit);
-      else
-        engine.apply_new_run(*ctx, fresh->update, transaction, after_commit);
-      closing.reset();  // before the turn goes: it refers to the cached state
-      forget_if_closed(*ctx);
-      ctx->turn.unlock();
-    }
+    auto error_after = engine.take_in_landed(
+        *ctx,
+        [&](AfterCommit& after_commit) {
+          if (closing)
+            engine.apply_commit(*ctx, *ctx->cached, *closing, transaction, after_commit);
+          else
+            engine.apply_new_run(*ctx, fresh->update, transaction, after_commit);
+        },
+        [&] { closing.reset(); });  // it refers to the cached state
+    if (error_after) return reply({}, error_after);
     reply(std::move(started), nullptr);
   }
 
@@ -196,7 +196,7 @@ struct HistoryEngine::AsyncStart : std::enable_shared_from_this<AsyncStart> {
   }
 
   void finish(std::exception_ptr error) {
-    if (closing) ctx->cached.reset();  // terminate_run changed the cached state: forget it
+    if (closing) ctx->cached.reset();  // terminate_run changed the cached state, or more: forget it
     closing.reset();
     ctx->turn.unlock();
     reply({}, error);

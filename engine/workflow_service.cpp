@@ -26,6 +26,9 @@ grpc::Status status_of(std::exception_ptr error) {
   } catch (const std::exception& e) {
     spdlog::error("internal error: {}", e.what());
     return {grpc::StatusCode::INTERNAL, std::string("internal error: ") + e.what()};
+  } catch (...) {
+    spdlog::error("internal error: an exception of unknown type");
+    return {grpc::StatusCode::INTERNAL, "internal error"};
   }
 }
 

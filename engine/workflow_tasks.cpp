@@ -67,6 +67,14 @@ void check_workflow_task_token(const MutableState& st, const TaskToken& token) {
     throw not_found("workflow task not found: it was already completed, failed or timed out");
 }
 
+// True while `task` is still the run's workflow task: the same attempt, on the same queue, of a
+// running run. Whether it has started yet is the caller's question.
+bool is_current_task(const MutableState& st, const TaskRow& task) {
+  const auto& wt = st.workflow_task();
+  return is_running(st) && st.has_workflow_task() && wt.scheduled_event_id() == task.scheduled_event_id &&
+         wt.attempt() == task.attempt && wt.task_queue().name() == task.task_queue;
+}
+
 StartedWorkflowTask snapshot(const ExecutionKey& key, const MutableState& st) {
   StartedWorkflowTask s;
   s.key = key;
@@ -142,10 +150,7 @@ void HistoryEngine::schedule_workflow_task(ExecutionUpdate& u, int32_t attempt, 
 
 std::optional<StartedWorkflowTask> HistoryEngine::started_for_claim(const ExecutionKey& key, const MutableState& st,
                                                                     const history::TaskRow& task) {
-  const auto& wt = st.workflow_task();
-  if (!is_running(st) || !st.has_workflow_task() || wt.scheduled_event_id() != task.scheduled_event_id ||
-      wt.attempt() != task.attempt || wt.started_event_id() == 0 || wt.task_queue().name() != task.task_queue)
-    return std::nullopt;
+  if (!is_current_task(st, task) || st.workflow_task().started_event_id() == 0) return std::nullopt;
   return snapshot(key, st);
 }
 
@@ -327,9 +332,7 @@ std::shared_ptr<PollHandle> HistoryEngine::poll_workflow_task_queue(
         update_run(task.execution, [&](ExecutionUpdate& u) {
           u.remove_task(task.id);
           auto& st = u.state();
-          const auto& wt = st.workflow_task();
-          if (!is_running(st) || !st.has_workflow_task() || wt.scheduled_event_id() != task.scheduled_event_id ||
-              wt.attempt() != task.attempt || wt.started_event_id() != 0 || wt.task_queue().name() != task.task_queue)
+          if (!is_current_task(st, task) || st.workflow_task().started_event_id() != 0)
             return;  // stale: the task was already started, timed out or the run closed
           start_workflow_task(u, req.identity(), new_uuid());
           started = snapshot(u.key(), st);

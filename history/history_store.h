@@ -150,7 +150,8 @@ class HistoryStore {
   // nothing was written. Throws std::invalid_argument if the events are not contiguous.
   [[nodiscard]] virtual CommitResult commit(Transaction& tx) = 0;
   // The same, without keeping the caller waiting: `done` runs exactly once with the outcome (on Ok,
-  // the ids are filled in first, as by commit()). `tx` must stay alive until then. `done` may run
+  // the ids are filled in first, as by commit()); every error goes to it, commit_async itself does
+  // not throw. `tx` must stay alive until then. `done` may run
   // before commit_async returns, on the calling thread, or later on a thread of the store's, where
   // it must neither block (above all: no commit() from it; reads are fine) nor throw. This default commits on
   // the calling thread; the SQLite store overrides it so that no thread waits for the fsync

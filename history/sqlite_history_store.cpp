@@ -847,25 +847,20 @@ void SqliteHistoryStore::commit_async(Transaction& tx, CommitDone done) {
   Pending pending;
   try {
     check_transaction(tx);
+    for (Transaction* run = &tx; run != nullptr; run = run->successor.get()) {
+      RunWrite& write = pending.runs.emplace_back(RunWrite{run, {}});
+      write.event_data.reserve(run->events.size());
+      for (const HistoryEvent& event : run->events) {
+        std::string data;
+        if (!event.SerializeToString(&data))
+          throw std::invalid_argument("event " + std::to_string(event.event_id()) + " cannot be serialized");
+        write.event_data.push_back(std::move(data));
+      }
+    }
   } catch (...) {
-    done(CommitOutcome{CommitResult::Ok, std::current_exception()});
-    return;
+    return done(CommitOutcome{CommitResult::Ok, std::current_exception()});
   }
   pending.done = std::move(done);
-  for (Transaction* run = &tx; run != nullptr; run = run->successor.get()) {
-    RunWrite& write = pending.runs.emplace_back(RunWrite{run, {}});
-    write.event_data.reserve(run->events.size());
-    for (const HistoryEvent& event : run->events) {
-      std::string data;
-      if (!event.SerializeToString(&data)) {
-        pending.done(CommitOutcome{CommitResult::Ok,
-                                   std::make_exception_ptr(std::invalid_argument(
-                                       "event " + std::to_string(event.event_id()) + " cannot be serialized"))});
-        return;
-      }
-      write.event_data.push_back(std::move(data));
-    }
-  }
   bool wake = false;
   {
     std::lock_guard lock(impl_->queue_mu);

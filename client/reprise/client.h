@@ -106,8 +106,10 @@ struct Outcome {
     return *value;
   }
 };
-// How an asynchronous call reports: exactly once, on one of gRPC's threads. It must not block
-// there: start the next call asynchronously instead.
+// How an asynchronous call reports: exactly once, on one of gRPC's threads (or on the calling
+// thread before the call returns, when it is refused before anything is sent: a request missing
+// its id, a result wait already past its timeout). It must not block there: start the next call
+// asynchronously instead.
 template <class T>
 using Then = std::function<void(Outcome<T>)>;
 
