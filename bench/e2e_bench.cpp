@@ -74,6 +74,9 @@ struct WorkerFlags {
   int sticky_workflow_pollers = 32;
   int activity_pollers = 8;
   int max_concurrent_activities = 64;
+  // add_one returns at once, so by default it runs where its task arrives (reprise/activity.h);
+  // --blocking-activities hands it to the activity pool as before optimisation 28.
+  bool blocking_activities = false;
 };
 
 // --role worker: one worker process, until SIGTERM; its counters go to its log on the way out.
@@ -85,7 +88,9 @@ int run_worker(const std::string& address, const WorkerFlags& flags) {
                                   .activity_pollers = flags.activity_pollers,
                                   .max_concurrent_activities = flags.max_concurrent_activities});
   worker.register_workflow(kWorkflowType, sequential_activities);
-  worker.register_activity("add_one", add_one);
+  worker.register_activity(
+      "add_one", add_one,
+      flags.blocking_activities ? reprise::ActivityKind::Blocking : reprise::ActivityKind::NonBlocking);
   worker.run();
   auto s = worker.stats();
   std::printf("worker stats: workflow_tasks=%lu cache_hits=%lu full_replays=%lu activity_tasks=%lu failures=%lu\n",
@@ -292,13 +297,22 @@ nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool
   const std::string address = "127.0.0.1:" + std::to_string(wait_for_port(server));
   std::vector<std::unique_ptr<ChildProcess>> workers;
   for (int w = 0; w < o.workers; ++w) {
-    workers.push_back(std::make_unique<ChildProcess>(
-        std::vector<std::string>{o.self_binary, "--role", "worker", "--address", address, "--workflow-pollers",
-                                 std::to_string(o.worker_flags.workflow_pollers), "--sticky-workflow-pollers",
-                                 std::to_string(o.worker_flags.sticky_workflow_pollers), "--activity-pollers",
-                                 std::to_string(o.worker_flags.activity_pollers), "--max-concurrent-activities",
-                                 std::to_string(o.worker_flags.max_concurrent_activities)},
-        o.workdir + "/worker-" + tag + "-" + std::to_string(w) + ".log"));
+    std::vector<std::string> args{o.self_binary,
+                                  "--role",
+                                  "worker",
+                                  "--address",
+                                  address,
+                                  "--workflow-pollers",
+                                  std::to_string(o.worker_flags.workflow_pollers),
+                                  "--sticky-workflow-pollers",
+                                  std::to_string(o.worker_flags.sticky_workflow_pollers),
+                                  "--activity-pollers",
+                                  std::to_string(o.worker_flags.activity_pollers),
+                                  "--max-concurrent-activities",
+                                  std::to_string(o.worker_flags.max_concurrent_activities)};
+    if (o.worker_flags.blocking_activities) args.push_back("--blocking-activities");
+    workers.push_back(
+        std::make_unique<ChildProcess>(args, o.workdir + "/worker-" + tag + "-" + std::to_string(w) + ".log"));
   }
 
   std::fprintf(stderr, "run %s: server pid %d on %s, worker pids", tag.c_str(), server.pid(), address.c_str());
@@ -411,7 +425,8 @@ nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool
   line["worker_options"] = {{"workflow_pollers", o.worker_flags.workflow_pollers},
                             {"sticky_workflow_pollers", o.worker_flags.sticky_workflow_pollers},
                             {"activity_pollers", o.worker_flags.activity_pollers},
-                            {"max_concurrent_activities", o.worker_flags.max_concurrent_activities}};
+                            {"max_concurrent_activities", o.worker_flags.max_concurrent_activities},
+                            {"blocking_activities", o.worker_flags.blocking_activities}};
   if (!o.label.empty()) line["label"] = o.label;
   line["metrics"] = metrics;
   return line;
@@ -569,6 +584,9 @@ int main(int argc, char** argv) {
   app.add_option("--sticky-workflow-pollers", o.worker_flags.sticky_workflow_pollers)->capture_default_str();
   app.add_option("--activity-pollers", o.worker_flags.activity_pollers)->capture_default_str();
   app.add_option("--max-concurrent-activities", o.worker_flags.max_concurrent_activities)->capture_default_str();
+  app.add_flag("--blocking-activities", o.worker_flags.blocking_activities,
+               "register the activity as ActivityKind::Blocking (run on the worker's activity pool) instead of "
+               "NonBlocking");
   app.add_option("--label", o.label, "a word stamped on the result lines (baseline, ...)");
   app.add_option("--out", out, "append one JSON line per run to this file");
   app.add_flag("--keep", keep, "keep the work folder (databases and logs)");

@@ -4,8 +4,9 @@
 // workflow that continues as new runs as a chain of runs whose last result is the client's result.
 // Activities: at most max_concurrent_activities run at once; heartbeat details reach the next
 // attempt; the workflow's cancellation reaches the activity through its heartbeat; and shutdown
-// reports an activity still running after the grace period as failed (WorkerShutdown). Pollers
-// are RPCs in flight, not threads: 150 of them add no thread each.
+// reports an activity still running after the grace period as failed (WorkerShutdown); a
+// non-blocking activity runs off the pool and cannot heartbeat. Pollers are RPCs in flight, not
+// threads: 150 of them add no thread each.
 #include <atomic>
 #include <filesystem>
 #include <future>
@@ -255,6 +256,77 @@ TEST_CASE("no more than max_concurrent_activities activities run at once", "[run
   CHECK(most.load() <= 2);
   CHECK(most.load() >= 1);
   CHECK(worker.stats().activity_tasks == 5);
+}
+
+TEST_CASE("a non-blocking activity runs on the thread that received its task, not the pool's, and cannot heartbeat",
+          "[runtime][non-blocking]") {
+  TestServer s;
+  reprise::Client client({.address = s.server->address()});
+  // One slot: the activity pool has exactly one thread, and every blocking attempt runs on it.
+  reprise::Worker worker(client, {.task_queue = "inline", .max_concurrent_activities = 1});
+  static std::atomic<std::thread::id> pool_thread, inline_thread;
+  pool_thread = inline_thread = std::thread::id();
+  worker.register_activity(
+      "on_pool", +[](reprise::ActivityContext&) -> int {
+        pool_thread = std::this_thread::get_id();
+        return 1;
+      });
+  worker.register_activity(
+      "in_place",
+      +[](reprise::ActivityContext&) -> int {
+        inline_thread = std::this_thread::get_id();
+        return 2;
+      },
+      reprise::ActivityKind::NonBlocking);
+  worker.register_activity(
+      "beats",
+      +[](reprise::ActivityContext& ctx) -> int {
+        ctx.heartbeat(1);
+        return 3;
+      },
+      reprise::ActivityKind::NonBlocking);
+  worker.start();
+
+  RawWorker w(s, "inline-workflows");
+  w.start("wf-inline");
+  auto on_inline_queue = [](auto& a) {
+    a.mutable_task_queue()->set_name("inline");
+    a.mutable_retry_policy()->set_maximum_attempts(1);
+  };
+  auto closed_activities = [&] {
+    auto lines = history_lines(s, "wf-inline");
+    return std::count_if(lines.begin(), lines.end(), [](auto& l) {
+      return l.ends_with("ActivityTaskCompleted") || l.ends_with("ActivityTaskFailed");
+    });
+  };
+  // The non-blocking ones first, while the pool's one thread has never run anything: it sleeps
+  // in the pool and cannot be the thread that runs them. (Once it has run an attempt, gRPC may
+  // also run its callbacks on it while it reports, which would make this check meaningless.)
+  REQUIRE(w.complete_workflow_task(w.next_workflow_task().task_token(),
+                                   {schedule_activity("1", "in_place", 10s, on_inline_queue),
+                                    schedule_activity("2", "beats", 10s, on_inline_queue)})
+              .ok());
+  REQUIRE(eventually([&] { return closed_activities() == 2; }));
+  REQUIRE(w.complete_workflow_task(w.next_workflow_task().task_token(),
+                                   {schedule_activity("3", "on_pool", 10s, on_inline_queue)})
+              .ok());
+  REQUIRE(eventually([&] { return closed_activities() == 3; }));
+  worker.shutdown();
+
+  CHECK(pool_thread.load() != std::thread::id());
+  CHECK(inline_thread.load() != std::thread::id());
+  CHECK(inline_thread.load() != pool_thread.load());
+  int completed = 0, failed = 0;
+  for (const auto& e : history_of(s, "wf-inline")) {
+    if (e.event_type() == enums::EVENT_TYPE_ACTIVITY_TASK_COMPLETED) ++completed;
+    if (e.event_type() != enums::EVENT_TYPE_ACTIVITY_TASK_FAILED) continue;
+    ++failed;
+    const auto& f = e.activity_task_failed_event_attributes().failure();
+    CHECK(f.application_failure_info().type() == "std::logic_error");
+    CHECK_THAT(f.message(), Catch::Contains("beats is registered as ActivityKind::NonBlocking and cannot heartbeat"));
+  }
+  CHECK(completed == 2);
+  CHECK(failed == 1);
 }
 
 TEST_CASE("an activity still running after the shutdown grace period is reported failed by the worker", "[runtime]") {

@@ -10,6 +10,16 @@
 //   }
 //   worker.register_activity("compose_greeting", compose_greeting);
 //
+// An activity is Blocking unless registered otherwise: it runs on a thread of the worker's
+// activity pool, so it may sleep, wait on I/O and heartbeat for hours. One registered as
+// ActivityKind::NonBlocking runs on the worker's network thread that received its task, with no
+// hand-off to the pool (for a function that returns in microseconds that hand-off costs more than
+// the work; bench/README.md, optimisation 28). It must not wait on anything, and it cannot
+// heartbeat (a heartbeat is an RPC it would have to wait for): ctx.heartbeat() throws there.
+// Temporal's Python SDK draws the same line: `async def` activities run on its event loop, plain
+// ones on a thread pool.
+//   worker.register_activity("add_one", add_one, reprise::ActivityKind::NonBlocking);
+//
 // Arguments and result go through the worker's DataConverter. An ApplicationError becomes the
 // attempt's Failure with its type and non_retryable flag; any other exception becomes an
 // ApplicationError whose type is the exception's class name (retryable), as in Temporal's SDKs.
@@ -87,11 +97,23 @@ class ActivityContext {
 // A registered activity with its types erased: input payloads in, result payloads out.
 using ActivityFunction = std::function<Payloads(ActivityContext&, const Payloads& input)>;
 
+// Where the worker runs an activity's attempts (see the top of this file).
+enum class ActivityKind {
+  Blocking,     // on a thread of the activity pool
+  NonBlocking,  // on the network thread that received the task; never waits, never heartbeats
+};
+
+struct RegisteredActivity {
+  ActivityFunction function;
+  ActivityKind kind = ActivityKind::Blocking;
+};
+
 class ActivityRegistry {
  public:
   template <class R, class... Args>
-  void register_activity(const std::string& type, R (*function)(ActivityContext&, Args...)) {
-    activities_[type] = [function](ActivityContext& ctx, const Payloads& input) -> Payloads {
+  void register_activity(const std::string& type, R (*function)(ActivityContext&, Args...),
+                         ActivityKind kind = ActivityKind::Blocking) {
+    auto erased = [function](ActivityContext& ctx, const Payloads& input) -> Payloads {
       auto arguments = [&]<std::size_t... I>(std::index_sequence<I...>) {
         return std::tuple<std::decay_t<Args>...>(
             ctx.converter().template from_payloads<std::decay_t<Args>>(input, static_cast<int>(I))...);
@@ -105,15 +127,19 @@ class ActivityRegistry {
         return ctx.converter().to_payloads(std::apply(call, arguments));
       }
     };
+    register_erased(type, std::move(erased), kind);
   }
-  void register_erased(const std::string& type, ActivityFunction function) { activities_[type] = std::move(function); }
-  const ActivityFunction* find(const std::string& type) const {
+  void register_erased(const std::string& type, ActivityFunction function, ActivityKind kind = ActivityKind::Blocking) {
+    activities_[type] = RegisteredActivity{std::move(function), kind};
+  }
+  // nullptr when the type is not registered.
+  const RegisteredActivity* find(const std::string& type) const {
     auto it = activities_.find(type);
     return it == activities_.end() ? nullptr : &it->second;
   }
 
  private:
-  std::map<std::string, ActivityFunction> activities_;
+  std::map<std::string, RegisteredActivity> activities_;
 };
 
 }  // namespace reprise

@@ -83,8 +83,9 @@ class Worker {
     workflows().register_workflow(type, function);
   }
   template <class R, class... Args>
-  void register_activity(const std::string& type, R (*function)(ActivityContext&, Args...)) {
-    activities().register_activity(type, function);
+  void register_activity(const std::string& type, R (*function)(ActivityContext&, Args...),
+                         ActivityKind kind = ActivityKind::Blocking) {
+    activities().register_activity(type, function, kind);
   }
 
   // Starts the pollers and returns. Register everything first.

@@ -45,7 +45,13 @@ void Worker::Impl::run_activity_task(const ws::PollActivityTaskQueueResponse& ta
   info.heartbeat_details = task.heartbeat_details();
 
   const std::string& token = task.task_token();
-  ActivityContext ctx(info, workflows.converter(), [this, &token](const Payloads& details) {
+  const RegisteredActivity* activity = activities.find(info.activity_type);
+  const bool non_blocking = activity && activity->kind == ActivityKind::NonBlocking;
+  ActivityContext ctx(info, workflows.converter(), [this, &token, &info, non_blocking](const Payloads& details) {
+    if (non_blocking)  // on a gRPC thread, which must not wait for an RPC of its own
+      throw std::logic_error("activity " + info.activity_type +
+                             " is registered as ActivityKind::NonBlocking and cannot heartbeat; register it as "
+                             "ActivityKind::Blocking to heartbeat");
     ws::RecordActivityTaskHeartbeatRequest req;
     req.set_namespace_(namespace_name);
     req.set_task_token(token);
@@ -64,9 +70,9 @@ void Worker::Impl::run_activity_task(const ws::PollActivityTaskQueueResponse& ta
   enum class Outcome { Completed, Failed, Canceled } outcome = Outcome::Completed;
   Payloads result;
   Failure failure;
-  if (const ActivityFunction* fn = activities.find(info.activity_type)) {
+  if (activity) {
     try {
-      result = (*fn)(ctx, task.input());
+      result = activity->function(ctx, task.input());
     } catch (const ActivityCancelledError&) {
       outcome = Outcome::Canceled;
     } catch (const TemporalFailure& e) {

@@ -143,17 +143,24 @@ void Worker::Impl::execute_activity(ws::PollActivityTaskQueueResponse task) {
     std::lock_guard lock(slots_mu);
     ++running_activities;
   }
-  // The slot taken for it guarantees a free pool thread: the attempt starts at once. The slot
-  // is given back once the server has the outcome; the count drops last, under the lock, because
-  // shutdown() waits for it before the worker goes away.
-  boost::asio::post(*activity_pool, [this, task = std::move(task)] {
+  // The slot taken for it guarantees a free pool thread: the attempt starts at once (a
+  // non-blocking activity: here, on the gRPC thread that received its task; reprise/activity.h).
+  // The slot is given back once the server has the outcome; the count drops last, under the lock,
+  // because shutdown() waits for it before the worker goes away.
+  const RegisteredActivity* activity = activities.find(task.activity_type().name());
+  const bool here = activity && activity->kind == ActivityKind::NonBlocking;
+  auto run = [this, task = std::move(task)] {
     run_activity_task(task, [this] {
       give_back_slot();
       std::lock_guard lock(slots_mu);
       --running_activities;
       slots_cv.notify_all();
     });
-  });
+  };
+  if (here)
+    run();
+  else
+    boost::asio::post(*activity_pool, std::move(run));
 }
 
 // An activity poller polls only while it holds a free slot, so the worker never accepts a task it

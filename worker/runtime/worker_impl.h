@@ -7,8 +7,9 @@
 // from the completion of the one before (poll, answer the task, poll again), and completions run
 // on gRPC's own few threads. So a hundred long polls parked on the server cost no thread each, and
 // a response is handled on the thread that read it, without waking another. Only what may block or
-// run long leaves those threads: activity attempts (activity_pool) and workflow tasks that fetch
-// their history or replay a long one (replay_pool).
+// run long leaves those threads: activity attempts (activity_pool; not those of an activity
+// registered as non-blocking) and workflow tasks that fetch their history or replay a long one
+// (replay_pool).
 #pragma once
 
 #include <grpcpp/alarm.h>
@@ -138,7 +139,8 @@ struct Worker::Impl {
                 const std::string& workflow_id, std::function<void()> then);
 
   // Activity slots (worker.cpp). take_slot() never waits; execute_activity() runs an attempt on
-  // the pool with a slot already taken, and gives the slot back when the attempt is reported.
+  // the pool (a non-blocking activity: on the calling gRPC thread) with a slot already taken, and
+  // gives the slot back when the attempt is reported.
   bool take_slot();
   void give_back_slot();
   void execute_activity(ws::PollActivityTaskQueueResponse task);
@@ -148,8 +150,9 @@ struct Worker::Impl {
   // free slot each; returns how many slots it took.
   int request_eager_activities(ws::RespondWorkflowTaskCompletedRequest& req);
 
-  // activity_task_handler.cpp: runs the attempt on the calling (pool) thread, reports how it
-  // ended, and calls `reported` once the server has the report.
+  // activity_task_handler.cpp: runs the attempt on the calling thread (a pool thread, or a gRPC
+  // thread for a non-blocking activity), reports how it ended, and calls `reported` once the
+  // server has the report.
   void run_activity_task(const ws::PollActivityTaskQueueResponse& task, std::function<void()> reported);
   grpc::Status respond_activity_failed(const std::string& task_token, const Failure& failure);
   // RespondActivityTaskFailed for an attempt the worker gives up on because it is shutting down.

@@ -10,7 +10,8 @@
 //      later attempts are left to time out so a broken workflow does not flood its history.
 //   4. Keep the run in the cache for next time, unless it closed or failed (it goes back before the
 //      answer is sent: the next task may reach another poller as soon as the server has the answer).
-//      Activity tasks the server handed back (eager) start on the activity pool at once; if it
+//      Activity tasks the server handed back (eager) start at once (on the activity pool, or
+//      on this thread for a non-blocking activity: reprise/activity.h); if it
 //      handed back the next workflow task inline, answer that straight away.
 // Steps 1-3 run on the gRPC thread that received the task (worker_impl.h), except a task that must
 // fetch its history or replay a long one: that moves to the worker's replay pool. The answer goes
