@@ -53,13 +53,14 @@ reprise::Workflow<int> fan_out_five(reprise::WorkflowContext& ctx) {
   co_return a + b + c + d + e;
 }
 
-Outcome run_count_up(std::size_t cache_size, bool eager = true) {
+Outcome run_count_up(std::size_t cache_size, bool eager = true,
+                     reprise::ActivityKind kind = reprise::ActivityKind::Blocking) {
   TestServer s;
   reprise::Client client({.address = s.server->address()});
   reprise::Worker worker(
       client, {.task_queue = "count", .max_cached_workflows = cache_size, .eager_activity_execution = eager});
   worker.register_workflow("count_up", count_up);
-  worker.register_activity("add_one", add_one);
+  worker.register_activity("add_one", add_one, kind);
   worker.start();
   auto handle =
       client.start_workflow("count_up", {.id = "wf-count", .task_queue = "count"}, reprise::json_payloads({5}));
@@ -101,6 +102,17 @@ TEST_CASE("activities on the worker's own queue come back with the workflow task
   CHECK(eager.stats.eager_activity_tasks == 5);  // none went through the activity queue
   CHECK(polled.stats.activity_tasks == 5);
   CHECK(polled.stats.eager_activity_tasks == 0);
+}
+
+TEST_CASE("a non-blocking activity handed back eagerly runs at once, and history cannot tell it apart",
+          "[runtime][eager][non-blocking]") {
+  auto pooled = run_count_up(100, true);
+  auto in_place = run_count_up(100, true, reprise::ActivityKind::NonBlocking);
+  CHECK(in_place.result == 5);
+  CHECK(in_place.events == pooled.events);
+  CHECK(in_place.stats.activity_tasks == 5);
+  CHECK(in_place.stats.eager_activity_tasks == 5);
+  CHECK(in_place.stats.activity_failures == 0);
 }
 
 TEST_CASE("a workflow task asks for at most three eager activities and only for free slots", "[runtime][eager]") {

@@ -16,6 +16,8 @@
 // hand-off to the pool (for a function that returns in microseconds that hand-off costs more than
 // the work; bench/README.md, optimisation 28). It must not wait on anything, and it cannot
 // heartbeat (a heartbeat is an RPC it would have to wait for): ctx.heartbeat() throws there.
+// Worker::shutdown() waits for it to return, without the grace period's limit, and never marks
+// it cancelled.
 // Temporal's Python SDK draws the same line: `async def` activities run on its event loop, plain
 // ones on a thread pool.
 //   worker.register_activity("add_one", add_one, reprise::ActivityKind::NonBlocking);

@@ -93,7 +93,8 @@ class Worker {
   // start(), then blocks until shutdown() is called or the process gets SIGINT/SIGTERM.
   void run();
   // Stops polling, waits up to graceful_shutdown_timeout for running activities, reports the ones
-  // still running as failed, and joins every thread. Idempotent; safe from any thread but a worker's own.
+  // still running as failed, and joins every thread. A running non-blocking activity (ActivityKind)
+  // is waited for to its end, however long: it runs on a gRPC thread the worker cannot take back. Idempotent; safe from any thread but a worker's own.
   void shutdown();
 
   WorkerStats stats() const;

@@ -21,6 +21,7 @@
 // Exercised by tests/worker/runtime_test.cpp (cached, evicted, chains of runs) and process_test.cpp.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 
 #include "worker_impl.h"
@@ -195,18 +196,17 @@ void Worker::Impl::answered(Rpc<ws::RespondWorkflowTaskCompletedRequest, ws::Res
                             const grpc::Status& status, int eager_slots, bool keep, const std::string& run_id,
                             const std::string& workflow_id, std::function<void()> then) {
   auto& resp = rpc.resp;
-  // Each eager activity task uses one reserved slot; the server may grant fewer than asked.
-  for (auto& activity_task : *resp.mutable_activity_tasks()) {
-    if (eager_slots == 0) {
-      spdlog::warn("the server handed back more eager activity tasks than were asked for; ignoring {}",
-                   activity_task.activity_id());
-      continue;
-    }
-    --eager_slots;
+  // Each eager activity task uses one reserved slot; the server may grant fewer than asked. The
+  // slots it did not use go back first: a non-blocking attempt runs on this thread, below.
+  const int granted = std::min(resp.activity_tasks_size(), eager_slots);
+  for (int i = granted; i < eager_slots; ++i) give_back_slot();
+  for (int i = granted; i < resp.activity_tasks_size(); ++i)
+    spdlog::warn("the server handed back more eager activity tasks than were asked for; ignoring {}",
+                 resp.activity_tasks(i).activity_id());
+  for (int i = 0; i < granted; ++i) {
     ++eager_activity_tasks;
-    execute_activity(std::move(activity_task));
+    execute_activity(std::move(*resp.mutable_activity_tasks(i)));
   }
-  for (; eager_slots > 0; --eager_slots) give_back_slot();
   if (!status.ok()) {
     spdlog::warn("completing a workflow task of {} failed: {}", workflow_id, status.error_message());
     if (keep) {  // drop the run: whatever the server kept, a replay will catch up
