@@ -32,7 +32,8 @@ Failure application_failure(const std::string& message, const std::string& type,
 }
 }  // namespace
 
-void Worker::Impl::run_activity_task(const ws::PollActivityTaskQueueResponse& task, std::function<void()> reported) {
+void Worker::Impl::run_activity_task(const ws::PollActivityTaskQueueResponse& task, const RegisteredActivity* activity,
+                                     std::function<void()> reported) {
   ++activity_tasks;
   ActivityInfo info;
   info.activity_id = task.activity_id();
@@ -45,7 +46,6 @@ void Worker::Impl::run_activity_task(const ws::PollActivityTaskQueueResponse& ta
   info.heartbeat_details = task.heartbeat_details();
 
   const std::string& token = task.task_token();
-  const RegisteredActivity* activity = activities.find(info.activity_type);
   const bool non_blocking = activity && activity->kind == ActivityKind::NonBlocking;
   ActivityContext ctx(info, workflows.converter(), [this, &token, &info, non_blocking](const Payloads& details) {
     if (non_blocking)  // on a gRPC thread, which must not wait for an RPC of its own

@@ -149,8 +149,8 @@ void Worker::Impl::execute_activity(ws::PollActivityTaskQueueResponse task) {
   // because shutdown() waits for it before the worker goes away.
   const RegisteredActivity* activity = activities.find(task.activity_type().name());
   const bool here = activity && activity->kind == ActivityKind::NonBlocking;
-  auto run = [this, task = std::move(task)] {
-    run_activity_task(task, [this] {
+  auto run = [this, activity, task = std::move(task)] {
+    run_activity_task(task, activity, [this] {
       give_back_slot();
       std::lock_guard lock(slots_mu);
       --running_activities;

@@ -153,7 +153,10 @@ struct Worker::Impl {
   // activity_task_handler.cpp: runs the attempt on the calling thread (a pool thread, or a gRPC
   // thread for a non-blocking activity), reports how it ended, and calls `reported` once the
   // server has the report.
-  void run_activity_task(const ws::PollActivityTaskQueueResponse& task, std::function<void()> reported);
+  // `activity` is the task's registration (null: not registered here, the attempt fails), looked
+  // up once by execute_activity().
+  void run_activity_task(const ws::PollActivityTaskQueueResponse& task, const RegisteredActivity* activity,
+                         std::function<void()> reported);
   grpc::Status respond_activity_failed(const std::string& task_token, const Failure& failure);
   // RespondActivityTaskFailed for an attempt the worker gives up on because it is shutting down.
   grpc::Status report_worker_shutdown(const std::string& task_token);
