@@ -36,6 +36,14 @@ struct RawConnection {
   explicit RawConnection(const std::string& path) { REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK); }
   ~RawConnection() { sqlite3_close(db); }
   void exec(const char* sql) { REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK); }
+  int64_t schema_version() {
+    sqlite3_stmt* s = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+    const int64_t version = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return version;
+  }
 };
 
 // Waits (10 s at most, then fails) until the store's counters satisfy `ready`.
@@ -210,14 +218,7 @@ TEST_CASE("A version 1 file is migrated at open with every run, event, task and 
   }
 
   SqliteHistoryStore store(options_for(dir));
-  {
-    RawConnection raw(dir.file("history.db"));
-    sqlite3_stmt* s = nullptr;
-    REQUIRE(sqlite3_prepare_v2(raw.db, "PRAGMA user_version", -1, &s, nullptr) == SQLITE_OK);
-    REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-    CHECK(sqlite3_column_int64(s, 0) == 2);
-    sqlite3_finalize(s);
-  }
+  CHECK(RawConnection(dir.file("history.db")).schema_version() == 3);
   // Rows, state blobs and each run's own events (told apart by their markers), creation order.
   auto first = store.get_execution(key("greet", "run-1"));
   REQUIRE(first.has_value());
@@ -250,6 +251,82 @@ TEST_CASE("A version 1 file is migrated at open with every run, event, task and 
   Transaction fresh = start_run(key("fresh"), 2);
   REQUIRE(store.commit(fresh) == CommitResult::Ok);
   CHECK(store.list_executions(in_namespace("default")).executions.at(0).key.workflow_id == "fresh");
+}
+
+namespace {
+
+// Version 2 as it shipped (2026-12-02..04): history_events kept in (run, event_id) order. The
+// other tables are version 3's.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE executions (
+  id INTEGER PRIMARY KEY, namespace TEXT NOT NULL, workflow_id TEXT NOT NULL, run_id TEXT NOT NULL,
+  workflow_type TEXT NOT NULL, task_queue TEXT NOT NULL, status INTEGER NOT NULL, next_event_id INTEGER NOT NULL,
+  state_transition_count INTEGER NOT NULL, start_time_ms INTEGER NOT NULL, close_time_ms INTEGER NOT NULL,
+  state BLOB NOT NULL, position INTEGER NOT NULL, UNIQUE (namespace, workflow_id, run_id));
+CREATE INDEX executions_by_workflow ON executions (namespace, workflow_id, position);
+CREATE INDEX executions_by_position ON executions (namespace, position);
+CREATE TABLE history_events (
+  run INTEGER NOT NULL, event_id INTEGER NOT NULL, event_type INTEGER NOT NULL, data BLOB NOT NULL,
+  PRIMARY KEY (run, event_id)) WITHOUT ROWID;
+CREATE TABLE tasks (
+  id INTEGER PRIMARY KEY, kind INTEGER NOT NULL, task_queue TEXT NOT NULL, run INTEGER NOT NULL,
+  scheduled_event_id INTEGER NOT NULL, attempt INTEGER NOT NULL, created_time_ms INTEGER NOT NULL);
+CREATE TABLE timers (
+  id INTEGER PRIMARY KEY, fire_time_ms INTEGER NOT NULL, kind INTEGER NOT NULL, run INTEGER NOT NULL,
+  event_id INTEGER NOT NULL, attempt INTEGER NOT NULL, timer_id TEXT NOT NULL);
+PRAGMA user_version = 2;
+)sql";
+
+}  // namespace
+
+TEST_CASE("A version 2 file is migrated at open with every event kept in its run's order", "[sqlite]") {
+  TempDir dir;
+  {
+    RawConnection raw(dir.file("history.db"));
+    raw.exec(kSchemaV2);
+    raw.exec(
+        "INSERT INTO executions VALUES (1, 'default', 'greet', 'run-1', 'Greet', 'greetings', 1, 4, 1, 1700000000000, "
+        "0, x'00', 1), (2, 'default', 'other', 'run-2', 'Greet', 'greetings', 1, 3, 1, 1700000000000, 0, x'01', 2)");
+    // Rows written out of order across runs, as version 2 allowed; each event carries a marker.
+    auto insert_event = [&](int run, int id) {
+      const std::string data = event(id, /*marker=*/100 * run + id).SerializeAsString();
+      sqlite3_stmt* s = nullptr;
+      REQUIRE(sqlite3_prepare_v2(raw.db, "INSERT INTO history_events VALUES (?1, ?2, 0, ?3)", -1, &s, nullptr) ==
+              SQLITE_OK);
+      sqlite3_bind_int64(s, 1, run);
+      sqlite3_bind_int64(s, 2, id);
+      sqlite3_bind_blob(s, 3, data.data(), static_cast<int>(data.size()), SQLITE_TRANSIENT);
+      CHECK(sqlite3_step(s) == SQLITE_DONE);
+      sqlite3_finalize(s);
+    };
+    for (auto [run, id] : {std::pair{2, 1}, {1, 1}, {1, 2}, {2, 2}, {1, 3}}) insert_event(run, id);
+    raw.exec("INSERT INTO tasks VALUES (7, 0, 'greetings', 2, 2, 1, 5)");
+  }
+
+  SqliteHistoryStore store(options_for(dir));
+  CHECK(RawConnection(dir.file("history.db")).schema_version() == 3);
+  auto first = store.get_execution(key("greet", "run-1"));
+  REQUIRE(first.has_value());
+  auto events = store.read_events(key("greet", "run-1"), 1);
+  REQUIRE(events.size() == 3);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(events[i].event_id() == i + 1);
+    CHECK(events[i].task_id() == 100 + i + 1);
+  }
+  CHECK(store.read_events(key("other", "run-2"), 2).at(0).task_id() == 202);
+  REQUIRE(store.load_tasks().size() == 1);
+  CHECK(store.load_tasks()[0].execution == key("other", "run-2"));
+
+  // Appends continue the history; a duplicate event id is still refused by the new index.
+  Transaction more = append(*first, 2, /*marker=*/7);
+  REQUIRE(store.commit(more) == CommitResult::Ok);
+  auto after = store.read_events(key("greet", "run-1"), 1);
+  REQUIRE(after.size() == 5);
+  CHECK(after[3].event_id() == 4);
+  CHECK(after[4].task_id() == 7);
+  RawConnection raw(dir.file("history.db"));
+  CHECK(sqlite3_exec(raw.db, "INSERT INTO history_events (run, event_id, event_type, data) VALUES (1, 5, 0, x'')",
+                     nullptr, nullptr, nullptr) == SQLITE_CONSTRAINT);
 }
 
 TEST_CASE("Task and timer ids are not handed out twice, even when the newest row was deleted", "[sqlite]") {
@@ -549,7 +626,9 @@ TEST_CASE("A transaction that fails halfway is rolled back alone and its neighbo
   // the version check (the row's UPDATE succeeds) and then fails inserting its event 3, halfway
   // through. Its savepoint must undo the UPDATE; the other transactions of the group must land.
   RawConnection other(dir.file("history.db"));
-  other.exec("INSERT INTO history_events SELECT id, 3, 0, x'' FROM executions WHERE workflow_id = 'damaged'");
+  other.exec(
+      "INSERT INTO history_events (run, event_id, event_type, data) "
+      "SELECT id, 3, 0, x'' FROM executions WHERE workflow_id = 'damaged'");
   other.exec("BEGIN IMMEDIATE");  // hold the writer back so that everything below forms one group
 
   std::atomic<int> constraint_errors{0}, new_ok{0}, other_outcomes{0};
