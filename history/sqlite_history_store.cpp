@@ -12,6 +12,8 @@
 //                   in the group (every dirty page is a 4 KiB WAL frame and later a checkpoint
 //                   write: 33-36 frames per ten-activity group commit became 20-21). The index's
 //                   entries are small, so a run's entries share pages with its neighbours'.
+//                   The price is paid by reads that miss the recent-runs cache: a run's events
+//                   lie on the pages of the groups that wrote them, not on a page or two.
 //                   The run's three names live once, in executions; rows name it by its number.
 //   tasks, timers   side records the engine reloads at start-up, each naming its run by number.
 //                   The writer numbers their rows itself, counting on from the largest id in the
