@@ -48,6 +48,11 @@ int run_start_dev(const std::string& db_file, const std::string& ip, int port, c
   else if (synchronous == "normal")
     store_options.synchronous = reprise::history::SqliteStoreOptions::Synchronous::Normal;
   reprise::history::SqliteHistoryStore store(store_options);
+  if (store.commit_threads_nice() == store_options.commit_threads_nice)
+    spdlog::debug("store: writer and answerer threads at nice {}", store.commit_threads_nice());
+  else
+    spdlog::info("store: writer and answerer threads at nice {}, not {} (a higher priority needs CAP_SYS_NICE)",
+                 store.commit_threads_nice(), store_options.commit_threads_nice);
   reprise::engine::SystemClock clock;
   reprise::engine::ServerOptions options;
   options.ip = ip;

@@ -31,12 +31,17 @@
 //     has just committed, which answer most reads (a sticky task's new events, a result) at once.
 #include "history/sqlite_history_store.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <deque>
 #include <future>
+#include <latch>
 #include <limits>
 #include <mutex>
 #include <thread>
@@ -522,8 +527,29 @@ struct SqliteHistoryStore::Impl {
     }
     writer = std::make_unique<Connection>(options, /*read_only=*/false);
     create_or_check_schema();
-    answer_thread = std::thread([this] { answer_loop(); });
-    writer_thread = std::thread([this] { writer_loop(); });
+    std::latch named_and_prioritised(2);
+    answer_thread = std::thread([this, &named_and_prioritised] {
+      become_commit_thread("reprise-answer", named_and_prioritised);
+      answer_loop();
+    });
+    writer_thread = std::thread([this, &named_and_prioritised] {
+      become_commit_thread("reprise-writer", named_and_prioritised);
+      writer_loop();
+    });
+    named_and_prioritised.wait();  // commit_threads_nice() is known from here on
+  }
+
+  // Names the calling thread (for top -H, perf, /proc/<pid>/task/*/comm) and gives it the commit
+  // threads' priority (SqliteStoreOptions::commit_threads_nice). Linux keeps a nice value per
+  // thread: PRIO_PROCESS with the thread's own id sets this thread's only.
+  void become_commit_thread(const char* name, std::latch& done) {
+    pthread_setname_np(pthread_self(), name);
+    const auto tid = static_cast<id_t>(gettid());
+    if (options.commit_threads_nice != 0) (void)setpriority(PRIO_PROCESS, tid, options.commit_threads_nice);
+    errno = 0;
+    const int nice = getpriority(PRIO_PROCESS, tid);  // -1 is a valid value: errno tells
+    if (errno == 0) commit_threads_nice = nice;  // both threads try the same: either one's answer
+    done.count_down();
   }
 
   ~Impl() {
@@ -826,6 +852,7 @@ struct SqliteHistoryStore::Impl {
   SqliteStoreOptions options;
   std::unique_ptr<Connection> writer;      // after construction, used by writer_thread only
   std::unique_ptr<RecentRunsCache> cache;  // null when options.recent_runs_cache_bytes is 0
+  std::atomic<int> commit_threads_nice{0};
   std::atomic<uint64_t> cached_reads{0};
   std::atomic<uint64_t> database_reads{0};
 
@@ -1037,6 +1064,8 @@ StoreStats SqliteHistoryStore::stats() const {
       impl_->commits.load(std::memory_order_relaxed),      impl_->queued(),
       impl_->cached_reads.load(std::memory_order_relaxed), impl_->database_reads.load(std::memory_order_relaxed)};
 }
+
+int SqliteHistoryStore::commit_threads_nice() const { return impl_->commit_threads_nice.load(); }
 
 std::unique_ptr<HistoryStore> open_sqlite_store(const SqliteStoreOptions& options) {
   return std::make_unique<SqliteHistoryStore>(options);

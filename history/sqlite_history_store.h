@@ -49,6 +49,13 @@ struct SqliteStoreOptions {
   // Memory for the rows and events of the runs written most recently (recent_runs_cache.h), which
   // answers most reads without SQLite. 0 turns the cache off: every read goes to the file.
   size_t recent_runs_cache_bytes = 16 << 20;
+  // The scheduling priority (Linux nice value, -20..19, lower runs first) of the writer thread and
+  // of the thread that answers its groups. Every transaction in a group waits whenever either of
+  // them waits for a CPU, while each of the many other threads (gRPC's, the engine's) holds up one
+  // request; on a busy machine they should run first. A value below the process's own needs
+  // CAP_SYS_NICE (root) or an RLIMIT_NICE that allows it; without, the threads keep the process's
+  // priority (commit_threads_nice() says which). 0 leaves them alone. bench/README.md, item 31.
+  int commit_threads_nice = -10;
 };
 
 // Counters for benchmarks and tests. transactions / commits is the group-commit factor: how many
@@ -107,6 +114,9 @@ class SqliteHistoryStore final : public HistoryStore {
   std::vector<TimerRow> load_timers() override;  // by fire time, then id
 
   StoreStats stats() const;
+  // The nice value the writer and answerer threads run at: options.commit_threads_nice if it could
+  // be set, else the one they inherited.
+  int commit_threads_nice() const;
 
  private:
   // Everything that touches sqlite3.h lives in the .cpp, so including this header stays cheap.

@@ -5,17 +5,22 @@
 // Also a benchmark, hidden from normal runs:  reprise_history_store_tests "[bench]"
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <iostream>
 #include <mutex>
 #include <numeric>
+#include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "tests/history/store_test_support.h"
@@ -327,6 +332,54 @@ TEST_CASE("A version 2 file is migrated at open with every event kept in its run
   RawConnection raw(dir.file("history.db"));
   CHECK(sqlite3_exec(raw.db, "INSERT INTO history_events (run, event_id, event_type, data) VALUES (1, 5, 0, x'')",
                      nullptr, nullptr, nullptr) == SQLITE_CONSTRAINT);
+}
+
+namespace {
+
+// The nice value of each of this process's threads with the given name (/proc/self/task/*).
+std::vector<int> nice_of_threads_named(const std::string& name) {
+  std::vector<int> found;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::string comm;
+    std::getline(std::ifstream(task.path() / "comm"), comm);
+    if (comm != name) continue;
+    std::string stat;
+    std::getline(std::ifstream(task.path() / "stat"), stat);
+    // After the name in parentheses: field 3 (state) onwards; the nice value is field 19.
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 19; ++i) fields >> field;
+    found.push_back(std::stoi(field));
+  }
+  return found;
+}
+
+}  // namespace
+
+TEST_CASE("The writer and answerer threads run at the nice value the options ask for, and only they", "[sqlite]") {
+  TempDir dir;
+  const int own_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  SqliteStoreOptions options = options_for(dir);
+  SECTION("a lower priority, which any process may take") {
+    options.commit_threads_nice = std::min(own_nice + 7, 19);
+    SqliteHistoryStore store(options);
+    CHECK(store.commit_threads_nice() == options.commit_threads_nice);
+    CHECK(nice_of_threads_named("reprise-writer") == std::vector<int>{options.commit_threads_nice});
+    CHECK(nice_of_threads_named("reprise-answer") == std::vector<int>{options.commit_threads_nice});
+    CHECK(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())) == own_nice);  // the caller's is its own
+    // Still a working store.
+    Transaction start = start_run(key("niced"), 2);
+    REQUIRE(store.commit(start) == CommitResult::Ok);
+    CHECK(store.read_events(key("niced"), 1).size() == 2);
+  }
+  SECTION("0: the threads keep the priority they were born with") {
+    options.commit_threads_nice = 0;
+    SqliteHistoryStore store(options);
+    CHECK(store.commit_threads_nice() == own_nice);
+    CHECK(nice_of_threads_named("reprise-writer") == std::vector<int>{own_nice});
+  }
+  // After the store is gone, so are its threads.
+  CHECK(nice_of_threads_named("reprise-writer").empty());
 }
 
 TEST_CASE("Task and timer ids are not handed out twice, even when the newest row was deleted", "[sqlite]") {
