@@ -32,6 +32,7 @@
 #include "history/sqlite_history_store.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -547,11 +548,17 @@ struct SqliteHistoryStore::Impl {
 
   // Names the calling thread (for top -H, perf, /proc/<pid>/task/*/comm) and gives it the commit
   // threads' priority (SqliteStoreOptions::commit_threads_nice). Linux keeps a nice value per
-  // thread: PRIO_PROCESS with the thread's own id sets this thread's only.
+  // thread: PRIO_PROCESS with the thread's own id sets this thread's only. A thread inherits its
+  // creator's nice value, and gRPC starts threads of its own from whichever thread hands it work
+  // (the answerer finishes RPCs): SCHED_RESET_ON_FORK makes those start at nice 0 again.
   void become_commit_thread(const char* name, std::latch& done) {
     pthread_setname_np(pthread_self(), name);
     const auto tid = static_cast<id_t>(gettid());
-    if (options.commit_threads_nice != 0) (void)setpriority(PRIO_PROCESS, tid, options.commit_threads_nice);
+    if (options.commit_threads_nice != 0) {
+      const sched_param normal{};  // SCHED_OTHER has no static priority: 0
+      (void)sched_setscheduler(static_cast<pid_t>(tid), SCHED_OTHER | SCHED_RESET_ON_FORK, &normal);
+      (void)setpriority(PRIO_PROCESS, tid, options.commit_threads_nice);
+    }
     errno = 0;
     const int nice = getpriority(PRIO_PROCESS, tid);  // -1 is a valid value: errno tells
     if (errno == 0) commit_threads_nice = nice;  // both threads try the same: either one's answer

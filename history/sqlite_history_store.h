@@ -49,12 +49,14 @@ struct SqliteStoreOptions {
   // Memory for the rows and events of the runs written most recently (recent_runs_cache.h), which
   // answers most reads without SQLite. 0 turns the cache off: every read goes to the file.
   size_t recent_runs_cache_bytes = 16 << 20;
-  // The scheduling priority (Linux nice value, -20..19, lower runs first) of the writer thread and
+  // The scheduling priority (Linux nice value, -20..19; the lower, the larger its share of the CPU
+  // when threads compete for it) of the writer thread and
   // of the thread that answers its groups. Every transaction in a group waits whenever either of
   // them waits for a CPU, while each of the many other threads (gRPC's, the engine's) holds up one
   // request; on a busy machine they should run first. A value below the process's own needs
   // CAP_SYS_NICE (root) or an RLIMIT_NICE that allows it; without, the threads keep the process's
-  // priority (commit_threads_nice() says which). 0 leaves them alone. bench/README.md, item 31.
+  // priority (commit_threads_nice() says which). 0 leaves them alone. Threads they start (gRPC
+  // may) begin at nice 0. bench/README.md, item 31.
   int commit_threads_nice = -10;
 };
 

@@ -4,6 +4,7 @@
 //
 // Also a benchmark, hidden from normal runs:  reprise_history_store_tests "[bench]"
 #include <signal.h>
+#include <sched.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -336,22 +337,40 @@ TEST_CASE("A version 2 file is migrated at open with every event kept in its run
 
 namespace {
 
-// The nice value of each of this process's threads with the given name (/proc/self/task/*).
-std::vector<int> nice_of_threads_named(const std::string& name) {
-  std::vector<int> found;
+// This process's live threads with the given name (/proc/self/task/*), by thread id: their nice
+// value. A thread that is exiting (gone, or a zombie) is left out.
+std::map<pid_t, int> nice_of_threads_named(const std::string& name) {
+  std::map<pid_t, int> found;
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::string comm;
+    std::string comm, stat;
     std::getline(std::ifstream(task.path() / "comm"), comm);
-    if (comm != name) continue;
-    std::string stat;
     std::getline(std::ifstream(task.path() / "stat"), stat);
+    const auto name_end = stat.rfind(')');
+    if (comm != name || name_end == std::string::npos) continue;
     // After the name in parentheses: field 3 (state) onwards; the nice value is field 19.
-    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-    std::string field;
-    for (int i = 3; i <= 19; ++i) fields >> field;
-    found.push_back(std::stoi(field));
+    std::istringstream fields(stat.substr(name_end + 2));
+    std::string state, field;
+    fields >> state;
+    if (state == "Z" || state == "X") continue;
+    for (int i = 4; i <= 19; ++i) fields >> field;
+    found[static_cast<pid_t>(std::stoi(task.path().filename().string()))] = std::stoi(field);
   }
   return found;
+}
+
+// The nice values of the threads named `name`, once exactly `count` of them are alive (threads of
+// a store closed just before may take a moment to leave /proc); fails after 10 s.
+std::vector<int> nice_values_of(const std::string& name, size_t count) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    auto threads = nice_of_threads_named(name);
+    if (threads.size() == count || std::chrono::steady_clock::now() > give_up) {
+      std::vector<int> values;
+      for (auto& [tid, nice] : threads) values.push_back(nice);
+      return values;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 }  // namespace
@@ -364,9 +383,12 @@ TEST_CASE("The writer and answerer threads run at the nice value the options ask
     options.commit_threads_nice = std::min(own_nice + 7, 19);
     SqliteHistoryStore store(options);
     CHECK(store.commit_threads_nice() == options.commit_threads_nice);
-    CHECK(nice_of_threads_named("reprise-writer") == std::vector<int>{options.commit_threads_nice});
-    CHECK(nice_of_threads_named("reprise-answer") == std::vector<int>{options.commit_threads_nice});
+    CHECK(nice_values_of("reprise-writer", 1) == std::vector<int>{options.commit_threads_nice});
+    CHECK(nice_values_of("reprise-answer", 1) == std::vector<int>{options.commit_threads_nice});
     CHECK(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())) == own_nice);  // the caller's is its own
+    // Threads they start (gRPC may) do not inherit it.
+    for (auto& [tid, nice] : nice_of_threads_named("reprise-writer"))
+      CHECK((sched_getscheduler(tid) & SCHED_RESET_ON_FORK) != 0);
     // Still a working store.
     Transaction start = start_run(key("niced"), 2);
     REQUIRE(store.commit(start) == CommitResult::Ok);
@@ -376,10 +398,10 @@ TEST_CASE("The writer and answerer threads run at the nice value the options ask
     options.commit_threads_nice = 0;
     SqliteHistoryStore store(options);
     CHECK(store.commit_threads_nice() == own_nice);
-    CHECK(nice_of_threads_named("reprise-writer") == std::vector<int>{own_nice});
+    CHECK(nice_values_of("reprise-writer", 1) == std::vector<int>{own_nice});
   }
   // After the store is gone, so are its threads.
-  CHECK(nice_of_threads_named("reprise-writer").empty());
+  CHECK(nice_values_of("reprise-writer", 0).empty());
 }
 
 TEST_CASE("Task and timer ids are not handed out twice, even when the newest row was deleted", "[sqlite]") {
