@@ -539,10 +539,20 @@ struct SqliteHistoryStore::Impl {
       become_commit_thread("reprise-answer", named_and_prioritised);
       answer_loop();
     });
-    writer_thread = std::thread([this, &named_and_prioritised] {
-      become_commit_thread("reprise-writer", named_and_prioritised);
-      writer_loop();
-    });
+    try {
+      writer_thread = std::thread([this, &named_and_prioritised] {
+        become_commit_thread("reprise-writer", named_and_prioritised);
+        writer_loop();
+      });
+    } catch (...) {  // no thread to be had: the answerer, already running, must end before we throw
+      {
+        std::lock_guard lock(answer_mu);
+        answer_stopping = true;
+      }
+      answer_cv.notify_one();
+      answer_thread.join();
+      throw;
+    }
     named_and_prioritised.wait();  // commit_threads_nice() is known from here on
   }
 
