@@ -51,9 +51,10 @@ int run_start_dev(const std::string& db_file, const std::string& ip, int port, c
   if (store.commit_threads_nice() == store_options.commit_threads_nice)
     spdlog::debug("store: writer and answerer threads at nice {}", store.commit_threads_nice());
   else
-    spdlog::info("store: writer and answerer threads at nice {}, not {} (a higher priority needs CAP_SYS_NICE or "
-                 "an RLIMIT_NICE that allows it)",
-                 store.commit_threads_nice(), store_options.commit_threads_nice);
+    spdlog::info(
+        "store: writer and answerer threads at nice {}, not {} (a higher priority needs CAP_SYS_NICE or "
+        "an RLIMIT_NICE that allows it)",
+        store.commit_threads_nice(), store_options.commit_threads_nice);
   reprise::engine::SystemClock clock;
   reprise::engine::ServerOptions options;
   options.ip = ip;

@@ -571,7 +571,7 @@ struct SqliteHistoryStore::Impl {
     }
     errno = 0;
     const int nice = getpriority(PRIO_PROCESS, tid);  // -1 is a valid value: errno tells
-    if (errno == 0) commit_threads_nice = nice;  // both threads try the same: either one's answer
+    if (errno == 0) commit_threads_nice = nice;       // both threads try the same: either one's answer
     done.count_down();
   }
 

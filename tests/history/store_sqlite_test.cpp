@@ -3,8 +3,8 @@
 // outcomes apart, and a failure of the group's SQLite transaction reaches every caller in it.
 //
 // Also a benchmark, hidden from normal runs:  reprise_history_store_tests "[bench]"
-#include <signal.h>
 #include <sched.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -17,9 +17,9 @@
 #include <fstream>
 #include <future>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <numeric>
-#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
