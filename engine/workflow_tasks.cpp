@@ -17,10 +17,12 @@
 //   - a completion may ask for the next task inline (return_new_workflow_task).
 // Exercised by tests/engine/server_workflow_task_test.cpp, server_sticky_test.cpp and
 // server_buffering_test.cpp.
+#include <google/protobuf/unknown_field_set.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
+#include "history/history_bytes.h"
 #include "long_poll.h"
 #include "time_util.h"
 #include "update_run.h"
@@ -279,10 +281,13 @@ ws::PollWorkflowTaskQueueResponse HistoryEngine::build_workflow_task_response(co
   // task, starting at that task's WorkflowTaskCompleted. Everybody else replays from event 1.
   int64_t first = (s.sticky && s.previous_started_event_id > 0) ? s.previous_started_event_id + 1 : 1;
   int64_t last_written = s.task.transient() ? s.task.scheduled_event_id() - 1 : s.task.started_event_id();
-  auto* history = resp.mutable_history();
-  if (last_written >= first) {
-    for (auto& e : store_.read_events(s.key, first, last_written - first + 1)) *history->add_events() = std::move(e);
-  }
+
+  // The events go out as the bytes the store keeps (history/history_bytes.h): the history is put
+  // together in its wire form and attached as the response's `history` field, as an unknown field,
+  // which protobuf writes out verbatim. The worker parses an ordinary History; the server decodes
+  // no event only to encode it again.
+  std::string history_bytes;
+  if (last_written >= first) history_bytes = store_.read_history_bytes(s.key, first, last_written - first + 1);
   if (s.task.transient()) {
     // The transient attempt's own events exist only in this response.
     HistoryEvent scheduled;
@@ -293,7 +298,7 @@ ws::PollWorkflowTaskQueueResponse HistoryEngine::build_workflow_task_response(co
     *sa->mutable_task_queue() = s.task.task_queue();
     *sa->mutable_start_to_close_timeout() = s.task.start_to_close_timeout();
     sa->set_attempt(s.task.attempt());
-    *history->add_events() = std::move(scheduled);
+    history::append_history_event(history_bytes, scheduled.SerializeAsString());
     HistoryEvent started;
     started.set_event_id(s.task.started_event_id());
     *started.mutable_event_time() = s.task.started_time();
@@ -302,8 +307,10 @@ ws::PollWorkflowTaskQueueResponse HistoryEngine::build_workflow_task_response(co
     ta->set_scheduled_event_id(s.task.scheduled_event_id());
     ta->set_identity(s.task.started_identity());
     ta->set_request_id(s.task.started_request_id());
-    *history->add_events() = std::move(started);
+    history::append_history_event(history_bytes, started.SerializeAsString());
   }
+  *resp.GetReflection()->MutableUnknownFields(&resp)->AddLengthDelimited(
+      ws::PollWorkflowTaskQueueResponse::kHistoryFieldNumber) = std::move(history_bytes);
   return resp;
 }
 

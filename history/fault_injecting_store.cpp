@@ -52,6 +52,10 @@ std::vector<HistoryEvent> FaultInjectingStore::read_events(const ExecutionKey& k
                                                            int64_t max_count) {
   return inner_->read_events(key, first_event_id, max_count);
 }
+std::string FaultInjectingStore::read_history_bytes(const ExecutionKey& key, int64_t first_event_id,
+                                                    int64_t max_count) {
+  return inner_->read_history_bytes(key, first_event_id, max_count);
+}
 ListPage FaultInjectingStore::list_executions(const ListFilter& filter) { return inner_->list_executions(filter); }
 int64_t FaultInjectingStore::count_executions(const ListFilter& filter) { return inner_->count_executions(filter); }
 std::vector<TaskRow> FaultInjectingStore::load_tasks() { return inner_->load_tasks(); }

@@ -55,6 +55,7 @@ class FaultInjectingStore final : public HistoryStore {
                                                     const std::string& workflow_id) override;
   std::vector<HistoryEvent> read_events(const ExecutionKey& key, int64_t first_event_id,
                                         int64_t max_count = 0) override;
+  std::string read_history_bytes(const ExecutionKey& key, int64_t first_event_id, int64_t max_count = 0) override;
   ListPage list_executions(const ListFilter& filter) override;
   int64_t count_executions(const ListFilter& filter) override;
   std::vector<TaskRow> load_tasks() override;

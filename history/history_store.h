@@ -173,6 +173,10 @@ class HistoryStore {
   // Events with first_event_id <= id, in id order, at most max_count of them (0 = all).
   virtual std::vector<HistoryEvent> read_events(const ExecutionKey& key, int64_t first_event_id,
                                                 int64_t max_count = 0) = 0;
+  // The same events as a serialized History message, put together from the stored bytes where the
+  // store keeps them (history_bytes.h): what a worker is sent, without decoding each event only to
+  // encode it again. This default encodes read_events.
+  virtual std::string read_history_bytes(const ExecutionKey& key, int64_t first_event_id, int64_t max_count = 0);
   virtual ListPage list_executions(const ListFilter& filter) = 0;
   virtual int64_t count_executions(const ListFilter& filter) = 0;
 

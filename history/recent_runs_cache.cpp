@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "history/history_bytes.h"
+
 namespace reprise::history {
 
 namespace {
@@ -77,20 +79,34 @@ std::optional<ExecutionRow> RecentRunsCache::execution(const ExecutionKey& key) 
   return it->second.row;
 }
 
+template <class Fn>
+bool RecentRunsCache::visit_events(const ExecutionKey& key, int64_t first_event_id, int64_t max_count, Fn fn) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end() || first_event_id < it->second.first_event_id) return false;
+  Entry& entry = it->second;
+  touch(entry);
+  const auto from = static_cast<size_t>(first_event_id - entry.first_event_id);
+  size_t to = entry.events.size();
+  if (max_count > 0 && from < to) to = std::min(to, from + static_cast<size_t>(max_count));
+  for (size_t i = from; i < to; ++i) fn(entry.events[i]);
+  return true;
+}
+
+std::optional<std::string> RecentRunsCache::history_bytes(const ExecutionKey& key, int64_t first_event_id,
+                                                          int64_t max_count) {
+  std::string history;
+  if (!visit_events(key, first_event_id, max_count,
+                    [&](const std::string& event) { append_history_event(history, event); }))
+    return std::nullopt;
+  return history;
+}
+
 std::optional<std::vector<HistoryEvent>> RecentRunsCache::events(const ExecutionKey& key, int64_t first_event_id,
                                                                  int64_t max_count) {
   std::vector<std::string> copies;
-  {
-    std::lock_guard lock(mu_);
-    auto it = entries_.find(key);
-    if (it == entries_.end() || first_event_id < it->second.first_event_id) return std::nullopt;
-    Entry& entry = it->second;
-    touch(entry);
-    const auto from = static_cast<size_t>(first_event_id - entry.first_event_id);
-    size_t to = entry.events.size();
-    if (max_count > 0 && from < to) to = std::min(to, from + static_cast<size_t>(max_count));
-    for (size_t i = from; i < to; ++i) copies.push_back(entry.events[i]);
-  }
+  if (!visit_events(key, first_event_id, max_count, [&](const std::string& event) { copies.push_back(event); }))
+    return std::nullopt;
   // Decoded outside the lock: the writer thread must never wait for a reader's parsing.
   std::vector<HistoryEvent> events(copies.size());
   for (size_t i = 0; i < copies.size(); ++i) {

@@ -51,6 +51,9 @@ class RecentRunsCache {
   // Up to max_count events (0: all) from first_event_id to the end of the run's history, if the
   // cache holds the history from first_event_id on; nullopt sends the caller to the database.
   std::optional<std::vector<HistoryEvent>> events(const ExecutionKey& key, int64_t first_event_id, int64_t max_count);
+  // The same events as a serialized History message (history_bytes.h), copied from the stored
+  // bytes under the lock without decoding any of them.
+  std::optional<std::string> history_bytes(const ExecutionKey& key, int64_t first_event_id, int64_t max_count);
 
   size_t runs();
   size_t bytes();
@@ -66,6 +69,10 @@ class RecentRunsCache {
   };
 
   void touch(Entry& entry);
+  // Calls fn with each stored event from first_event_id on (at most max_count; 0: all), under the
+  // lock; false if the cache does not hold the history from first_event_id on.
+  template <class Fn>
+  bool visit_events(const ExecutionKey& key, int64_t first_event_id, int64_t max_count, Fn fn);
   void evict_until_within_budget();
   static size_t row_bytes(const ExecutionRow& row);
 

@@ -1010,6 +1010,18 @@ std::vector<HistoryEvent> SqliteHistoryStore::read_events(const ExecutionKey& ke
   });
 }
 
+std::string SqliteHistoryStore::read_history_bytes(const ExecutionKey& key, int64_t first_event_id, int64_t max_count) {
+  if (impl_->cache) {
+    if (auto history = impl_->cache->history_bytes(key, first_event_id, max_count)) {
+      impl_->cached_reads.fetch_add(1, std::memory_order_relaxed);
+      return std::move(*history);
+    }
+  }
+  // Not cached: through read_events, which decodes each row, so a damaged one is reported here, by
+  // name, not left for a worker to choke on.
+  return HistoryStore::read_history_bytes(key, first_event_id, max_count);
+}
+
 ListPage SqliteHistoryStore::list_executions(const ListFilter& filter) {
   const int64_t page_size = filter.page_size > 0 ? filter.page_size : 100;
   // One row more than the page: if it comes back, there is a further page.

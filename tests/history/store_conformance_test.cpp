@@ -145,6 +145,30 @@ TEMPLATE_TEST_CASE("Reading events starts at first_event_id and stops after max_
   CHECK(ids(11, 0).empty());
 }
 
+TEMPLATE_TEST_CASE("History bytes are the same events, as one serialized History", "[store]", STORE_TYPES) {
+  TestType factory;
+  auto store = factory.make();
+  Transaction tx = start_run(key("greet-1"), 4);
+  // Events of 2, 200 and 20,000 bytes: lengths that take one, two and three bytes to frame.
+  tx.events[1].mutable_workflow_task_scheduled_event_attributes()->mutable_task_queue()->set_name(
+      std::string(200, 'q'));
+  tx.events[2].mutable_workflow_task_scheduled_event_attributes()->mutable_task_queue()->set_name(
+      std::string(20000, 'q'));
+  REQUIRE(store->commit(tx) == CommitResult::Ok);
+  Transaction next = append(*store->get_execution(key("greet-1")), 2);
+  REQUIRE(store->commit(next) == CommitResult::Ok);
+
+  for (auto [first, max_count] : std::vector<std::pair<int64_t, int64_t>>{{1, 0}, {2, 2}, {3, 0}, {6, 5}, {7, 0}}) {
+    CAPTURE(first, max_count);
+    temporal::api::history::v1::History history;
+    REQUIRE(history.ParseFromString(store->read_history_bytes(key("greet-1"), first, max_count)));
+    std::vector<HistoryEvent> decoded(history.events().begin(), history.events().end());
+    CHECK(serialized(decoded) == serialized(store->read_events(key("greet-1"), first, max_count)));
+  }
+  CHECK(store->read_history_bytes(key("greet-1"), 1, 0).size() > 20000);
+  CHECK(store->read_history_bytes(key("ghost"), 1, 0).empty());
+}
+
 TEMPLATE_TEST_CASE("Starting a run that already exists returns AlreadyExists and writes nothing", "[store]",
                    STORE_TYPES) {
   TestType factory;
