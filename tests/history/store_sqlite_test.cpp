@@ -785,9 +785,17 @@ TEST_CASE("When the group cannot be written every caller in it gets the error an
 
 namespace {
 
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
 void run_benchmark(SqliteStoreOptions::Synchronous sync, const char* sync_name, int thread_count) {
   TempDir dir;
   SqliteHistoryStore store(options_for(dir, sync));
+  const double cpu_before = process_cpu_seconds();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   std::atomic<uint64_t> done{0};
   std::vector<std::thread> threads;
@@ -822,7 +830,9 @@ void run_benchmark(SqliteStoreOptions::Synchronous sync, const char* sync_name, 
   std::cout << "synchronous=" << sync_name << " threads=" << thread_count << ": "
             << static_cast<uint64_t>(done / seconds) << " transactions/s, " << stats.transactions << " transactions in "
             << stats.commits << " SQLite commits ("
-            << static_cast<double>(stats.transactions) / static_cast<double>(stats.commits) << " per commit)\n";
+            << static_cast<double>(stats.transactions) / static_cast<double>(stats.commits) << " per commit), "
+            << static_cast<uint64_t>((process_cpu_seconds() - cpu_before) * 1e6 / static_cast<double>(done))
+            << " us of CPU per transaction (all threads)\n";
 }
 
 }  // namespace
