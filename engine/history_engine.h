@@ -315,6 +315,9 @@ class HistoryEngine {
   void schedule_workflow_task_if_needed(ExecutionUpdate& u);
   // Marks a scheduled workflow task as started (writes WorkflowTaskStarted unless transient).
   void start_workflow_task(ExecutionUpdate& u, const std::string& identity, const std::string& request_id);
+  // Its history travels as bytes in an unknown field (see workflow_tasks.cpp): on the server,
+  // resp.history() of it reads empty, and events added through mutable_history() would go out
+  // before the stored ones. Add to the bytes instead (history/history_bytes.h).
   ws::PollWorkflowTaskQueueResponse build_workflow_task_response(const StartedWorkflowTask& task);
   // RespondWorkflowTaskCompleted's update: the completion, its commands' events, the next task.
   struct Completion;  // what is left to answer once that is committed

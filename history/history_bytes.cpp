@@ -2,21 +2,31 @@
 #include "history/history_bytes.h"
 
 #include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/wire_format_lite.h>
 
 #include "history/history_store.h"
 #include "temporal/api/history/v1/message.pb.h"
 
 namespace reprise::history {
 
+namespace {
+// A field's tag is its number shifted left three bits, or'ed with its wire type: 2 for a
+// length-delimited one (bytes, strings, messages). Field 1 fits in one byte.
+constexpr int kLengthDelimited = 2;
+constexpr char kEventTag = (temporal::api::history::v1::History::kEventsFieldNumber << 3) | kLengthDelimited;
+static_assert(temporal::api::history::v1::History::kEventsFieldNumber < 16, "the tag must fit in one byte");
+}  // namespace
+
 void append_history_event(std::string& history, std::string_view event_bytes) {
-  using google::protobuf::internal::WireFormatLite;
-  uint8_t head[16];  // a one-byte tag and at most five bytes of length
-  uint8_t* end = WireFormatLite::WriteTagToArray(temporal::api::history::v1::History::kEventsFieldNumber,
-                                                 WireFormatLite::WIRETYPE_LENGTH_DELIMITED, head);
-  end = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(event_bytes.size()), end);
-  history.append(reinterpret_cast<const char*>(head), static_cast<size_t>(end - head));
+  uint8_t length[5];  // a varint of at most five bytes
+  const uint8_t* end =
+      google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(event_bytes.size()), length);
+  history.push_back(kEventTag);
+  history.append(reinterpret_cast<const char*>(length), static_cast<size_t>(end - length));
   history.append(event_bytes);
+}
+
+size_t framed_history_event_size(size_t event_size) {
+  return 1 + google::protobuf::io::CodedOutputStream::VarintSize32(static_cast<uint32_t>(event_size)) + event_size;
 }
 
 std::string HistoryStore::read_history_bytes(const ExecutionKey& key, int64_t first_event_id, int64_t max_count) {

@@ -9,6 +9,7 @@
 // Exercised by tests/history/store_conformance_test.cpp ("history bytes").
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -16,5 +17,7 @@ namespace reprise::history {
 
 // Appends one serialized HistoryEvent to `history`, framed as an element of History.events.
 void append_history_event(std::string& history, std::string_view event_bytes);
+// How many bytes append_history_event adds for an event of event_size bytes (to reserve them).
+size_t framed_history_event_size(size_t event_size);
 
 }  // namespace reprise::history

@@ -86,27 +86,34 @@ bool RecentRunsCache::visit_events(const ExecutionKey& key, int64_t first_event_
   if (it == entries_.end() || first_event_id < it->second.first_event_id) return false;
   Entry& entry = it->second;
   touch(entry);
-  const auto from = static_cast<size_t>(first_event_id - entry.first_event_id);
+  // Past the end (nothing new yet) is an empty range at the end.
+  const size_t from = std::min(static_cast<size_t>(first_event_id - entry.first_event_id), entry.events.size());
   size_t to = entry.events.size();
-  if (max_count > 0 && from < to) to = std::min(to, from + static_cast<size_t>(max_count));
-  for (size_t i = from; i < to; ++i) fn(entry.events[i]);
+  if (max_count > 0) to = std::min(to, from + static_cast<size_t>(max_count));
+  fn(entry.events, from, to);
   return true;
 }
 
 std::optional<std::string> RecentRunsCache::history_bytes(const ExecutionKey& key, int64_t first_event_id,
                                                           int64_t max_count) {
   std::string history;
-  if (!visit_events(key, first_event_id, max_count,
-                    [&](const std::string& event) { append_history_event(history, event); }))
-    return std::nullopt;
+  auto frame = [&](const std::deque<std::string>& events, size_t from, size_t to) {
+    size_t size = 0;
+    for (size_t i = from; i < to; ++i) size += framed_history_event_size(events[i].size());
+    history.reserve(size);
+    for (size_t i = from; i < to; ++i) append_history_event(history, events[i]);
+  };
+  if (!visit_events(key, first_event_id, max_count, frame)) return std::nullopt;
   return history;
 }
 
 std::optional<std::vector<HistoryEvent>> RecentRunsCache::events(const ExecutionKey& key, int64_t first_event_id,
                                                                  int64_t max_count) {
   std::vector<std::string> copies;
-  if (!visit_events(key, first_event_id, max_count, [&](const std::string& event) { copies.push_back(event); }))
-    return std::nullopt;
+  auto copy = [&](const std::deque<std::string>& events, size_t from, size_t to) {
+    copies.assign(events.begin() + static_cast<std::ptrdiff_t>(from), events.begin() + static_cast<std::ptrdiff_t>(to));
+  };
+  if (!visit_events(key, first_event_id, max_count, copy)) return std::nullopt;
   // Decoded outside the lock: the writer thread must never wait for a reader's parsing.
   std::vector<HistoryEvent> events(copies.size());
   for (size_t i = 0; i < copies.size(); ++i) {

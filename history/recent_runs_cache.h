@@ -69,8 +69,9 @@ class RecentRunsCache {
   };
 
   void touch(Entry& entry);
-  // Calls fn with each stored event from first_event_id on (at most max_count; 0: all), under the
-  // lock; false if the cache does not hold the history from first_event_id on.
+  // Calls fn(events, from, to) under the lock with the stored events from first_event_id on (at
+  // most max_count; 0: all): events[from, to). False if the cache does not hold the history from
+  // first_event_id on.
   template <class Fn>
   bool visit_events(const ExecutionKey& key, int64_t first_event_id, int64_t max_count, Fn fn);
   void evict_until_within_budget();
