@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -107,9 +108,10 @@ inline long process_context_switches(pid_t pid) {
   return sum;
 }
 
-// User + system CPU seconds a process has used so far (/proc/<pid>/stat fields 14 and 15).
-inline double process_cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+// User + system CPU seconds from a /proc stat file (fields 14 and 15): a process's
+// (/proc/<pid>/stat) or one of its threads' (/proc/<pid>/task/<tid>/stat).
+inline double stat_cpu_seconds(const std::string& stat_path) {
+  std::ifstream in(stat_path);
   std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const auto close_paren = stat.rfind(')');  // the command name may hold spaces
   if (close_paren == std::string::npos) return 0;
@@ -124,6 +126,46 @@ inline double process_cpu_seconds(pid_t pid) {
     }
   }
   return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+inline double process_cpu_seconds(pid_t pid) { return stat_cpu_seconds("/proc/" + std::to_string(pid) + "/stat"); }
+
+// CPU seconds so far of each of a process's live threads, keyed by thread id, with the thread's
+// name (/proc/<pid>/task/<tid>/comm: "reprise-writer", gRPC's "nexting_thread", ...).
+struct ThreadCpu {
+  std::string name;
+  double seconds = 0;
+};
+inline std::map<std::string, ThreadCpu> thread_cpu_seconds(pid_t pid) {
+  std::map<std::string, ThreadCpu> out;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream comm(task.path() / "comm");
+    ThreadCpu t;
+    std::getline(comm, t.name);
+    t.seconds = stat_cpu_seconds((task.path() / "stat").string());
+    out[task.path().filename().string()] = t;
+  }
+  return out;
+}
+
+// What each kind of thread (threads grouped by name) spent between two thread_cpu_seconds
+// snapshots, as shares of what the whole process spent meanwhile (process_seconds); time of
+// threads that ended in between is "(threads gone)".
+inline std::map<std::string, double> cpu_share_by_thread_name(const std::map<std::string, ThreadCpu>& before,
+                                                              const std::map<std::string, ThreadCpu>& after,
+                                                              double process_seconds) {
+  std::map<std::string, double> share;
+  if (process_seconds <= 0) return share;
+  double seen = 0;
+  for (const auto& [tid, t] : after) {
+    auto it = before.find(tid);
+    const double spent = t.seconds - (it != before.end() ? it->second.seconds : 0.0);
+    share[t.name] += spent / process_seconds;
+    seen += spent;
+  }
+  if (process_seconds > seen) share["(threads gone)"] = (process_seconds - seen) / process_seconds;
+  return share;
 }
 
 // A "VmHWM:   12345 kB" style line of /proc/<pid>/status, in KiB (VmHWM is the peak resident set).

@@ -11,8 +11,9 @@
 // --seconds of wall time, whichever comes first; then every process is stopped by its PID and the
 // database is inspected. Reported per run: completed workflows/s and activities/s, start-to-result
 // latency (p50, p99), CPU of the server / the workers / the load generator during the measured
-// phase (from /proc/<pid>/stat), their context switches (thread hand-offs, /proc/<pid>/task/*/status),
-// the server's peak RSS (VmHWM), SQLite COMMITs (= fsync groups,
+// phase (from /proc/<pid>/stat), the server's CPU split by thread name (/proc/<pid>/task/*: the
+// store's writer and answerer, gRPC's threads, the engine's), their context switches (thread
+// hand-offs, /proc/<pid>/task/*/status), the server's peak RSS (VmHWM), SQLite COMMITs (= fsync groups,
 // counted by the store and logged by the server at shutdown) per workflow, and bytes on disk per
 // history event (database + WAL after a checkpoint, over all events of the run).
 //
@@ -335,8 +336,10 @@ nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool
   };
   const double server_cpu0 = process_cpu_seconds(server.pid()), workers_cpu0 = cpu_of_workers();
   const long server_cs0 = process_context_switches(server.pid()), workers_cs0 = switches_of_workers();
+  const auto server_threads0 = thread_cpu_seconds(server.pid());
   const double self_cpu0 = cpu_seconds();
   Load load = generate_load(client, "run", steps, concurrency, o.count, o.seconds);
+  const auto server_threads = thread_cpu_seconds(server.pid());
   const double server_cpu = process_cpu_seconds(server.pid()) - server_cpu0;
   const double workers_cpu = cpu_of_workers() - workers_cpu0;
   const double server_cs = static_cast<double>(process_context_switches(server.pid()) - server_cs0);
@@ -411,6 +414,9 @@ nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool
       {"loadavg_before", load_before},
       {"loadavg_after", load_after},
       {"cpu_pressure_some_avg10", cpu_pressure_after},
+      // Where the server's CPU went, by thread name: the store's writer and answerer, gRPC's
+      // threads (nexting_thread, default-executor), the engine's (reprise).
+      {"server_cpu_share_by_thread", cpu_share_by_thread_name(server_threads0, server_threads, server_cpu)},
   };
   nlohmann::json line = provenance();
   if (!o.server_commit.empty()) line["server_commit"] = o.server_commit;
@@ -542,6 +548,17 @@ void print_row(const nlohmann::json& line) {
               m["commits_per_workflow"].get<double>(), m["bytes_per_event"].get<double>(),
               m["loadavg_after"].get<double>(), m["cpu_pressure_some_avg10"].get<double>(),
               line["ok"].get<bool>() ? "" : "  FAILED");
+  if (m.contains("server_cpu_share_by_thread")) {
+    std::vector<std::pair<double, std::string>> shares;
+    for (const auto& [name, share] : m["server_cpu_share_by_thread"].items()) shares.emplace_back(share, name);
+    std::sort(shares.rbegin(), shares.rend());
+    std::string text;
+    for (const auto& [share, name] : shares) {
+      if (share < 0.005) continue;
+      text += (text.empty() ? "" : ", ") + name + " " + std::to_string(static_cast<int>(share * 100 + 0.5)) + " %";
+    }
+    std::printf("             server CPU by thread: %s\n", text.c_str());
+  }
   std::fflush(stdout);
 }
 
