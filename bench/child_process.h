@@ -28,6 +28,9 @@ class ChildProcess {
  public:
   // Starts argv[0] with the given arguments; its stdout and stderr go to log_path.
   ChildProcess(const std::vector<std::string>& argv, const std::string& log_path) : log_path_(log_path) {
+    // Emptied here, before the fork: a log left by an earlier process of the same name must not
+    // be read as this one's (its port, say) before the child gets to truncate it.
+    std::ofstream(log_path, std::ios::trunc);
     const pid_t parent = getpid();
     pid_ = fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -164,7 +167,11 @@ inline std::map<std::string, double> cpu_share_by_thread_name(const std::map<std
     share[t.name] += spent / process_seconds;
     seen += spent;
   }
-  if (process_seconds > seen) share["(threads gone)"] = (process_seconds - seen) / process_seconds;
+  if (process_seconds > seen) {
+    share["(threads gone)"] = (process_seconds - seen) / process_seconds;
+  } else {
+    for (auto& [name, s] : share) s = s * process_seconds / seen;  // clock-tick rounding: sum to 1
+  }
   return share;
 }
 

@@ -576,6 +576,8 @@ int main(int argc, char** argv) {
   o.seconds = 20;
   o.warmup = -1;
   bool keep = false;
+  std::string against, against_commit;
+  int pairs = 1;
   int rpc_floor_threads = 0;
   bool rpc_callback = false;
   app.add_flag("--rpc-callback", rpc_callback, "--rpc-floor through gRPC's callback client API");
@@ -604,6 +606,11 @@ int main(int argc, char** argv) {
   app.add_flag("--blocking-activities", o.worker_flags.blocking_activities,
                "register the activity as ActivityKind::Blocking (run on the worker's activity pool) instead of "
                "NonBlocking");
+  app.add_option("--against", against,
+                 "A/B: a second server binary (B) run in alternating pairs with --reprise (A): A B, B A, A B, "
+                 "...; lines labelled <label>-a / <label>-b, and a summary of the pairs at the end");
+  app.add_option("--against-commit", against_commit, "the commit --against was built from (server_commit)");
+  app.add_option("--pairs", pairs, "A/B pairs per shape and concurrency (with --against)")->capture_default_str();
   app.add_option("--label", o.label, "a word stamped on the result lines (baseline, ...)");
   app.add_option("--out", out, "append one JSON line per run to this file");
   app.add_flag("--keep", keep, "keep the work folder (databases and logs)");
@@ -633,21 +640,65 @@ int main(int argc, char** argv) {
     fs::remove_all(o.workdir);
     return line["ok"].get<bool>() ? 0 : 1;
   }
+  // One run of one server binary; nullopt if it could not be made.
+  auto run_and_record = [&](RunOptions run, int steps, int c) -> std::optional<nlohmann::json> {
+    if (run.warmup < 0) run.warmup = 2 * c;
+    nlohmann::json line;
+    try {
+      line = run_one(run, steps, c, all_ok);
+    } catch (const std::exception& e) {
+      std::cerr << "run " << steps << "x" << c << " failed: " << e.what() << "\n";
+      all_ok = false;
+      return std::nullopt;
+    }
+    print_row(line);
+    if (!out.empty()) std::ofstream(out, std::ios::app) << line.dump() << "\n";
+    return line;
+  };
   print_header();
   for (int steps : parse_list(activities))
     for (int c : parse_list(concurrency)) {
-      RunOptions run = o;
-      if (run.warmup < 0) run.warmup = 2 * c;
-      nlohmann::json line;
-      try {
-        line = run_one(run, steps, c, all_ok);
-      } catch (const std::exception& e) {
-        std::cerr << "run " << steps << "x" << c << " failed: " << e.what() << "\n";
-        all_ok = false;
+      if (against.empty()) {
+        run_and_record(o, steps, c);
         continue;
       }
-      print_row(line);
-      if (!out.empty()) std::ofstream(out, std::ios::app) << line.dump() << "\n";
+      // A/B: the machine's speed drifts by 15-20 % within minutes, so two servers are compared
+      // only within a pair run back to back, each pair in the other order than the one before.
+      RunOptions a = o, b = o;
+      const std::string label = o.label.empty() ? "ab" : o.label;
+      a.label = label + "-a";
+      b.label = label + "-b";
+      b.reprise_binary = against;
+      b.server_commit = against_commit.empty() ? "unknown: " + against : against_commit;
+      std::vector<double> throughput_ratios, cpu_ratios;
+      for (int i = 0; i < pairs; ++i) {
+        std::optional<nlohmann::json> ra, rb;
+        if (i % 2 == 0) {
+          ra = run_and_record(a, steps, c);
+          rb = run_and_record(b, steps, c);
+        } else {
+          rb = run_and_record(b, steps, c);
+          ra = run_and_record(a, steps, c);
+        }
+        if (!ra || !rb) continue;
+        const auto& ma = (*ra)["metrics"];
+        const auto& mb = (*rb)["metrics"];
+        throughput_ratios.push_back(mb["workflows_per_s"].get<double>() / ma["workflows_per_s"].get<double>());
+        cpu_ratios.push_back(mb["server_cpu_us_per_workflow"].get<double>() /
+                             ma["server_cpu_us_per_workflow"].get<double>());
+      }
+      if (throughput_ratios.empty()) continue;
+      const auto better =
+          std::count_if(throughput_ratios.begin(), throughput_ratios.end(), [](double r) { return r > 1.02; });
+      const auto worse =
+          std::count_if(throughput_ratios.begin(), throughput_ratios.end(), [](double r) { return r < 0.98; });
+      std::sort(throughput_ratios.begin(), throughput_ratios.end());
+      std::sort(cpu_ratios.begin(), cpu_ratios.end());
+      std::printf(
+          "A/B %dx%d over %zu pairs, B against A: wf/s x%.3f (median; B better by over 2 %% in %ld, worse in %ld), "
+          "server CPU per workflow x%.3f (median)\n",
+          steps, c, throughput_ratios.size(), percentile(throughput_ratios, 0.5), static_cast<long>(better),
+          static_cast<long>(worse), percentile(cpu_ratios, 0.5));
     }
   if (all_ok && !keep)
     fs::remove_all(o.workdir);
