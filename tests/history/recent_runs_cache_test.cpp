@@ -58,6 +58,29 @@ TEST_CASE("A cached run answers for its latest row and any tail of its history",
   CHECK_FALSE(cache.events(key("other"), 1, 0));
 }
 
+TEST_CASE("The cache answers with a history's bytes what it answers with its events", "[cache]") {
+  RecentRunsCache cache({});
+  Transaction start = start_run(key("greet"), 3);
+  cache.committed(start.execution, serialized(start), /*new_run=*/true);
+  Transaction next = append(start.execution, 2, /*marker=*/7);
+  cache.committed(next.execution, serialized(next), false);
+
+  auto decoded = [&](int64_t first, int64_t max_count) {
+    auto bytes = cache.history_bytes(key("greet"), first, max_count);
+    REQUIRE(bytes);
+    temporal::api::history::v1::History history;
+    REQUIRE(history.ParseFromString(*bytes));
+    return ids({history.events().begin(), history.events().end()});
+  };
+  CHECK(decoded(1, 0) == std::vector<int64_t>{1, 2, 3, 4, 5});
+  CHECK(decoded(2, 2) == std::vector<int64_t>{2, 3});
+  CHECK(decoded(5, 9) == std::vector<int64_t>{5});
+  CHECK(decoded(6, 0).empty());  // nothing written yet
+  CHECK(decoded(9, 2).empty());  // further past the end: empty too, as SQLite says
+  CHECK(cache.events(key("greet"), 9, 2)->empty());
+  CHECK_FALSE(cache.history_bytes(key("other"), 1, 0));
+}
+
 TEST_CASE("A run first written after it was evicted is cached from that commit's events on", "[cache]") {
   RecentRunsCache cache({});
   Transaction start = start_run(key("greet"), 7);
