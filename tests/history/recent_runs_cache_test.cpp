@@ -26,14 +26,20 @@ std::vector<int64_t> ids(const std::vector<HistoryEvent>& events) {
   return out;
 }
 
-}  // namespace
-
-TEST_CASE("A cached run answers for its latest row and any tail of its history", "[cache]") {
-  RecentRunsCache cache({});
+// Run "greet": events 1-3 in a first commit, 4-5 (task id 7) in a second; returns the second.
+Transaction commit_greet(RecentRunsCache& cache) {
   Transaction start = start_run(key("greet"), 3);
   cache.committed(start.execution, serialized(start), /*new_run=*/true);
   Transaction next = append(start.execution, 2, /*marker=*/7);
   cache.committed(next.execution, serialized(next), false);
+  return next;
+}
+
+}  // namespace
+
+TEST_CASE("A cached run answers for its latest row and any tail of its history", "[cache]") {
+  RecentRunsCache cache({});
+  const Transaction next = commit_greet(cache);
 
   auto row = cache.execution(key("greet"));
   REQUIRE(row);
@@ -60,10 +66,7 @@ TEST_CASE("A cached run answers for its latest row and any tail of its history",
 
 TEST_CASE("The cache answers with a history's bytes what it answers with its events", "[cache]") {
   RecentRunsCache cache({});
-  Transaction start = start_run(key("greet"), 3);
-  cache.committed(start.execution, serialized(start), /*new_run=*/true);
-  Transaction next = append(start.execution, 2, /*marker=*/7);
-  cache.committed(next.execution, serialized(next), false);
+  commit_greet(cache);
 
   auto decoded = [&](int64_t first, int64_t max_count) {
     auto bytes = cache.history_bytes(key("greet"), first, max_count);
