@@ -393,9 +393,10 @@ HistoryEngine::Completion HistoryEngine::complete_workflow_task(ExecutionUpdate&
   if (auto bad = validate_commands(st, req.commands())) {
     // Nothing of the completion is applied; the worker is told why. On a transient attempt
     // nothing else happens either: the task is left to time out, as in Temporal, so a workflow
-    // stuck on a bug retries at the timeout's pace instead of spinning.
-    if (attempt > 1 && bad->cause != enums::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND)
-      throw invalid_argument(bad->describe());
+    // stuck on a bug (or on a command Reprise does not support) retries at the timeout's pace
+    // instead of spinning. (Temporal's one exception, UNHANDLED_COMMAND for events that arrived
+    // during the task, is the branch below, which never comes here.)
+    if (attempt > 1) throw invalid_argument(bad->describe());
     fail_workflow_task(u, bad->cause, server_failure(bad->describe()), req.identity());
     schedule_workflow_task_retry(u, attempt, was_sticky);
     c.refused.emplace(invalid_argument(bad->describe()));

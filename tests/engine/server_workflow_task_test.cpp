@@ -146,13 +146,23 @@ TEST_CASE("a workflow task failed by the worker writes WorkflowTaskFailed once a
 
 TEST_CASE("a refused completion of a transient attempt changes nothing and is answered INVALID_ARGUMENT",
           "[server][workflow-task]") {
+  // A bad command, or one Reprise does not support yet (which must not spin: each refusal would
+  // otherwise schedule the next attempt at once and the worker replay again right away).
+  Command unsupported;
+  unsupported.set_command_type(enums::COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION);
+  unsupported.mutable_start_child_workflow_execution_command_attributes()->set_workflow_id("child");
+  auto [command, refusal] = GENERATE_COPY(
+      std::make_pair(cancel_timer("no-such-timer"), std::string("BadCancelTimerAttributes: no pending timer has id "
+                                                                "no-such-timer")),
+      std::make_pair(unsupported, std::string("UnhandledCommand: command COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION "
+                                              "is not supported by Reprise yet")));
   TestServer s;
   RawWorker w(s, "wft");
   start_and_time_out_first_task(s, w, "wf-wft-bad-transient");
   auto second = w.next_workflow_task();
-  auto st = w.complete_workflow_task(second.task_token(), {cancel_timer("no-such-timer")});
+  auto st = w.complete_workflow_task(second.task_token(), {command});
   CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-  CHECK(st.error_message() == "BadCancelTimerAttributes: no pending timer has id no-such-timer");
+  CHECK(st.error_message() == refusal);
   CHECK(history_lines(s, "wf-wft-bad-transient") == kTimedOut);
   // Attempt 2 is still the worker's: it ends by its timeout, as in Temporal, not by a new attempt.
   CHECK(describe(s, "wf-wft-bad-transient").pending_workflow_task().attempt() == 2);
