@@ -104,6 +104,30 @@ const HistoryEvent* buffered_timer_fired(const MutableState& st, const std::stri
   return nullptr;
 }
 
+// The event that ended activity `scheduled_id` while the worker was deciding, if it waits in the
+// buffer (the activity has already left the pending ones).
+bool buffered_activity_finish(const MutableState& st, int64_t scheduled_id) {
+  for (const auto& e : st.buffered_events()) {
+    switch (e.event_type()) {
+      case enums::EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+        if (e.activity_task_completed_event_attributes().scheduled_event_id() == scheduled_id) return true;
+        break;
+      case enums::EVENT_TYPE_ACTIVITY_TASK_FAILED:
+        if (e.activity_task_failed_event_attributes().scheduled_event_id() == scheduled_id) return true;
+        break;
+      case enums::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+        if (e.activity_task_timed_out_event_attributes().scheduled_event_id() == scheduled_id) return true;
+        break;
+      case enums::EVENT_TYPE_ACTIVITY_TASK_CANCELED:
+        if (e.activity_task_canceled_event_attributes().scheduled_event_id() == scheduled_id) return true;
+        break;
+      default:
+        break;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 bool has_close_command(const google::protobuf::RepeatedPtrField<Command>& commands) {
@@ -142,6 +166,7 @@ std::optional<BadCommand> validate_commands(const MutableState& st,
   for (const auto& [id, act] : st.activities()) activity_ids.insert(act.activity_id());
   std::set<std::string> timers;
   for (const auto& [id, t] : st.timers()) timers.insert(id);
+  std::set<int64_t> cancels_requested;  // activities this completion asks to cancel
 
   for (int i = 0; i < commands.size(); ++i) {
     const Command& c = commands[i];
@@ -157,10 +182,17 @@ std::optional<BadCommand> validate_commands(const MutableState& st,
         break;
       }
       case enums::COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: {
+        // As in Temporal: an activity that ended while the worker decided (its end is buffered)
+        // may still be asked to cancel; one already asked may not be asked again.
         int64_t id = c.request_cancel_activity_task_command_attributes().scheduled_event_id();
-        if (!st.activities().contains(id))
+        auto pending = st.activities().find(id);
+        if (pending == st.activities().end() && !buffered_activity_finish(st, id))
           return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
                             "no pending activity was scheduled by event " + std::to_string(id)};
+        if ((pending != st.activities().end() && pending->second.cancel_requested()) ||
+            !cancels_requested.insert(id).second)
+          return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
+                            "the activity scheduled by event " + std::to_string(id) + " is already asked to cancel"};
         break;
       }
       case enums::COMMAND_TYPE_START_TIMER: {
@@ -251,7 +283,9 @@ void HistoryEngine::apply_commands(ExecutionUpdate& u, const google::protobuf::R
         ea->set_scheduled_event_id(scheduled_id);
         ea->set_workflow_task_completed_event_id(completed_id);
         int64_t requested_id = u.append(std::move(e));
-        if (!st.activities().at(scheduled_id).started()) {
+        auto pending = st.activities().find(scheduled_id);
+        if (pending == st.activities().end()) break;  // it ended meanwhile: its end follows from the buffer
+        if (!pending->second.started()) {
           // Not running anywhere yet: cancel it on the spot (a worker that polls it later gets nothing).
           // Temporal says why in the details, as a JSON string.
           HistoryEvent canceled;

@@ -256,6 +256,34 @@ TEST_CASE("cancelling an activity that has not started cancels it at once", "[se
   CHECK(w.poll_activity_task("nobody-polls-this", kShortPoll).task_token().empty());
 }
 
+TEST_CASE("an activity asked to cancel twice, in one completion or in two, is refused the second time",
+          "[server][activity][cancel]") {
+  TestServer s;
+  RawWorker w(s, "timeouts");
+  const bool same_completion = GENERATE(true, false);
+  w.start_and_complete_first_task("wf-cancel-twice", {schedule_activity("1", "long", 10s)});
+  auto at = w.next_activity_task();  // started: a cancel request leaves it pending
+  REQUIRE(send_signal(s, "wf-cancel-twice", "stop").ok());
+  auto wt = w.next_workflow_task();
+  std::vector<Command> commands{request_cancel_activity(5)};
+  if (same_completion) {
+    commands.push_back(request_cancel_activity(5));
+  } else {
+    REQUIRE(w.complete_workflow_task(wt.task_token(), commands).ok());
+    REQUIRE(send_signal(s, "wf-cancel-twice", "again").ok());
+    wt = w.next_workflow_task();
+  }
+  auto before = history_lines(s, "wf-cancel-twice");
+  auto st = w.complete_workflow_task(wt.task_token(), commands);
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(st.error_message() == "BadRequestCancelActivityAttributes: the activity scheduled by event 5 is already "
+                              "asked to cancel");
+  auto events = history_of(s, "wf-cancel-twice");
+  REQUIRE(events.size() == before.size() + 1);  // only the task's failure, none of its commands
+  CHECK(events.back().workflow_task_failed_event_attributes().cause() ==
+        enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES);
+}
+
 TEST_CASE("activities run one after another share one start-to-close row, and a later one still times out",
           "[server][activity][timeout][shared-row]") {
   using reprise::history::TimerKind;

@@ -43,6 +43,28 @@ TEST_CASE("an activity completion during a workflow task lands after the task's 
   CHECK(next.started_event_id() == 14);
 }
 
+TEST_CASE("asking to cancel an activity whose completion waits in the buffer writes the request, then the completion",
+          "[server][buffer][cancel]") {
+  TestServer s;
+  RawWorker w(s, "buffering");
+  w.start_and_complete_first_task("wf-buffer-cancel", {schedule_activity("1", "work")});
+  auto at = w.next_activity_task();
+  REQUIRE(send_signal(s, "wf-buffer-cancel", "stop").ok());
+  auto wt = w.next_workflow_task();
+  // The activity ends while the worker decides to cancel it (a cancellation scope racing it).
+  REQUIRE(w.complete_activity(at.task_token(), "\"result\"").ok());
+
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {request_cancel_activity(5)}).ok());
+  auto events = history_of(s, "wf-buffer-cancel");
+  CHECK(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
+                                     "4 WorkflowTaskCompleted", "5 ActivityTaskScheduled",
+                                     "6 WorkflowExecutionSignaled", "7 WorkflowTaskScheduled", "8 WorkflowTaskStarted",
+                                     "9 WorkflowTaskCompleted", "10 ActivityTaskCancelRequested",
+                                     "11 ActivityTaskStarted", "12 ActivityTaskCompleted", "13 WorkflowTaskScheduled"});
+  CHECK(events[9].activity_task_cancel_requested_event_attributes().scheduled_event_id() == 5);
+  CHECK(events[11].activity_task_completed_event_attributes().result().payloads(0).data() == "\"result\"");
+}
+
 TEST_CASE("a signal during a workflow task lands after the task's command events", "[server][buffer][signal]") {
   TestServer s;
   RawWorker w(s, "buffering");
