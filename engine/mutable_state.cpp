@@ -130,6 +130,9 @@ void apply_event(MutableState& state, const HistoryEvent& event) {
       wt->set_transient(false);
       break;
     }
+    case enums::EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+      state.set_cancel_requested(true);
+      break;
     case enums::EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
       state.set_last_completed_workflow_task_started_event_id(
           event.workflow_task_completed_event_attributes().started_event_id());

@@ -354,6 +354,17 @@ ws::SignalWorkflowExecutionResponse HistoryEngine::signal_workflow_execution(
   return {};
 }
 
+namespace {
+// A client that names the first run of a chain (first_execution_run_id, as the TypeScript client's
+// handle does) means that chain only: a later, unrelated run under the same workflow id is not
+// found, rather than cancelled or terminated in its place.
+void check_first_execution_run_id(const MutableState& st, const std::string& first_execution_run_id) {
+  if (!first_execution_run_id.empty() && st.execution().first_execution_run_id() != first_execution_run_id)
+    throw not_found("workflow execution not found: the current run of " + st.execution().workflow_id() +
+                    " was not started by the chain of run " + first_execution_run_id);
+}
+}  // namespace
+
 ws::RequestCancelWorkflowExecutionResponse HistoryEngine::request_cancel_workflow_execution(
     const ws::RequestCancelWorkflowExecutionRequest& req) {
   check_namespace(*this, req.namespace_());
@@ -362,6 +373,8 @@ ws::RequestCancelWorkflowExecutionResponse HistoryEngine::request_cancel_workflo
   update_run(key, [&](ExecutionUpdate& u) {
     auto& st = u.state();
     if (!is_running(st)) throw not_found("workflow execution already completed");
+    check_first_execution_run_id(st, req.first_execution_run_id());
+    if (st.cancel_requested()) return;  // cancellation is idempotent, as in Temporal
     HistoryEvent e;
     e.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED);
     auto* a = e.mutable_workflow_execution_cancel_requested_event_attributes();
@@ -401,6 +414,7 @@ ws::TerminateWorkflowExecutionResponse HistoryEngine::terminate_workflow_executi
   ExecutionKey key{req.namespace_(), req.workflow_execution().workflow_id(), req.workflow_execution().run_id()};
   update_run(key, [&](ExecutionUpdate& u) {
     if (!is_running(u.state())) throw not_found("workflow execution already completed");
+    check_first_execution_run_id(u.state(), req.first_execution_run_id());
     terminate_run(u, req.reason(), req.details(), req.identity());
   });
   return {};
@@ -411,9 +425,15 @@ void HistoryEngine::on_workflow_timeout_timer(const TimerRow& timer) {
     u.remove_timer(timer.id);
     if (!is_running(u.state())) return;
     force_close_workflow_task(u);
+    // As Temporal decides it: past the execution deadline no retry could run (TIMEOUT); before it
+    // a run timeout would be retried by a workflow retry policy, which Reprise's runs never have.
+    const auto& info = u.state().execution();
+    const bool execution_expired = info.has_execution_expiration_time() &&
+                                   u.now_ms() >= ms_from_timestamp(info.execution_expiration_time());
     HistoryEvent e;
     e.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT);
-    e.mutable_workflow_execution_timed_out_event_attributes()->set_retry_state(enums::RETRY_STATE_RETRY_POLICY_NOT_SET);
+    e.mutable_workflow_execution_timed_out_event_attributes()->set_retry_state(
+        execution_expired ? enums::RETRY_STATE_TIMEOUT : enums::RETRY_STATE_RETRY_POLICY_NOT_SET);
     u.append(std::move(e));
   });
 }

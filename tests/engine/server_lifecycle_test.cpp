@@ -209,6 +209,18 @@ TEST_CASE("a run timeout with a task in flight fails the task, flushes the buffe
         grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_CASE("an execution timeout times the run out with retry state TIMEOUT", "[server][lifecycle][timeout]") {
+  TestServer s;
+  RawWorker w(s, "lifecycle");
+  w.start("wf-execution-timeout", "TestWorkflow",
+          [](auto& req) { req.mutable_workflow_execution_timeout()->set_seconds(5); });
+  s.clock.advance(5s);
+  auto events = wait_for_history(s, "wf-execution-timeout", 3);
+  CHECK(event_lines(events) ==
+        Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowExecutionTimedOut"});
+  CHECK(events[2].workflow_execution_timed_out_event_attributes().retry_state() == enums::RETRY_STATE_TIMEOUT);
+}
+
 TEST_CASE("a cancel request reaches the workflow, which then cancels itself", "[server][lifecycle][cancel]") {
   TestServer s;
   RawWorker w(s, "lifecycle");
@@ -275,4 +287,64 @@ TEST_CASE("the engine holds state for running workflows only, not for closed one
 
   // A closed workflow dropped from memory is read back from the store when asked again.
   CHECK(history_lines(s, "wf-closed-0").back() == "5 WorkflowExecutionCompleted");
+}
+
+namespace {
+grpc::Status request_cancel(TestServer& s, const std::string& workflow_id, const std::string& first_execution_run_id = {}) {
+  ws::RequestCancelWorkflowExecutionRequest req;
+  req.set_namespace_("default");
+  req.mutable_workflow_execution()->set_workflow_id(workflow_id);
+  req.set_identity("test-client");
+  req.set_request_id(reprise::engine::new_uuid());
+  req.set_first_execution_run_id(first_execution_run_id);
+  ws::RequestCancelWorkflowExecutionResponse resp;
+  return call(s, &ws::WorkflowService::Stub::RequestCancelWorkflowExecution, req, resp);
+}
+
+grpc::Status terminate_chain(TestServer& s, const std::string& workflow_id, const std::string& first_execution_run_id) {
+  ws::TerminateWorkflowExecutionRequest req;
+  req.set_namespace_("default");
+  req.mutable_workflow_execution()->set_workflow_id(workflow_id);
+  req.set_identity("test-client");
+  req.set_first_execution_run_id(first_execution_run_id);
+  ws::TerminateWorkflowExecutionResponse resp;
+  return call(s, &ws::WorkflowService::Stub::TerminateWorkflowExecution, req, resp);
+}
+}  // namespace
+
+TEST_CASE("asking to cancel a workflow again changes nothing", "[server][lifecycle][cancel]") {
+  TestServer s;
+  RawWorker w(s, "lifecycle");
+  w.start("wf-cancel-twice");
+  auto wt = w.next_workflow_task();
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {start_timer("t", 60s)}).ok());
+  REQUIRE(request_cancel(s, "wf-cancel-twice").ok());
+  REQUIRE(request_cancel(s, "wf-cancel-twice").ok());
+  CHECK(history_lines(s, "wf-cancel-twice") ==
+        Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
+              "4 WorkflowTaskCompleted", "5 TimerStarted", "6 WorkflowExecutionCancelRequested",
+              "7 WorkflowTaskScheduled"});
+}
+
+TEST_CASE("cancel and terminate naming the first run of another chain are NOT_FOUND and leave the run alone",
+          "[server][lifecycle][cancel]") {
+  TestServer s;
+  RawWorker w(s, "lifecycle");
+  const std::string first = w.start("wf-chain");
+  REQUIRE(terminate(s, "wf-chain").ok());
+  const std::string second = w.start("wf-chain");  // a new chain under the same workflow id
+
+  const std::string expected =
+      "workflow execution not found: the current run of wf-chain was not started by the chain of run " + first;
+  auto st = request_cancel(s, "wf-chain", first);
+  CHECK(st.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(st.error_message() == expected);
+  st = terminate_chain(s, "wf-chain", first);
+  CHECK(st.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(st.error_message() == expected);
+  CHECK(history_lines(s, "wf-chain") == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled"});
+
+  REQUIRE(terminate_chain(s, "wf-chain", second).ok());
+  CHECK(describe(s, "wf-chain").workflow_execution_info().execution().run_id() == second);
+  CHECK(describe(s, "wf-chain").workflow_execution_info().status() == enums::WORKFLOW_EXECUTION_STATUS_TERMINATED);
 }
