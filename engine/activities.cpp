@@ -214,6 +214,9 @@ void HistoryEngine::respond_activity_task_canceled(const ws::RespondActivityTask
       ExecutionKey{token.namespace_(), token.workflow_id(), token.run_id()},
       [this, &req, token](ExecutionUpdate& u) {
         ActivityInfo act = check_activity_token(u.state(), token);
+        // Only the workflow cancels an activity; one that gives up by itself has failed (Temporal).
+        if (!act.cancel_requested())
+          throw invalid_argument("unable to mark activity as canceled without activity being request canceled first");
         int64_t started_id = write_activity_started(u, act);
         HistoryEvent e;
         e.set_event_type(enums::EVENT_TYPE_ACTIVITY_TASK_CANCELED);

@@ -230,6 +230,22 @@ TEST_CASE("a started activity learns of its cancellation from the heartbeat resp
   CHECK(canceled.identity() == "raw-worker");
 }
 
+TEST_CASE("an activity that reports itself canceled without a cancel request is refused and can still complete",
+          "[server][activity][cancel]") {
+  TestServer s;
+  RawWorker w(s, "timeouts");
+  w.start_and_complete_first_task("wf-cancel-unasked", {schedule_activity("1", "long")});
+  auto at = w.next_activity_task();
+  auto st = w.cancel_activity(at.task_token());
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(st.error_message() ==
+        "unable to mark activity as canceled without activity being request canceled first");
+  CHECK(history_lines(s, "wf-cancel-unasked") == opening_plus({}));
+  REQUIRE(w.complete_activity(at.task_token(), "\"done\"").ok());
+  CHECK(history_lines(s, "wf-cancel-unasked") ==
+        opening_plus({"6 ActivityTaskStarted", "7 ActivityTaskCompleted", "8 WorkflowTaskScheduled"}));
+}
+
 TEST_CASE("cancelling an activity that has not started cancels it at once", "[server][activity][cancel]") {
   TestServer s;
   RawWorker w(s, "timeouts");
