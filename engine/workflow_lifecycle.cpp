@@ -222,11 +222,16 @@ void HistoryEngine::start_workflow_execution(const ws::StartWorkflowExecutionReq
   plan.execution_timeout = checked_duration(req.workflow_execution_timeout(), "WorkflowExecutionTimeout");
   plan.run_timeout = checked_duration(req.workflow_run_timeout(), "WorkflowRunTimeout");
   plan.task_timeout = checked_duration(req.workflow_task_timeout(), "WorkflowTaskTimeout");
-  if (req.has_retry_policy()) normalize_retry_policy(req.retry_policy());  // validates
-  // StartWorkflowExecution itself cannot ask for a delayed first workflow task yet. Refused before
-  // anything happens (TERMINATE_EXISTING would already have ended the running run).
+  // What Reprise cannot do yet is refused before anything happens (TERMINATE_EXISTING would already
+  // have ended the running run), not accepted and silently ignored: a delayed first workflow task,
+  // a workflow retried or run again on a schedule after it closes.
   if (checked_duration(req.workflow_start_delay(), "WorkflowStartDelay") > 0)
     throw invalid_argument("WorkflowStartDelay is not supported by Reprise yet");
+  if (req.has_retry_policy()) {
+    normalize_retry_policy(req.retry_policy());  // a malformed policy is named as such first
+    throw invalid_argument("RetryPolicy of a workflow is not supported by Reprise yet (activities' retry policies are)");
+  }
+  if (!req.cron_schedule().empty()) throw invalid_argument("CronSchedule is not supported by Reprise yet");
   // Timeouts as Temporal normalises them (2.3).
   if (plan.execution_timeout > 0)
     plan.run_timeout =

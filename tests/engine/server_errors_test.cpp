@@ -67,6 +67,18 @@ TEST_CASE("a start request missing its workflow id, type or task queue is INVALI
   CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   CHECK(st.error_message() == "RetryPolicy.backoff_coefficient cannot be less than 1");
 
+  // Accepted and ignored would be worse than refused: a workflow retry policy and a cron schedule.
+  req = valid_start();
+  req.mutable_retry_policy()->set_maximum_attempts(3);
+  st = start(s, req);
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(st.error_message() == "RetryPolicy of a workflow is not supported by Reprise yet (activities' retry policies are)");
+  req = valid_start();
+  req.set_cron_schedule("* * * * *");
+  st = start(s, req);
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(st.error_message() == "CronSchedule is not supported by Reprise yet");
+
   // None of them created anything.
   ws::DescribeWorkflowExecutionRequest describe_req;
   describe_req.set_namespace_("default");
