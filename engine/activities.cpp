@@ -163,7 +163,12 @@ ws::RecordActivityTaskHeartbeatResponse HistoryEngine::record_activity_task_hear
   ws::RecordActivityTaskHeartbeatResponse resp;
   update_run(ExecutionKey{token.namespace_(), token.workflow_id(), token.run_id()}, [&](ExecutionUpdate& u) {
     ActivityInfo& act = check_activity_token(u.state(), token);
-    if (req.has_details()) *act.mutable_heartbeat_details() = req.details();
+    // Each heartbeat's details replace the last ones, none included (as Temporal's
+    // UpdateActivityProgress does): they are what the next attempt and a timeout report.
+    if (req.has_details())
+      *act.mutable_heartbeat_details() = req.details();
+    else
+      act.clear_heartbeat_details();
     *act.mutable_last_heartbeat_time() = timestamp_from_ms(u.now_ms());
     u.touch();
     resp.set_cancel_requested(act.cancel_requested());

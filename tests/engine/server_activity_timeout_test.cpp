@@ -199,6 +199,23 @@ TEST_CASE("heartbeat details of a timed-out attempt come back in the next attemp
   CHECK(last_failure.timeout_failure_info().last_heartbeat_details().payloads(0).data() == "{\"progress\":7}");
 }
 
+TEST_CASE("a heartbeat without details clears the details of the one before", "[server][activity][heartbeat]") {
+  TestServer s;
+  RawWorker w(s, "timeouts");
+  w.start_and_complete_first_task(
+      "wf-hb-clear",
+      {schedule_activity("1", "long", 10s, [](auto& a) { a.mutable_heartbeat_timeout()->set_seconds(2); })});
+  auto a1 = w.next_activity_task();
+  REQUIRE(w.heartbeat(a1.task_token(), "{\"progress\":7}").ok());
+  REQUIRE(w.heartbeat(a1.task_token(), "").ok());
+  s.clock.advance(2s);
+  wait_for_attempt(s, "wf-hb-clear", 2);
+  s.clock.advance(1s);
+  auto a2 = w.next_activity_task();
+  CHECK(a2.attempt() == 2);
+  CHECK(a2.heartbeat_details().payloads_size() == 0);
+}
+
 TEST_CASE("a started activity learns of its cancellation from the heartbeat response", "[server][activity][cancel]") {
   TestServer s;
   RawWorker w(s, "timeouts");

@@ -258,15 +258,18 @@ class RawWorker {
     return call(s_, &ws::WorkflowService::Stub::RespondActivityTaskFailed, req, resp);
   }
 
+  // An empty `json_details` sends a heartbeat without details.
   grpc::Status heartbeat(const std::string& token, const std::string& json_details,
                          ws::RecordActivityTaskHeartbeatResponse* out = nullptr) {
     ws::RecordActivityTaskHeartbeatRequest req;
     req.set_namespace_("default");
     req.set_task_token(token);
     req.set_identity(identity_);
-    auto* p = req.mutable_details()->add_payloads();
-    (*p->mutable_metadata())["encoding"] = "json/plain";
-    p->set_data(json_details);
+    if (!json_details.empty()) {
+      auto* p = req.mutable_details()->add_payloads();
+      (*p->mutable_metadata())["encoding"] = "json/plain";
+      p->set_data(json_details);
+    }
     ws::RecordActivityTaskHeartbeatResponse resp;
     auto st = call(s_, &ws::WorkflowService::Stub::RecordActivityTaskHeartbeat, req, resp);
     if (out) *out = resp;
