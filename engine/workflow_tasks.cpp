@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <random>
 
 #include "history/history_bytes.h"
 #include "long_poll.h"
@@ -40,6 +41,21 @@ TaskQueue normal_queue(const MutableState& st) {
 
 int64_t workflow_task_timeout_ms(const MutableState& st) {
   return ms_from_duration(st.execution().workflow_task_timeout());
+}
+
+// The start-to-close timeout of a workflow task's attempt: the workflow's task timeout, and from
+// attempt 4 on that plus a growing delay (5 s, doubling per attempt, at most 10 min, its last fifth
+// random), as Temporal's workflow task state machine does: a workflow stuck on a failing task is
+// tried ever more slowly instead of every task timeout forever (temporal-semantics.md 1.12).
+google::protobuf::Duration workflow_task_start_to_close(const MutableState& st, int32_t attempt) {
+  constexpr int32_t kAttemptsAtTaskTimeout = 3;
+  constexpr int64_t kInitialMs = 5'000, kMaximumMs = 600'000;
+  if (attempt <= kAttemptsAtTaskTimeout) return st.execution().workflow_task_timeout();
+  const int doublings = std::min(attempt - kAttemptsAtTaskTimeout - 1, 20);
+  const int64_t delay = std::min(kInitialMs << doublings, kMaximumMs);
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  const int64_t jitter = std::uniform_int_distribution<int64_t>(0, delay / 5 - 1)(random);
+  return duration_from_ms(workflow_task_timeout_ms(st) + delay - delay / 5 + jitter);
 }
 
 // When the started workflow task times out start-to-close.
@@ -112,7 +128,7 @@ void HistoryEngine::schedule_workflow_task(ExecutionUpdate& u, int32_t attempt, 
     wt->set_attempt(attempt);
     *wt->mutable_task_queue() = tq;
     *wt->mutable_scheduled_time() = timestamp_from_ms(u.now_ms());
-    *wt->mutable_start_to_close_timeout() = st.execution().workflow_task_timeout();
+    *wt->mutable_start_to_close_timeout() = workflow_task_start_to_close(st, attempt);
     wt->set_transient(true);
     scheduled_id = wt->scheduled_event_id();
     u.touch();
@@ -121,7 +137,7 @@ void HistoryEngine::schedule_workflow_task(ExecutionUpdate& u, int32_t attempt, 
     e.set_event_type(enums::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
     auto* a = e.mutable_workflow_task_scheduled_event_attributes();
     *a->mutable_task_queue() = tq;
-    *a->mutable_start_to_close_timeout() = st.execution().workflow_task_timeout();
+    *a->mutable_start_to_close_timeout() = workflow_task_start_to_close(st, attempt);
     a->set_attempt(attempt);
     scheduled_id = u.append(std::move(e));
   }

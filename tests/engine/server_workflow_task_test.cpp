@@ -144,6 +144,47 @@ TEST_CASE("a workflow task failed by the worker writes WorkflowTaskFailed once a
   CHECK(history_lines(s, "wf-wft-failed").size() == 4);
 }
 
+TEST_CASE("from attempt 4 a workflow task's start-to-close grows: 5 s more, doubling, its last fifth random",
+          "[server][workflow-task]") {
+  TestServer s;
+  RawWorker w(s, "wft");
+  w.start("wf-wft-backoff", "TestWorkflow", five_second_task_timeout);
+  std::vector<int64_t> timeout_ms;  // of attempts 1, 2, ...
+  for (int attempt = 1; attempt <= 6; ++attempt) {
+    auto wt = w.next_workflow_task();
+    REQUIRE(wt.attempt() == attempt);
+    // The last WorkflowTaskScheduled of the response is this attempt's (synthesized when transient).
+    const auto& events = wt.history().events();
+    const auto& scheduled = events[events.size() - 2];
+    REQUIRE(scheduled.event_type() == enums::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
+    timeout_ms.push_back(reprise::engine::ms_from_duration(scheduled.workflow_task_scheduled_event_attributes().start_to_close_timeout()));
+    REQUIRE(w.fail_workflow_task(wt.task_token(), enums::WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+                                 "boom")
+                .ok());
+  }
+  INFO(::Catch::Detail::stringify(timeout_ms));
+  CHECK(timeout_ms[0] == 5000);
+  CHECK(timeout_ms[1] == 5000);
+  CHECK(timeout_ms[2] == 5000);
+  for (int attempt = 4; attempt <= 6; ++attempt) {  // 5 s, 10 s, 20 s more, each less up to a fifth
+    const int64_t delay = 5000LL << (attempt - 4);
+    CHECK(timeout_ms[attempt - 1] >= 5000 + delay - delay / 5);
+    CHECK(timeout_ms[attempt - 1] < 5000 + delay);
+  }
+  // The started attempt is not timed out at the task timeout's pace: when the row armed for the
+  // first attempt's 5 s fires, it arms the later deadline and the attempt stays the worker's.
+  auto wt = w.next_workflow_task();
+  REQUIRE(wt.attempt() == 7);
+  s.clock.advance(6s);
+  constexpr int64_t kT0Ms = 1'700'000'000'000;  // ManualClock's starting time
+  REQUIRE(eventually([&] {
+    auto rows = timer_rows(s, reprise::history::TimerKind::WorkflowTaskStartToClose);
+    return rows.size() == 1 && rows[0].fire_time_ms >= kT0Ms + 5000 + 40000 - 8000;
+  }));
+  CHECK(describe(s, "wf-wft-backoff").pending_workflow_task().attempt() == 7);
+  CHECK(describe(s, "wf-wft-backoff").pending_workflow_task().state() == enums::PENDING_WORKFLOW_TASK_STATE_STARTED);
+}
+
 TEST_CASE("a refused completion of a transient attempt changes nothing and is answered INVALID_ARGUMENT",
           "[server][workflow-task]") {
   // A bad command, or one Reprise does not support yet (which must not spin: each refusal would
