@@ -365,6 +365,14 @@ void HistoryEngine::apply_activity_timer(ExecutionUpdate& u, const TimerRow& tim
   // Schedule-to-start and schedule-to-close are never retried.
   auto type = timer.kind == history::TimerKind::ActivityScheduleToStart ? enums::TIMEOUT_TYPE_SCHEDULE_TO_START
                                                                         : enums::TIMEOUT_TYPE_SCHEDULE_TO_CLOSE;
+  // Both due together (schedule-to-start defaults to schedule-to-close) are two timer rows, taken in
+  // either order: the attempt that never started reports schedule-to-start, as Temporal, which
+  // takes the timeouts due at one instant in that order, does.
+  if (type == enums::TIMEOUT_TYPE_SCHEDULE_TO_CLOSE && !act.started()) {
+    const int64_t s2s = ms_from_duration(act.schedule_to_start_timeout());
+    if (s2s > 0 && ms_from_timestamp(act.current_attempt_scheduled_time()) + s2s <= u.now_ms())
+      type = enums::TIMEOUT_TYPE_SCHEDULE_TO_START;
+  }
   ActivityInfo closing = act;
   int64_t started_id = closing.started() ? write_activity_started(u, closing) : 0;
   Failure failure = timeout_failure(type, closing);

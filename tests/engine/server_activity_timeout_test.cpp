@@ -59,6 +59,24 @@ TEST_CASE("an activity nobody polls times out schedule-to-start without an Activ
   CHECK(w.poll_activity_task({}, kShortPoll).task_token().empty());
 }
 
+TEST_CASE("an activity with only a schedule-to-close timeout that nobody polls times out schedule-to-start",
+          "[server][activity][timeout]") {
+  // Schedule-to-start defaults to schedule-to-close: both rows fall due at once, in either order.
+  TestServer s;
+  RawWorker w(s, "timeouts");
+  w.start_and_complete_first_task("wf-s2c-only", {schedule_activity("1", "slow", 10s, [](auto& a) {
+                                    a.clear_start_to_close_timeout();
+                                    a.mutable_schedule_to_close_timeout()->set_seconds(8);
+                                  })});
+  auto scheduled = history_of(s, "wf-s2c-only")[4].activity_task_scheduled_event_attributes();
+  REQUIRE(scheduled.schedule_to_start_timeout().seconds() == 8);
+  s.clock.advance(8s);
+  auto events = wait_for_history(s, "wf-s2c-only", 7);
+  CHECK(event_lines(events) == opening_plus({"6 ActivityTaskTimedOut", "7 WorkflowTaskScheduled"}));
+  CHECK(events[5].activity_task_timed_out_event_attributes().failure().timeout_failure_info().timeout_type() ==
+        enums::TIMEOUT_TYPE_SCHEDULE_TO_START);
+}
+
 TEST_CASE("a single-attempt activity that runs too long times out start-to-close after an ActivityTaskStarted",
           "[server][activity][timeout]") {
   TestServer s;
