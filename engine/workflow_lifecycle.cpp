@@ -229,7 +229,8 @@ void HistoryEngine::start_workflow_execution(const ws::StartWorkflowExecutionReq
     throw invalid_argument("WorkflowStartDelay is not supported by Reprise yet");
   if (req.has_retry_policy()) {
     normalize_retry_policy(req.retry_policy());  // a malformed policy is named as such first
-    throw invalid_argument("RetryPolicy of a workflow is not supported by Reprise yet (activities' retry policies are)");
+    throw invalid_argument(
+        "RetryPolicy of a workflow is not supported by Reprise yet (activities' retry policies are)");
   }
   if (!req.cron_schedule().empty()) throw invalid_argument("CronSchedule is not supported by Reprise yet");
   // Timeouts as Temporal normalises them (2.3).
@@ -433,8 +434,8 @@ void HistoryEngine::on_workflow_timeout_timer(const TimerRow& timer) {
     // As Temporal decides it: past the execution deadline no retry could run (TIMEOUT); before it
     // a run timeout would be retried by a workflow retry policy, which Reprise's runs never have.
     const auto& info = u.state().execution();
-    const bool execution_expired = info.has_execution_expiration_time() &&
-                                   u.now_ms() >= ms_from_timestamp(info.execution_expiration_time());
+    const bool execution_expired =
+        info.has_execution_expiration_time() && u.now_ms() >= ms_from_timestamp(info.execution_expiration_time());
     HistoryEvent e;
     e.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT);
     e.mutable_workflow_execution_timed_out_event_attributes()->set_retry_state(

@@ -273,8 +273,7 @@ TEST_CASE("an activity that reports itself canceled without a cancel request is 
   auto at = w.next_activity_task();
   auto st = w.cancel_activity(at.task_token());
   CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-  CHECK(st.error_message() ==
-        "unable to mark activity as canceled without activity being request canceled first");
+  CHECK(st.error_message() == "unable to mark activity as canceled without activity being request canceled first");
   CHECK(history_lines(s, "wf-cancel-unasked") == opening_plus({}));
   REQUIRE(w.complete_activity(at.task_token(), "\"done\"").ok());
   CHECK(history_lines(s, "wf-cancel-unasked") ==
@@ -327,8 +326,9 @@ TEST_CASE("an activity asked to cancel twice, in one completion or in two, is re
   auto before = history_lines(s, "wf-cancel-twice");
   auto st = w.complete_workflow_task(wt.task_token(), commands);
   CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-  CHECK(st.error_message() == "BadRequestCancelActivityAttributes: the activity scheduled by event 5 is already "
-                              "asked to cancel");
+  CHECK(st.error_message() ==
+        "BadRequestCancelActivityAttributes: the activity scheduled by event 5 is already "
+        "asked to cancel");
   auto events = history_of(s, "wf-cancel-twice");
   REQUIRE(events.size() == before.size() + 1);  // only the task's failure, none of its commands
   CHECK(events.back().workflow_task_failed_event_attributes().cause() ==

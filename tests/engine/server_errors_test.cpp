@@ -72,7 +72,8 @@ TEST_CASE("a start request missing its workflow id, type or task queue is INVALI
   req.mutable_retry_policy()->set_maximum_attempts(3);
   st = start(s, req);
   CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-  CHECK(st.error_message() == "RetryPolicy of a workflow is not supported by Reprise yet (activities' retry policies are)");
+  CHECK(st.error_message() ==
+        "RetryPolicy of a workflow is not supported by Reprise yet (activities' retry policies are)");
   req = valid_start();
   req.set_cron_schedule("* * * * *");
   st = start(s, req);

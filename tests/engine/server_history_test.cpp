@@ -290,8 +290,8 @@ TEST_CASE("result waiters asking as their runs close are each answered with the 
         if (stop[p]) return;
         const std::string id = "wf-close-" + std::to_string(i);
         ws::GetWorkflowExecutionHistoryResponse resp;
-        auto st = call(s, &ws::WorkflowService::Stub::GetWorkflowExecutionHistory, wait_for_close_request(id), resp,
-                       4min);
+        auto st =
+            call(s, &ws::WorkflowService::Stub::GetWorkflowExecutionHistory, wait_for_close_request(id), resp, 4min);
         auto lines = event_lines({resp.history().events().begin(), resp.history().events().end()});
         if (!st.ok() || lines.size() != 1 || lines[0].find("WorkflowExecutionTerminated") == std::string::npos) {
           outcomes[p].failure = id + ": " + (st.ok() ? ::Catch::Detail::stringify(lines) : st.error_message());
@@ -306,7 +306,8 @@ TEST_CASE("result waiters asking as their runs close are each answered with the 
       for (int i = p * kRunsEach; i < (p + 1) * kRunsEach; ++i) {
         barriers[p]->arrive_and_wait();
         if (stop[p]) return;
-        if (auto st = terminate(s, "wf-close-" + std::to_string(i)); !st.ok()) outcomes[p].terminate_error = st.error_message();
+        if (auto st = terminate(s, "wf-close-" + std::to_string(i)); !st.ok())
+          outcomes[p].terminate_error = st.error_message();
       }
     });
   }

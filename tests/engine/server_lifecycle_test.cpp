@@ -290,7 +290,8 @@ TEST_CASE("the engine holds state for running workflows only, not for closed one
 }
 
 namespace {
-grpc::Status request_cancel(TestServer& s, const std::string& workflow_id, const std::string& first_execution_run_id = {}) {
+grpc::Status request_cancel(TestServer& s, const std::string& workflow_id,
+                            const std::string& first_execution_run_id = {}) {
   ws::RequestCancelWorkflowExecutionRequest req;
   req.set_namespace_("default");
   req.mutable_workflow_execution()->set_workflow_id(workflow_id);
@@ -320,10 +321,10 @@ TEST_CASE("asking to cancel a workflow again changes nothing", "[server][lifecyc
   REQUIRE(w.complete_workflow_task(wt.task_token(), {start_timer("t", 60s)}).ok());
   REQUIRE(request_cancel(s, "wf-cancel-twice").ok());
   REQUIRE(request_cancel(s, "wf-cancel-twice").ok());
-  CHECK(history_lines(s, "wf-cancel-twice") ==
-        Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
-              "4 WorkflowTaskCompleted", "5 TimerStarted", "6 WorkflowExecutionCancelRequested",
-              "7 WorkflowTaskScheduled"});
+  CHECK(history_lines(s, "wf-cancel-twice") == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled",
+                                                     "3 WorkflowTaskStarted", "4 WorkflowTaskCompleted",
+                                                     "5 TimerStarted", "6 WorkflowExecutionCancelRequested",
+                                                     "7 WorkflowTaskScheduled"});
 }
 
 TEST_CASE("cancel and terminate naming the first run of another chain are NOT_FOUND and leave the run alone",

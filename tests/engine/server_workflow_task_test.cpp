@@ -157,7 +157,8 @@ TEST_CASE("from attempt 4 a workflow task's start-to-close grows: 5 s more, doub
     const auto& events = wt.history().events();
     const auto& scheduled = events[events.size() - 2];
     REQUIRE(scheduled.event_type() == enums::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
-    timeout_ms.push_back(reprise::engine::ms_from_duration(scheduled.workflow_task_scheduled_event_attributes().start_to_close_timeout()));
+    timeout_ms.push_back(reprise::engine::ms_from_duration(
+        scheduled.workflow_task_scheduled_event_attributes().start_to_close_timeout()));
     REQUIRE(w.fail_workflow_task(wt.task_token(), enums::WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
                                  "boom")
                 .ok());
