@@ -11,18 +11,26 @@
 using namespace reprise::testing;
 using Lines = std::vector<std::string>;
 
+namespace {
+// Events 1-8: activity 5 started by a worker; a signal makes the workflow run again, and while that
+// task (returned, in flight) is with the worker the activity completes with "result": buffered.
+ws::PollWorkflowTaskQueueResponse activity_completes_during_task(TestServer& s, RawWorker& w,
+                                                                 const std::string& workflow_id) {
+  w.start_and_complete_first_task(workflow_id, {schedule_activity("1", "work")});
+  auto at = w.next_activity_task();
+  REQUIRE(send_signal(s, workflow_id, "go").ok());
+  auto wt = w.next_workflow_task();
+  REQUIRE(w.complete_activity(at.task_token(), "\"result\"").ok());
+  return wt;
+}
+}  // namespace
+
 TEST_CASE("an activity completion during a workflow task lands after the task's events with its started id rewired",
           "[server][buffer]") {
   TestServer s;
   RawWorker w(s, "buffering");
-  w.start_and_complete_first_task("wf-buffer-activity", {schedule_activity("1", "work")});
-  auto at = w.next_activity_task();
-
-  // A signal makes the workflow run again; while that task is in flight the activity completes.
-  REQUIRE(send_signal(s, "wf-buffer-activity", "go").ok());
-  auto wt = w.next_workflow_task();
+  auto wt = activity_completes_during_task(s, w, "wf-buffer-activity");
   CHECK(wt.started_event_id() == 8);
-  REQUIRE(w.complete_activity(at.task_token(), "\"result\"").ok());
   CHECK(history_lines(s, "wf-buffer-activity").size() == 8);  // buffered: nothing written yet
 
   REQUIRE(w.complete_workflow_task(wt.task_token(), {start_timer("t", 30s)}).ok());
@@ -47,12 +55,8 @@ TEST_CASE("asking to cancel an activity whose completion waits in the buffer wri
           "[server][buffer][cancel]") {
   TestServer s;
   RawWorker w(s, "buffering");
-  w.start_and_complete_first_task("wf-buffer-cancel", {schedule_activity("1", "work")});
-  auto at = w.next_activity_task();
-  REQUIRE(send_signal(s, "wf-buffer-cancel", "stop").ok());
-  auto wt = w.next_workflow_task();
   // The activity ends while the worker decides to cancel it (a cancellation scope racing it).
-  REQUIRE(w.complete_activity(at.task_token(), "\"result\"").ok());
+  auto wt = activity_completes_during_task(s, w, "wf-buffer-cancel");
 
   REQUIRE(w.complete_workflow_task(wt.task_token(), {request_cancel_activity(5)}).ok());
   auto events = history_of(s, "wf-buffer-cancel");
