@@ -77,7 +77,9 @@ RetryDecision decide_retry(const RetryPolicy& policy, int32_t attempt, const Fai
     double cap = static_cast<double>(ms_from_duration(policy.maximum_interval()));
     delay = static_cast<int64_t>(std::min(d, cap));
   }
-  if (schedule_to_close_deadline_ms > 0 && now_ms + delay >= schedule_to_close_deadline_ms)
+  // Past the deadline, not at it: a retry due exactly at the deadline is still made (and then
+  // meets the schedule-to-close timeout), as in Temporal.
+  if (schedule_to_close_deadline_ms > 0 && now_ms + delay > schedule_to_close_deadline_ms)
     return {enums::RETRY_STATE_TIMEOUT, 0};
   return {enums::RETRY_STATE_IN_PROGRESS, delay};
 }

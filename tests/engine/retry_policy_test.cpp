@@ -98,7 +98,10 @@ TEST_CASE("a retry that would start after the schedule-to-close deadline gives u
   RetryPolicy p = defaults();
   auto f = application_failure("Error");
   CHECK(decide_retry(p, 1, f, kNow, kNow + 1001).state == enums::RETRY_STATE_IN_PROGRESS);
-  CHECK(decide_retry(p, 1, f, kNow, kNow + 1000).state == enums::RETRY_STATE_TIMEOUT);
+  // Exactly at the deadline still retries: Temporal gives up only when now + delay is after it
+  // (nextBackoffInterval's `now.Add(interval).After(expirationTime)`).
+  CHECK(decide_retry(p, 1, f, kNow, kNow + 1000).state == enums::RETRY_STATE_IN_PROGRESS);
+  CHECK(decide_retry(p, 1, f, kNow, kNow + 999).state == enums::RETRY_STATE_TIMEOUT);
   CHECK(decide_retry(p, 2, f, kNow, kNow + 1500).state == enums::RETRY_STATE_TIMEOUT);  // needs 2 s
 }
 
