@@ -119,19 +119,28 @@ TEST_CASE("two StartTimer commands with one id in one completion fail with START
         enums::WORKFLOW_TASK_FAILED_CAUSE_START_TIMER_DUPLICATE_ID);
 }
 
+namespace {
+
+// Timer "1" (5 s) started, then a signal's workflow task handed to `w`; the timer fires while the
+// worker holds that task (whose own 10 s timeout is still far off), so TimerFired waits in the
+// buffer. Returns the task.
+ws::PollWorkflowTaskQueueResponse timer_fires_during_task(TestServer& s, RawWorker& w, const std::string& workflow_id) {
+  w.start_and_complete_first_task(workflow_id, {start_timer("1", 5s)});
+  REQUIRE(send_signal(s, workflow_id, "cancel it").ok());
+  auto wt = w.next_workflow_task();
+  s.clock.advance(5s);
+  REQUIRE(eventually([&] { return timer_rows(s, reprise::history::TimerKind::UserTimer).empty(); }));
+  REQUIRE(history_lines(s, workflow_id).size() == 8);
+  return wt;
+}
+
+}  // namespace
+
 TEST_CASE("a timer that fires while the workflow is canceling it is dropped: only TimerCanceled is written",
           "[server][timer][buffer]") {
   TestServer s;
   RawWorker w(s, "timers");
-  w.start_and_complete_first_task("wf-timer-race", {start_timer("1", 5s)});
-  REQUIRE(send_signal(s, "wf-timer-race", "cancel it").ok());
-  auto wt = w.next_workflow_task();
-
-  // The timer fires while the worker holds the task (whose own 10 s timeout is still far off):
-  // TimerFired waits in the buffer.
-  s.clock.advance(5s);
-  REQUIRE(eventually([&] { return timer_rows(s, reprise::history::TimerKind::UserTimer).empty(); }));
-  CHECK(history_lines(s, "wf-timer-race").size() == 8);
+  auto wt = timer_fires_during_task(s, w, "wf-timer-race");
 
   // The worker, not knowing, cancels the timer; the cancel wins and the buffered firing is dropped.
   REQUIRE(w.complete_workflow_task(wt.task_token(), {cancel_timer("1")}).ok());
@@ -143,6 +152,35 @@ TEST_CASE("a timer that fires while the workflow is canceling it is dropped: onl
   CHECK(events[9].timer_canceled_event_attributes().started_event_id() == 5);
   // Nothing is left for the workflow to see, so no new workflow task.
   CHECK(w.poll_workflow_task({}, false, kShortPoll).task_token().empty());
+}
+
+TEST_CASE("canceling a timer whose firing is buffered does not let a close command through: UnhandledCommand",
+          "[server][timer][buffer]") {
+  // Temporal decides "events arrived during the task" before it applies any command
+  // (workflowTaskCompletedHandler's hasBufferedEventsOrMessages), so a CancelTimer that would drop
+  // the only buffered event does not make the close acceptable: the worker must see TimerFired.
+  TestServer s;
+  RawWorker w(s, "timers");
+  auto wt = timer_fires_during_task(s, w, "wf-timer-race-close");
+
+  auto st = w.complete_workflow_task(wt.task_token(), {cancel_timer("1"), complete_workflow("\"done\"")});
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(st.error_message() == "UnhandledCommand");
+  auto events = history_of(s, "wf-timer-race-close");
+  REQUIRE(events.size() >= 10);
+  CHECK(event_lines(events)[8] == "9 WorkflowTaskFailed");
+  CHECK(events[8].workflow_task_failed_event_attributes().cause() ==
+        enums::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND);
+  CHECK(event_lines(events)[9] == "10 TimerFired");
+  for (const auto& line : event_lines(events)) {
+    CHECK(line.find("TimerCanceled") == std::string::npos);
+    CHECK(line.find("WorkflowExecutionCompleted") == std::string::npos);
+  }
+  // The next task shows the firing to the workflow.
+  auto next = w.next_workflow_task();
+  bool saw_fired = false;
+  for (const auto& e : next.history().events()) saw_fired |= e.event_type() == enums::EVENT_TYPE_TIMER_FIRED;
+  CHECK(saw_fired);
 }
 
 TEST_CASE("a run that closes deletes its pending timer rows in the same transaction", "[server][timer]") {
