@@ -88,10 +88,12 @@ std::string check_continue_as_new(const ContinueAsNewAttributes& a) {
   if (!a.cron_schedule().empty()) return "CronSchedule is not supported by Reprise yet";
   if (a.has_retry_policy()) {
     try {
-      normalize_retry_policy(a.retry_policy());
+      normalize_retry_policy(a.retry_policy());  // a malformed policy is named as such first
     } catch (const EngineError& e) {
       return e.what();
     }
+    // As at start (workflow_lifecycle.cpp): a chain that cannot be retried must not say it can.
+    return "RetryPolicy of a workflow is not supported by Reprise yet (activities' retry policies are)";
   }
   return {};
 }

@@ -281,10 +281,20 @@ void HistoryEngine::continue_as_new(ExecutionUpdate& u, const ContinueAsNewAttri
   api::taskqueue::v1::TaskQueue queue;
   queue.set_name(c.task_queue().name().empty() ? old.task_queue() : c.task_queue().name());
   queue.set_kind(enums::TASK_QUEUE_KIND_NORMAL);
-  auto run_timeout =
-      ms_from_duration(c.workflow_run_timeout()) > 0 ? c.workflow_run_timeout() : old.workflow_run_timeout();
-  auto task_timeout =
-      ms_from_duration(c.workflow_task_timeout()) > 0 ? c.workflow_task_timeout() : old.workflow_task_timeout();
+  // Timeouts as Temporal's command validator normalises them: unset ones carry over, the run
+  // timeout is at most the chain's execution timeout (its length; the chain's deadline stays as the
+  // first run fixed it), the task timeout at most the maximum and the run timeout.
+  int64_t run_ms = ms_from_duration(c.workflow_run_timeout());
+  if (run_ms == 0) run_ms = ms_from_duration(old.workflow_run_timeout());
+  if (const int64_t execution_ms = ms_from_duration(old.workflow_execution_timeout()); execution_ms > 0)
+    run_ms = run_ms == 0 ? execution_ms : std::min(run_ms, execution_ms);
+  int64_t task_ms = ms_from_duration(c.workflow_task_timeout());
+  if (task_ms == 0) task_ms = ms_from_duration(old.workflow_task_timeout());
+  if (task_ms == 0) task_ms = options_.default_workflow_task_timeout_ms;
+  task_ms = std::min(task_ms, options_.max_workflow_task_timeout_ms);
+  if (run_ms > 0) task_ms = std::min(task_ms, run_ms);
+  const auto run_timeout = duration_from_ms(run_ms);
+  const auto task_timeout = duration_from_ms(task_ms);
 
   HistoryEvent closed;
   closed.set_event_type(enums::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
@@ -315,7 +325,6 @@ void HistoryEngine::continue_as_new(ExecutionUpdate& u, const ContinueAsNewAttri
   sa->set_original_execution_run_id(new_run_id);
   sa->set_identity(identity);
   sa->set_first_execution_run_id(old.first_execution_run_id());
-  if (c.has_retry_policy()) *sa->mutable_retry_policy() = normalize_retry_policy(c.retry_policy());
   sa->set_attempt(1);
   *sa->mutable_first_workflow_task_backoff() = duration_from_ms(0);
   if (c.has_memo()) *sa->mutable_memo() = c.memo();

@@ -116,6 +116,39 @@ TEST_CASE("continue-as-new may change the workflow type and task queue, and the 
   CHECK(w.poll_workflow_task({}, false, kShortPoll).task_token().empty());
 }
 
+TEST_CASE("continue-as-new bounds the next run's timeouts as Temporal does", "[server][continue-as-new]") {
+  TestServer s;
+  RawWorker w(s, "chain");
+  // An hour for the whole chain; the first run gets all of it.
+  w.start("wf-bounds", "TestWorkflow", [](auto& req) { req.mutable_workflow_execution_timeout()->set_seconds(3600); });
+  // Continues the current run asking for these timeouts (0 = unset); returns the next run's.
+  auto continue_with = [&](int64_t run_s, int64_t task_s) {
+    auto wt = w.next_workflow_task();
+    REQUIRE(w.complete_workflow_task(wt.task_token(),
+                                     {continue_as_new("1",
+                                                      [&](auto& a) {
+                                                        if (run_s) a.mutable_workflow_run_timeout()->set_seconds(run_s);
+                                                        if (task_s)
+                                                          a.mutable_workflow_task_timeout()->set_seconds(task_s);
+                                                      })})
+                .ok());
+    return history_of(s, "wf-bounds").at(0).workflow_execution_started_event_attributes();
+  };
+  // More than the chain has, and a task timeout past the server's maximum (120 s).
+  auto second = continue_with(7200, 600);
+  CHECK(second.workflow_run_timeout().seconds() == 3600);
+  CHECK(second.workflow_task_timeout().seconds() == 120);
+  // A run timeout shorter than the task timeout bounds it too.
+  auto third = continue_with(30, 60);
+  CHECK(third.workflow_run_timeout().seconds() == 30);
+  CHECK(third.workflow_task_timeout().seconds() == 30);
+  // Unset ones carry over; the chain's execution timeout stays.
+  auto fourth = continue_with(0, 0);
+  CHECK(fourth.workflow_run_timeout().seconds() == 30);
+  CHECK(fourth.workflow_task_timeout().seconds() == 30);
+  CHECK(fourth.workflow_execution_timeout().seconds() == 3600);
+}
+
 TEST_CASE("continue-as-new drops the closing run's pending activities", "[server][continue-as-new]") {
   TestServer s;
   RawWorker w(s, "chain");
@@ -129,16 +162,26 @@ TEST_CASE("continue-as-new drops the closing run's pending activities", "[server
   CHECK(history_lines(s, "wf-drop") == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled"});
 }
 
-TEST_CASE("continue-as-new with a start delay or a cron schedule fails the workflow task and says why",
+TEST_CASE("continue-as-new with a start delay, a cron schedule or a retry policy fails the workflow task and says why",
           "[server][continue-as-new][errors]") {
+  using Attributes = temporal::api::command::v1::ContinueAsNewWorkflowExecutionCommandAttributes;
+  using Case = std::pair<std::function<void(Attributes&)>, std::string>;
+  const auto [customize, expected] =
+      GENERATE(Case{[](Attributes& a) { a.mutable_backoff_start_interval()->set_seconds(5); }, "BackoffStartInterval"},
+               Case{[](Attributes& a) { a.set_cron_schedule("* * * * *"); }, "CronSchedule is not supported"},
+               // Workflow retries are refused at start too, so no chain can claim one.
+               Case{[](Attributes& a) { a.mutable_retry_policy()->set_maximum_attempts(3); },
+                    "RetryPolicy of a workflow is not supported"},
+               // A malformed policy is named for what is wrong with it first.
+               Case{[](Attributes& a) { a.mutable_retry_policy()->set_maximum_attempts(-1); },
+                    "maximum_attempts cannot be negative"});
   TestServer s;
   RawWorker w(s, "chain");
   w.start("wf-delay");
   auto wt = w.next_workflow_task();
-  auto st = w.complete_workflow_task(
-      wt.task_token(), {continue_as_new("1", [](auto& a) { a.mutable_backoff_start_interval()->set_seconds(5); })});
+  auto st = w.complete_workflow_task(wt.task_token(), {continue_as_new("1", customize)});
   CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-  CHECK_THAT(st.error_message(), Catch::Contains("BackoffStartInterval"));
+  CHECK_THAT(st.error_message(), Catch::Contains(expected));
   auto events = history_of(s, "wf-delay");
   REQUIRE(events.at(3).event_type() == enums::EVENT_TYPE_WORKFLOW_TASK_FAILED);
   CHECK(events.at(3).workflow_task_failed_event_attributes().cause() ==
