@@ -244,6 +244,17 @@ void HistoryEngine::start_workflow_execution(const ws::StartWorkflowExecutionReq
 
   plan.reuse = req.workflow_id_reuse_policy();
   plan.conflict = req.workflow_id_conflict_policy();
+  // Two combinations say contradictory things; Temporal's frontend refuses them with these words.
+  if (plan.reuse == enums::WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING &&
+      plan.conflict != enums::WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED)
+    throw invalid_argument(
+        "Invalid WorkflowIDReusePolicy: WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING cannot be used together with a "
+        "WorkflowIDConflictPolicy");
+  if (plan.reuse == enums::WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE &&
+      plan.conflict == enums::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING)
+    throw invalid_argument(
+        "Invalid WorkflowIDReusePolicy: WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE cannot be used together with "
+        "WorkflowIdConflictPolicy WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING");
   if (plan.reuse == enums::WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING) {
     plan.reuse = enums::WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE;
     plan.conflict = enums::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING;

@@ -117,6 +117,30 @@ TEST_CASE("a start refused for a bad request leaves the running run alone, even 
   CHECK(describe(s, "wf-refused-start").workflow_execution_info().execution().run_id() == first.run_id());
 }
 
+TEST_CASE("contradictory id reuse and conflict policies are refused and leave the running run alone",
+          "[server][lifecycle][start][errors]") {
+  using Case = std::tuple<enums::WorkflowIdReusePolicy, enums::WorkflowIdConflictPolicy, std::string>;
+  const auto [reuse, conflict, expected] = GENERATE(
+      Case{enums::WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING, enums::WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+           "TERMINATE_IF_RUNNING cannot be used together with a WorkflowIDConflictPolicy"},
+      Case{enums::WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING, enums::WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+           "TERMINATE_IF_RUNNING cannot be used together with a WorkflowIDConflictPolicy"},
+      Case{enums::WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, enums::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING,
+           "REJECT_DUPLICATE cannot be used together with WorkflowIdConflictPolicy "
+           "WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING"});
+  TestServer s;
+  ws::StartWorkflowExecutionResponse first, second;
+  REQUIRE(start(s, start_request("wf-contradiction"), first).ok());
+  auto req = start_request("wf-contradiction");
+  req.set_workflow_id_reuse_policy(reuse);
+  req.set_workflow_id_conflict_policy(conflict);
+  auto st = start(s, req, second);
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(st.error_message(), Catch::Contains(expected));
+  CHECK(history_lines(s, "wf-contradiction") == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled"});
+  CHECK(describe(s, "wf-contradiction").workflow_execution_info().execution().run_id() == first.run_id());
+}
+
 TEST_CASE("reuse policy REJECT_DUPLICATE refuses a closed workflow id and ALLOW_DUPLICATE starts a new run",
           "[server][lifecycle][start]") {
   TestServer s;
