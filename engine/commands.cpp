@@ -195,6 +195,10 @@ std::optional<BadCommand> validate_commands(const MutableState& st,
             !cancels_requested.insert(id).second)
           return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
                             "the activity scheduled by event " + std::to_string(id) + " is already asked to cancel"};
+        // One that has not started is canceled on the spot (apply_commands), so a later command
+        // of this completion may schedule its activity id again, as in Temporal.
+        if (pending != st.activities().end() && !pending->second.started())
+          activity_ids.erase(pending->second.activity_id());
         break;
       }
       case enums::COMMAND_TYPE_START_TIMER: {

@@ -306,6 +306,39 @@ TEST_CASE("cancelling an activity that has not started cancels it at once", "[se
   CHECK(w.poll_activity_task("nobody-polls-this", kShortPoll).task_token().empty());
 }
 
+TEST_CASE("an activity id freed by canceling its unstarted activity may be scheduled again in the same completion",
+          "[server][activity][cancel]") {
+  TestServer s;
+  RawWorker w(s, "timeouts");
+  auto elsewhere = [](auto& a) { a.mutable_task_queue()->set_name("nobody-polls-this"); };
+  w.start_and_complete_first_task("wf-cancel-reuse", {schedule_activity("1", "long", 10s, elsewhere)});
+  REQUIRE(send_signal(s, "wf-cancel-reuse", "replace it").ok());
+  auto wt = w.next_workflow_task();
+
+  // Scheduling the id again before the cancel is a duplicate: commands apply in order.
+  auto st = w.complete_workflow_task(wt.task_token(),
+                                     {schedule_activity("1", "short", 10s, elsewhere), request_cancel_activity(5)});
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(st.error_message(), Catch::StartsWith("ScheduleActivityDuplicateId"));
+
+  wt = w.next_workflow_task();
+  REQUIRE(w.complete_workflow_task(wt.task_token(),
+                                   {request_cancel_activity(5), schedule_activity("1", "short", 10s, elsewhere)})
+              .ok());
+  auto events = history_of(s, "wf-cancel-reuse");
+  const Lines lines = event_lines(events);
+  REQUIRE(lines.size() == 16);
+  CHECK(Lines(lines.begin() + 11, lines.end()) == Lines{"12 WorkflowTaskCompleted", "13 ActivityTaskCancelRequested",
+                                                        "14 ActivityTaskCanceled", "15 ActivityTaskScheduled",
+                                                        "16 WorkflowTaskScheduled"});
+  const auto& scheduled = events[14].activity_task_scheduled_event_attributes();
+  CHECK(scheduled.activity_id() == "1");
+  CHECK(scheduled.activity_type().name() == "short");
+  // The new activity is the one a worker gets.
+  auto at = w.next_activity_task("nobody-polls-this");
+  CHECK(at.activity_type().name() == "short");
+}
+
 TEST_CASE("an activity asked to cancel twice, in one completion or in two, is refused the second time",
           "[server][activity][cancel]") {
   TestServer s;
