@@ -11,15 +11,19 @@ namespace reprise::engine {
 
 RetryPolicy normalize_retry_policy(const RetryPolicy& in) {
   RetryPolicy p = in;
-  if (ms_from_duration(p.initial_interval()) <= 0) *p.mutable_initial_interval() = duration_from_ms(1000);
+  // Defaults fill what is unset (zero), as Temporal's EnsureRetryPolicyDefaults does; a negative
+  // value is not "unset" but an error, refused below in Temporal's words and order.
+  if (ms_from_duration(p.initial_interval()) == 0) *p.mutable_initial_interval() = duration_from_ms(1000);
   if (p.backoff_coefficient() == 0) p.set_backoff_coefficient(2.0);
-  if (ms_from_duration(p.maximum_interval()) <= 0)
-    *p.mutable_maximum_interval() = duration_from_ms(100 * ms_from_duration(p.initial_interval()));
+  const int64_t initial = ms_from_duration(p.initial_interval());
+  if (ms_from_duration(p.maximum_interval()) == 0) *p.mutable_maximum_interval() = duration_from_ms(100 * initial);
+  const int64_t maximum = ms_from_duration(p.maximum_interval());
   if (p.maximum_attempts() == 1) return p;  // a single attempt needs no valid backoff
-  if (p.maximum_attempts() < 0) throw invalid_argument("RetryPolicy.maximum_attempts cannot be negative");
-  if (p.backoff_coefficient() < 1) throw invalid_argument("RetryPolicy.backoff_coefficient cannot be less than 1");
-  if (ms_from_duration(p.maximum_interval()) < ms_from_duration(p.initial_interval()))
-    throw invalid_argument("RetryPolicy.maximum_interval cannot be less than its initial_interval");
+  if (initial < 0) throw invalid_argument("InitialInterval cannot be negative on retry policy.");
+  if (p.backoff_coefficient() < 1) throw invalid_argument("BackoffCoefficient cannot be less than 1 on retry policy.");
+  if (maximum < 0) throw invalid_argument("MaximumInterval cannot be negative on retry policy.");
+  if (maximum < initial) throw invalid_argument("MaximumInterval cannot be less than InitialInterval on retry policy.");
+  if (p.maximum_attempts() < 0) throw invalid_argument("MaximumAttempts cannot be negative on retry policy.");
   return p;
 }
 

@@ -4,6 +4,7 @@
 #include "engine/retry_policy.h"
 
 #include <catch2/catch.hpp>
+#include <functional>
 
 #include "engine/errors.h"
 #include "engine/time_util.h"
@@ -44,24 +45,31 @@ TEST_CASE("an empty retry policy gets Temporal's defaults", "[retry]") {
   CHECK(ms_from_duration(normalize_retry_policy(custom).maximum_interval()) == 300'000);  // 100 x initial
 }
 
-TEST_CASE("an invalid retry policy is refused with a message naming the field", "[retry]") {
+TEST_CASE("an invalid retry policy is refused with Temporal's message naming the field", "[retry]") {
+  using Case = std::pair<std::function<void(RetryPolicy&)>, std::string>;
+  const auto [make_invalid, expected] = GENERATE(
+      Case{[](RetryPolicy& p) { p.mutable_initial_interval()->set_seconds(-1); },
+           "InitialInterval cannot be negative on retry policy."},
+      Case{[](RetryPolicy& p) { p.set_backoff_coefficient(0.5); },
+           "BackoffCoefficient cannot be less than 1 on retry policy."},
+      Case{[](RetryPolicy& p) { p.mutable_maximum_interval()->set_seconds(-5); },
+           "MaximumInterval cannot be negative on retry policy."},
+      Case{[](RetryPolicy& p) {
+             p.mutable_initial_interval()->set_seconds(10);
+             p.mutable_maximum_interval()->set_seconds(5);
+           },
+           "MaximumInterval cannot be less than InitialInterval on retry policy."},
+      Case{[](RetryPolicy& p) { p.set_maximum_attempts(-1); }, "MaximumAttempts cannot be negative on retry policy."});
   RetryPolicy p;
-  p.set_backoff_coefficient(0.5);
-  CHECK_THROWS_WITH(normalize_retry_policy(p), "RetryPolicy.backoff_coefficient cannot be less than 1");
+  make_invalid(p);
+  CHECK_THROWS_WITH(normalize_retry_policy(p), expected);
+}
 
-  p = RetryPolicy{};
-  p.mutable_initial_interval()->set_seconds(10);
-  p.mutable_maximum_interval()->set_seconds(5);
-  CHECK_THROWS_WITH(normalize_retry_policy(p), "RetryPolicy.maximum_interval cannot be less than its initial_interval");
-
-  p = RetryPolicy{};
-  p.set_maximum_attempts(-1);
-  CHECK_THROWS_AS(normalize_retry_policy(p), EngineError);
-
-  // A single attempt never backs off, so its backoff settings are not checked.
-  p = RetryPolicy{};
+TEST_CASE("a single-attempt retry policy is not checked: it never backs off", "[retry]") {
+  RetryPolicy p;
   p.set_maximum_attempts(1);
   p.set_backoff_coefficient(0.5);
+  p.mutable_initial_interval()->set_seconds(-1);
   CHECK_NOTHROW(normalize_retry_policy(p));
 }
 

@@ -174,7 +174,7 @@ TEST_CASE("continue-as-new with a start delay, a cron schedule or a retry policy
                     "RetryPolicy of a workflow is not supported"},
                // A malformed policy is named for what is wrong with it first.
                Case{[](Attributes& a) { a.mutable_retry_policy()->set_maximum_attempts(-1); },
-                    "maximum_attempts cannot be negative"});
+                    "MaximumAttempts cannot be negative on retry policy."});
   TestServer s;
   RawWorker w(s, "chain");
   w.start("wf-delay");

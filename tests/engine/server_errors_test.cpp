@@ -65,7 +65,7 @@ TEST_CASE("a start request missing its workflow id, type or task queue is INVALI
   req.mutable_retry_policy()->set_backoff_coefficient(0.5);
   st = start(s, req);
   CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-  CHECK(st.error_message() == "RetryPolicy.backoff_coefficient cannot be less than 1");
+  CHECK(st.error_message() == "BackoffCoefficient cannot be less than 1 on retry policy.");
 
   // Accepted and ignored would be worse than refused: a workflow retry policy and a cron schedule.
   req = valid_start();
