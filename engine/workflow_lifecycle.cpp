@@ -26,6 +26,16 @@ void check_namespace(const HistoryEngine& engine, const std::string& ns) {
   if (!engine.namespace_exists(ns)) throw not_found("namespace " + ns + " is not found");
 }
 
+// Run and task timeouts as Temporal normalises them at start and at continue-as-new (2.3), in ms
+// (0 = unset): the run timeout at most the execution timeout (all of it when unset), the task
+// timeout defaulted, then at most the server's maximum and the run timeout.
+void normalize_timeouts(const EngineOptions& options, int64_t execution_ms, int64_t& run_ms, int64_t& task_ms) {
+  if (execution_ms > 0) run_ms = run_ms == 0 ? execution_ms : std::min(run_ms, execution_ms);
+  if (task_ms == 0) task_ms = options.default_workflow_task_timeout_ms;
+  task_ms = std::min(task_ms, options.max_workflow_task_timeout_ms);
+  if (run_ms > 0) task_ms = std::min(task_ms, run_ms);
+}
+
 int64_t checked_duration(const google::protobuf::Duration& d, const char* name) {
   int64_t ms = ms_from_duration(d);
   if (ms < 0) throw invalid_argument(std::string("Invalid ") + name + ": it cannot be negative");
@@ -233,13 +243,7 @@ void HistoryEngine::start_workflow_execution(const ws::StartWorkflowExecutionReq
         "RetryPolicy of a workflow is not supported by Reprise yet (activities' retry policies are)");
   }
   if (!req.cron_schedule().empty()) throw invalid_argument("CronSchedule is not supported by Reprise yet");
-  // Timeouts as Temporal normalises them (2.3).
-  if (plan.execution_timeout > 0)
-    plan.run_timeout =
-        plan.run_timeout == 0 ? plan.execution_timeout : std::min(plan.run_timeout, plan.execution_timeout);
-  if (plan.task_timeout == 0) plan.task_timeout = options_.default_workflow_task_timeout_ms;
-  plan.task_timeout = std::min(plan.task_timeout, options_.max_workflow_task_timeout_ms);
-  if (plan.run_timeout > 0) plan.task_timeout = std::min(plan.task_timeout, plan.run_timeout);
+  normalize_timeouts(options_, plan.execution_timeout, plan.run_timeout, plan.task_timeout);
   plan.request_id = req.request_id().empty() ? new_uuid() : req.request_id();
 
   plan.reuse = req.workflow_id_reuse_policy();
@@ -292,18 +296,13 @@ void HistoryEngine::continue_as_new(ExecutionUpdate& u, const ContinueAsNewAttri
   api::taskqueue::v1::TaskQueue queue;
   queue.set_name(c.task_queue().name().empty() ? old.task_queue() : c.task_queue().name());
   queue.set_kind(enums::TASK_QUEUE_KIND_NORMAL);
-  // Timeouts as Temporal's command validator normalises them: unset ones carry over, the run
-  // timeout is at most the chain's execution timeout (its length; the chain's deadline stays as the
-  // first run fixed it), the task timeout at most the maximum and the run timeout.
+  // Unset timeouts carry over, then are bounded as at start (Temporal's command validator), by the
+  // chain's execution timeout: its length, while the deadline stays as the first run fixed it.
   int64_t run_ms = ms_from_duration(c.workflow_run_timeout());
   if (run_ms == 0) run_ms = ms_from_duration(old.workflow_run_timeout());
-  if (const int64_t execution_ms = ms_from_duration(old.workflow_execution_timeout()); execution_ms > 0)
-    run_ms = run_ms == 0 ? execution_ms : std::min(run_ms, execution_ms);
   int64_t task_ms = ms_from_duration(c.workflow_task_timeout());
   if (task_ms == 0) task_ms = ms_from_duration(old.workflow_task_timeout());
-  if (task_ms == 0) task_ms = options_.default_workflow_task_timeout_ms;
-  task_ms = std::min(task_ms, options_.max_workflow_task_timeout_ms);
-  if (run_ms > 0) task_ms = std::min(task_ms, run_ms);
+  normalize_timeouts(options_, ms_from_duration(old.workflow_execution_timeout()), run_ms, task_ms);
   const auto run_timeout = duration_from_ms(run_ms);
   const auto task_timeout = duration_from_ms(task_ms);
 
