@@ -34,6 +34,25 @@ void wait_for_attempt(TestServer& s, const std::string& workflow_id, int attempt
   }));
 }
 
+// Schedules activity "1" with a 2 s heartbeat timeout, sends `heartbeats` (JSON details, "" for
+// none) from its first attempt, lets that attempt time out, and returns the second attempt's task.
+ws::PollActivityTaskQueueResponse attempt_after_heartbeat_timeout(TestServer& s, RawWorker& w,
+                                                                  const std::string& workflow_id,
+                                                                  const std::vector<std::string>& heartbeats) {
+  w.start_and_complete_first_task(
+      workflow_id,
+      {schedule_activity("1", "long", 10s, [](auto& a) { a.mutable_heartbeat_timeout()->set_seconds(2); })});
+  auto a1 = w.next_activity_task();
+  CHECK_FALSE(a1.has_heartbeat_details());
+  for (const auto& details : heartbeats) REQUIRE(w.heartbeat(a1.task_token(), details).ok());
+  s.clock.advance(2s);
+  wait_for_attempt(s, workflow_id, 2);
+  s.clock.advance(1s);
+  auto a2 = w.next_activity_task();
+  CHECK(a2.attempt() == 2);
+  return a2;
+}
+
 }  // namespace
 
 TEST_CASE("an activity nobody polls times out schedule-to-start without an ActivityTaskStarted",
@@ -193,18 +212,7 @@ TEST_CASE("heartbeat details of a timed-out attempt come back in the next attemp
           "[server][activity][timeout][heartbeat]") {
   TestServer s;
   RawWorker w(s, "timeouts");
-  w.start_and_complete_first_task(
-      "wf-hb-retry",
-      {schedule_activity("1", "long", 10s, [](auto& a) { a.mutable_heartbeat_timeout()->set_seconds(2); })});
-
-  auto a1 = w.next_activity_task();
-  CHECK_FALSE(a1.has_heartbeat_details());
-  REQUIRE(w.heartbeat(a1.task_token(), "{\"progress\":7}").ok());
-  s.clock.advance(2s);
-  wait_for_attempt(s, "wf-hb-retry", 2);
-  s.clock.advance(1s);
-  auto a2 = w.next_activity_task();
-  CHECK(a2.attempt() == 2);
+  auto a2 = attempt_after_heartbeat_timeout(s, w, "wf-hb-retry", {"{\"progress\":7}"});
   REQUIRE(a2.heartbeat_details().payloads_size() == 1);
   CHECK(a2.heartbeat_details().payloads(0).data() == "{\"progress\":7}");
   REQUIRE(w.complete_activity(a2.task_token(), "\"done\"").ok());
@@ -220,17 +228,7 @@ TEST_CASE("heartbeat details of a timed-out attempt come back in the next attemp
 TEST_CASE("a heartbeat without details clears the details of the one before", "[server][activity][heartbeat]") {
   TestServer s;
   RawWorker w(s, "timeouts");
-  w.start_and_complete_first_task(
-      "wf-hb-clear",
-      {schedule_activity("1", "long", 10s, [](auto& a) { a.mutable_heartbeat_timeout()->set_seconds(2); })});
-  auto a1 = w.next_activity_task();
-  REQUIRE(w.heartbeat(a1.task_token(), "{\"progress\":7}").ok());
-  REQUIRE(w.heartbeat(a1.task_token(), "").ok());
-  s.clock.advance(2s);
-  wait_for_attempt(s, "wf-hb-clear", 2);
-  s.clock.advance(1s);
-  auto a2 = w.next_activity_task();
-  CHECK(a2.attempt() == 2);
+  auto a2 = attempt_after_heartbeat_timeout(s, w, "wf-hb-clear", {"{\"progress\":7}", ""});
   CHECK(a2.heartbeat_details().payloads_size() == 0);
 }
 
