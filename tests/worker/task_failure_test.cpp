@@ -1,5 +1,5 @@
 // Workflow tasks that failed or timed out: their attempts left nothing in history, so replay skips
-// them; a cached run whose own answer was thrown away replays from event 1 by itself.
+// them; a cached run whose own answer was thrown away must start over from event 1.
 #include <catch2/catch.hpp>
 
 #include "history_builder.h"
@@ -85,4 +85,26 @@ TEST_CASE("a cached run whose answer the server rejected replays from event 1 an
   CHECK(result(answers[0]) == 0);
   CHECK(result(answers[1]) == 1);
   CHECK(live_workflow_frames() == frames_before);
+}
+
+TEST_CASE("a cached run whose answer was thrown away cannot take the tail of history, only a replay from event 1") {
+  // The same history as above; the run has answered task 3 and is handed events 4-7.
+  auto r = registry();
+  HistoryBuilder h("count_pings");
+  h.workflow_task();
+  h.task_failed(enums::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND);
+  h.signal("ping");
+  h.workflow_task();
+  const auto& events = h.events();
+  WorkflowRun run(r, test_start("count_pings"));
+  REQUIRE(run.activate(std::span<const HistoryEvent>(events.data(), 3)).ok());
+  std::span<const HistoryEvent> tail(events.data() + 3, 4);
+  CHECK(run.must_start_over(tail));
+  CHECK_THROWS_WITH(run.activate(tail), Catch::Contains("was failed or timed out"));
+  // Given the whole history instead, the run starts over by itself and sees the signal.
+  CHECK_FALSE(run.must_start_over(events));
+  auto answer = run.activate(events);
+  REQUIRE(answer.ok());
+  CHECK(DataConverter().from_payloads<int>(
+            answer.commands.at(0).complete_workflow_execution_command_attributes().result()) == 1);
 }

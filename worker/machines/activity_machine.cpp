@@ -17,11 +17,12 @@ ActivityMachine::ActivityMachine(Scheduler& scheduler, CommandQueue& commands,
                                  ActivityCancellationType cancellation_type, std::source_location where)
     : Operation(scheduler, where),
       commands_(commands),
-      attributes_(std::move(attributes)),
+      activity_id_(attributes.activity_id()),
+      activity_type_(attributes.activity_type().name()),
       cancellation_type_(cancellation_type) {
   Command command;
   command.set_command_type(enums::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK);
-  *command.mutable_schedule_activity_task_command_attributes() = attributes_;
+  *command.mutable_schedule_activity_task_command_attributes() = std::move(attributes);
   commands_.push(std::move(command), this, where);
 }
 
@@ -29,12 +30,11 @@ std::string ActivityMachine::apply_command_event(const HistoryEvent& event, cons
   switch (command.command_type()) {
     case enums::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: {
       const auto& scheduled = event.activity_task_scheduled_event_attributes();
-      if (scheduled.activity_id() != attributes_.activity_id())
-        return "activity id differs: history \"" + scheduled.activity_id() + "\", code \"" + attributes_.activity_id() +
+      if (scheduled.activity_id() != activity_id_)
+        return "activity id differs: history \"" + scheduled.activity_id() + "\", code \"" + activity_id_ + "\"";
+      if (scheduled.activity_type().name() != activity_type_)
+        return "activity type differs: history \"" + scheduled.activity_type().name() + "\", code \"" + activity_type_ +
                "\"";
-      if (scheduled.activity_type().name() != attributes_.activity_type().name())
-        return "activity type differs: history \"" + scheduled.activity_type().name() + "\", code \"" +
-               attributes_.activity_type().name() + "\"";
       scheduled_event_id_ = event.event_id();
       state_ = State::Scheduled;
       return "";
@@ -128,8 +128,8 @@ Failure ActivityMachine::activity_failure(const std::string& verb, const Failure
   info->set_scheduled_event_id(scheduled_event_id_);
   info->set_started_event_id(started_event_id_);
   info->set_identity(identity_);
-  *info->mutable_activity_type() = attributes_.activity_type();
-  info->set_activity_id(attributes_.activity_id());
+  info->mutable_activity_type()->set_name(activity_type_);
+  info->set_activity_id(activity_id_);
   info->set_retry_state(retry_state);
   *failure.mutable_cause() = cause;
   return failure;

@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <source_location>
+#include <string>
 
 #include "machines/machine.h"
 #include "replay/command_queue.h"
@@ -65,7 +66,10 @@ class ActivityMachine final : public Machine, public Operation {
   void fail_as_canceled();
 
   CommandQueue& commands_;
-  temporal::api::command::v1::ScheduleActivityTaskCommandAttributes attributes_;
+  // What replay compares and failures name; the rest of the command (its input, say) went into the
+  // command itself, and the machine keeps no copy.
+  std::string activity_id_;
+  std::string activity_type_;
   ActivityCancellationType cancellation_type_;
   State state_ = State::ScheduleCommandCreated;
   std::int64_t scheduled_event_id_ = 0;

@@ -75,16 +75,15 @@ void MarkerMachine::apply_event(const HistoryEvent& event) {
   throw std::runtime_error("a marker takes no further events, got " + describe_event(event));
 }
 
-void RecordedMarkers::remember(const std::vector<HistoryEvent>& history, std::size_t index) {
-  history_ = &history;
-  const auto& recorded = history[index].marker_recorded_event_attributes();
-  markers_[{recorded.marker_name(), marker_key(recorded.marker_name(), recorded.details())}] = index;
+void RecordedMarkers::remember(const HistoryEvent& marker_recorded) {
+  const auto& recorded = marker_recorded.marker_recorded_event_attributes();
+  markers_[{recorded.marker_name(), marker_key(recorded.marker_name(), recorded.details())}] = recorded.details();
 }
 
 const MarkerDetails* RecordedMarkers::find(const std::string& marker_name, const std::string& key) const {
   auto it = markers_.find({marker_name, key});
   if (it == markers_.end()) return nullptr;
-  return &(*history_)[it->second].marker_recorded_event_attributes().details();
+  return &it->second;
 }
 
 }  // namespace reprise::detail

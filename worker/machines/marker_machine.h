@@ -24,7 +24,6 @@
 #include <source_location>
 #include <string>
 #include <utility>
-#include <vector>
 
 #include "machines/machine.h"
 #include "replay/command_queue.h"
@@ -61,16 +60,13 @@ class MarkerMachine final : public Machine {
 // Markers that history shows for the workflow tasks replayed so far, by (name, id).
 class RecordedMarkers {
  public:
-  // Notes the MarkerRecorded event at history[index]; `history` is the run's whole history.
-  void remember(const std::vector<HistoryEvent>& history, std::size_t index);
-  // The marker's details, valid until the history grows (within one activation, that is).
+  // Notes a MarkerRecorded event (a copy of its details: the run keeps no events).
+  void remember(const HistoryEvent& marker_recorded);
+  // The marker's details, or nullptr if history has shown no such marker so far.
   const MarkerDetails* find(const std::string& marker_name, const std::string& key) const;
 
  private:
-  // Where each marker is in the run's history, not a copy of its details: the history outlives
-  // these machines and only grows (a reset builds new machines), so an index stays valid.
-  const std::vector<HistoryEvent>* history_ = nullptr;
-  std::map<std::pair<std::string, std::string>, std::size_t> markers_;
+  std::map<std::pair<std::string, std::string>, MarkerDetails> markers_;
 };
 
 }  // namespace reprise::detail

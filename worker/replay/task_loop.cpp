@@ -21,12 +21,13 @@ namespace reprise::detail {
 
 namespace enums = temporal::api::enums::v1;
 
-void WorkflowMachines::apply(const std::vector<HistoryEvent>& history, std::size_t from) {
-  for (std::size_t i = from; i < history.size(); ++i) {
-    const HistoryEvent& event = history[i];
+void WorkflowMachines::apply(std::span<const HistoryEvent> events) {
+  if (events.empty()) return;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const HistoryEvent& event = events[i];
     const auto type = event.event_type();
     if (type == enums::EVENT_TYPE_WORKFLOW_TASK_COMPLETED) {
-      first_event_after_commands_.reset();  // the command events of the task come next
+      first_event_after_commands_ = nullptr;  // the command events of the task come next
       continue;
     }
     if (is_command_event(type)) {
@@ -34,48 +35,53 @@ void WorkflowMachines::apply(const std::vector<HistoryEvent>& history, std::size
       by_initial_event_id_[event.event_id()] = machine;
       continue;
     }
-    if (!first_event_after_commands_) first_event_after_commands_ = i;
+    if (first_event_after_commands_ == nullptr) first_event_after_commands_ = &event;
     switch (type) {
       case enums::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
       case enums::EVENT_TYPE_WORKFLOW_TASK_FAILED:  // WorkflowRun resets the run if it was ours
       case enums::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
         break;
       case enums::EVENT_TYPE_WORKFLOW_TASK_STARTED:
-        on_task_started(history, i);
+        on_task_started(events, i);
         break;
       default:
         apply_non_command_event(event);
     }
   }
   // A closed history (the Replayer's): the last task's commands must all be in it.
-  if (!history.empty() && history.back().event_type() != enums::EVENT_TYPE_WORKFLOW_TASK_STARTED)
-    commands_.expect_all_matched(first_event_after_commands_ ? &history[*first_event_after_commands_] : nullptr);
+  const HistoryEvent* first_after = first_event_after_commands_;
+  first_event_after_commands_ = nullptr;
+  // The pointer is into `events`, so it goes now. Nothing is lost: after a closed history every
+  // command is matched (or the run failed just below); after a task's WorkflowTaskStarted the
+  // commands waiting are the new ones, and the events that will match them begin with a
+  // WorkflowTaskCompleted, which resets it anyway.
+  if (events.back().event_type() != enums::EVENT_TYPE_WORKFLOW_TASK_STARTED) commands_.expect_all_matched(first_after);
 }
 
-void WorkflowMachines::on_task_started(const std::vector<HistoryEvent>& history, std::size_t index) {
-  const HistoryEvent& started = history[index];
+void WorkflowMachines::on_task_started(std::span<const HistoryEvent> events, std::size_t index) {
+  const HistoryEvent& started = events[index];
   // Whatever the previous task produced must have been matched by now.
-  commands_.expect_all_matched(first_event_after_commands_ ? &history[*first_event_after_commands_] : &started);
+  commands_.expect_all_matched(first_event_after_commands_ ? first_event_after_commands_ : &started);
 
-  const HistoryEvent* next = index + 1 < history.size() ? &history[index + 1] : nullptr;
+  const HistoryEvent* next = index + 1 < events.size() ? &events[index + 1] : nullptr;
   if (next != nullptr && next->event_type() != enums::EVENT_TYPE_WORKFLOW_TASK_COMPLETED) return;
 
   replaying_ = next != nullptr;
   now_ = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
       std::chrono::nanoseconds(google::protobuf::util::TimeUtil::TimestampToNanoseconds(started.event_time()))));
   if (replaying_) {
-    look_ahead_for_markers(history, index + 1);
+    look_ahead_for_markers(events, index + 1);
   } else {
     answered_task_started_id_ = started.event_id();
   }
   run_workflow_code();
 }
 
-void WorkflowMachines::look_ahead_for_markers(const std::vector<HistoryEvent>& history, std::size_t from) {
-  for (std::size_t i = from; i < history.size(); ++i) {
-    const auto type = history[i].event_type();
+void WorkflowMachines::look_ahead_for_markers(std::span<const HistoryEvent> events, std::size_t from) {
+  for (std::size_t i = from; i < events.size(); ++i) {
+    const auto type = events[i].event_type();
     if (type == enums::EVENT_TYPE_WORKFLOW_TASK_STARTED) break;
-    if (type == enums::EVENT_TYPE_MARKER_RECORDED) recorded_markers_.remember(history, i);
+    if (type == enums::EVENT_TYPE_MARKER_RECORDED) recorded_markers_.remember(events[i]);
   }
 }
 

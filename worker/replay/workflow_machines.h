@@ -29,6 +29,7 @@
 #include <optional>
 #include <random>
 #include <source_location>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,9 +51,10 @@ class WorkflowMachines {
   WorkflowMachines& operator=(const WorkflowMachines&) = delete;
 
   // ---- Driven by WorkflowRun (task_loop.cpp) ----
-  // Applies history[from..] (history holds every event known so far; earlier ones were applied).
-  // Throws NondeterminismError, or whatever escaped workflow code that must fail the task.
-  void apply(const std::vector<HistoryEvent>& history, std::size_t from);
+  // Applies the next events of the run's history (the ones after those applied before). Nothing
+  // keeps a reference to them afterwards. Throws NondeterminismError, or whatever escaped workflow
+  // code that must fail the task.
+  void apply(std::span<const HistoryEvent> events);
   // The commands produced for the task being answered.
   std::vector<Command> commands_to_send() const { return commands_.commands(); }
   // The WorkflowTaskStarted event id of the last task answered (code run as new work), or 0.
@@ -87,8 +89,8 @@ class WorkflowMachines {
 
  private:
   // task_loop.cpp
-  void on_task_started(const std::vector<HistoryEvent>& history, std::size_t index);
-  void look_ahead_for_markers(const std::vector<HistoryEvent>& history, std::size_t from);
+  void on_task_started(std::span<const HistoryEvent> events, std::size_t index);
+  void look_ahead_for_markers(std::span<const HistoryEvent> events, std::size_t from);
   // event_dispatch.cpp
   void apply_non_command_event(const HistoryEvent& event);
   void on_workflow_started(const HistoryEvent& event);
@@ -120,9 +122,10 @@ class WorkflowMachines {
   bool cancel_requested_ = false;  // history holds WorkflowExecutionCancelRequested
   std::chrono::system_clock::time_point now_{};
   std::int64_t answered_task_started_id_ = 0;
-  // For "extra command" messages: the index in the run's history (which only grows) of the first
-  // event after the last task's command events.
-  std::optional<std::size_t> first_event_after_commands_;
+  // For "extra command" messages: the first event after the last task's command events, in the
+  // events apply() is applying (reset when it returns: until the next WorkflowTaskCompleted, no
+  // command can be waiting for a match; see apply()).
+  const HistoryEvent* first_event_after_commands_ = nullptr;
 
   WorkflowContext context_{*this};
   std::optional<Workflow<Payloads>> root_;  // last: destroyed first (frees every workflow frame)

@@ -11,14 +11,22 @@
 //     WorkflowTaskStarted of the task being answered: every earlier task is replayed.
 //   * A cached run (sticky queue) gets only the new events: from the WorkflowTaskCompleted that
 //     answered its previous task up to the new WorkflowTaskStarted. Events it already has are
-//     skipped, so passing more than needed is harmless; a gap (first event > next_event_id()) throws
-//     std::invalid_argument and the runtime must evict and replay from event 1.
+//     skipped, so passing more than needed is harmless.
 //   * Several workflow tasks at once are fine (one at a time, or all at once, give the same
 //     commands); a batch that does not end at a WorkflowTaskStarted (a closed history, the Replayer)
 //     replays everything and answers nothing.
 //
-// If history shows that the task this run last answered was failed or timed out (its commands were
-// never applied), the run throws its state away and replays from event 1 by itself.
+// A cached run cannot always go on. If the new events leave a gap after the last event it applied,
+// or show that the task it answered last was failed or timed out (the server threw its commands
+// away), it must start over from event 1: must_start_over() says so before activate() is called,
+// and the runtime then evicts the run and replays the whole history in a fresh one. (activate()
+// given such a batch throws std::invalid_argument, unless the batch starts at event 1: then the run
+// starts over by itself.)
+//
+// The run keeps no events: once applied, what replay needs of them lives in the machines, and the
+// events are the caller's to free. A run's memory is its machines and coroutine frames, however long
+// its history. (Temporal's core SDK keeps no events either, and fetches the whole history when it
+// has only the tail of one: temporal-semantics.md §1.13.)
 //
 // Destroying a WorkflowRun destroys every coroutine frame of the workflow (eviction). A run is not
 // thread-safe; the runtime must not activate one run from two threads at once.
@@ -88,26 +96,30 @@ class WorkflowRun {
   WorkflowRun(const WorkflowRun&) = delete;
   WorkflowRun& operator=(const WorkflowRun&) = delete;
 
-  // Applies new events and runs the workflow code for each task they contain (see above). The run
-  // keeps every event it is given; the vector overload takes them over instead of copying them.
+  // Applies new events and runs the workflow code for each task they contain (see above).
   Activation activate(std::span<const HistoryEvent> new_events);
-  Activation activate(std::vector<HistoryEvent>&& new_events);
   Activation activate(const temporal::api::history::v1::History& history);
 
+  // Whether this run cannot take `new_events` and a fresh run must replay from event 1 (see above).
+  bool must_start_over(std::span<const HistoryEvent> new_events) const;
+
   // The id the next event given to activate() must have (1 for a fresh run).
-  std::int64_t next_event_id() const;
+  std::int64_t next_event_id() const { return next_event_id_; }
 
  private:
-  // The work of activate(), for a std::span<const HistoryEvent> (copied into history_) or a
-  // std::vector<HistoryEvent> (moved into it).
-  template <class Events>
-  Activation append_and_apply(Events& new_events);
+  // How many of new_events this run has applied already (they come first).
+  std::size_t already_applied(std::span<const HistoryEvent> new_events) const;
+  // new_events without those; throws std::invalid_argument on a gap.
+  std::span<const HistoryEvent> unapplied(std::span<const HistoryEvent> new_events) const;
+  // Whether `fresh` fails or times out the task this run answered last.
+  bool answered_task_failed(std::span<const HistoryEvent> fresh) const;
   Activation fail(const TaskFailure& failure);
   void rebuild_machines();
 
   const WorkflowRegistry& registry_;
   StartInfo start_;
-  std::vector<HistoryEvent> history_;  // every event applied so far, for replay after a reset
+  std::int64_t next_event_id_ = 1;
+  bool at_task_started_ = false;  // the last event applied is a WorkflowTaskStarted: a task to answer
   std::optional<TaskFailure> poisoned_;
   std::unique_ptr<detail::WorkflowMachines> machines_;
 };

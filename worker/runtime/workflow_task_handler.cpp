@@ -78,7 +78,10 @@ std::function<void()> Worker::Impl::prepare_answer(ws::PollWorkflowTaskQueueResp
                                                    bool on_replay_pool) {
   const bool caching = options.max_cached_workflows > 0;
   const std::string run_id = task.workflow_execution().run_id();
-  auto& events = *task.mutable_history()->mutable_events();  // taken over by the run below
+  // The task's events, taken over by the run below.
+  std::vector<HistoryEvent> batch(std::make_move_iterator(task.mutable_history()->mutable_events()->begin()),
+                                  std::make_move_iterator(task.mutable_history()->mutable_events()->end()));
+  task.mutable_history()->clear_events();
   std::unique_ptr<WorkflowRun> run = cache.take(run_id);
   // Whatever happens below, the run id is checked back in: with the run (put) or without it.
   struct CheckIn {
@@ -89,21 +92,23 @@ std::function<void()> Worker::Impl::prepare_answer(ws::PollWorkflowTaskQueueResp
       if (!done) cache.release(run_id);
     }
   } check_in{cache, run_id};
-  if (run && !events.empty() && events[0].event_id() > run->next_event_id()) run.reset();  // a gap: start over
+  // A gap after the run's last event, or its last answer thrown away (the task failed or timed
+  // out): the cached run cannot go on, a fresh one replays the whole history.
+  if (run && run->must_start_over(batch)) run.reset();
 
-  const bool needs_fetch = !run && !events.empty() && events[0].event_id() > 1;
-  if (!on_replay_pool && !run && (needs_fetch || events.size() > kLongReplayEvents)) {
-    return [this, task = std::move(task), then = std::move(then)]() mutable {
+  const std::int64_t first_event_id = batch.empty() ? 1 : batch.front().event_id();
+  const bool needs_fetch = !run && first_event_id > 1;
+  if (!on_replay_pool && !run && (needs_fetch || batch.size() > kLongReplayEvents)) {
+    return [this, task = std::move(task), batch = std::move(batch), then = std::move(then)]() mutable {
+      for (auto& e : batch) *task.mutable_history()->add_events() = std::move(e);  // the events go with the task
       boost::asio::post(*replay_pool, [this, task = std::move(task), then = std::move(then)]() mutable {
         handle_workflow_task(std::move(task), std::move(then), /*on_replay_pool=*/true);
       });
     };
   }
 
-  std::vector<HistoryEvent> batch;
   if (run) {
     ++cache_hits;
-    batch.assign(std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
   } else {
     ++full_replays;
     run = std::make_unique<WorkflowRun>(workflows, StartInfo::from_poll(task, namespace_name));
@@ -111,14 +116,16 @@ std::function<void()> Worker::Impl::prepare_answer(ws::PollWorkflowTaskQueueResp
       // Only the tail came (a sticky task for a run this worker no longer has): fetch it all.
       try {
         auto full = client.fetch_history(task.workflow_execution().workflow_id(), run_id);
+        std::vector<HistoryEvent> whole;
         for (auto& e : *full.mutable_events())
-          if (e.event_id() < events[0].event_id()) batch.push_back(std::move(e));
+          if (e.event_id() < first_event_id) whole.push_back(std::move(e));
+        whole.insert(whole.end(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+        batch = std::move(whole);
       } catch (const std::exception& e) {
         spdlog::warn("could not fetch the history of {}: {}", task.workflow_execution().workflow_id(), e.what());
         return nullptr;  // the task times out and comes back
       }
     }
-    batch.insert(batch.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
     events_replayed += batch.size();
     if (task.previous_started_event_id() > 0)
       spdlog::info(
@@ -129,7 +136,7 @@ std::function<void()> Worker::Impl::prepare_answer(ws::PollWorkflowTaskQueueResp
 
   Activation activation;
   try {
-    activation = run->activate(std::move(batch));
+    activation = run->activate(batch);
   } catch (const std::exception& e) {
     activation.failure = unexpected_failure(e.what());
   }

@@ -1,12 +1,13 @@
 // WorkflowRun: activations for the worker runtime (see reprise/workflow_run.h).
 //
-// The run keeps every event it has applied. That costs memory, and buys one simple recovery rule:
-// when history shows that the task this run answered was failed or timed out (its commands were
-// thrown away by the server), the run discards its machines and coroutines and replays from event 1,
-// exactly as a freshly evicted run would.
+// The run keeps no events, so its memory does not grow with its history (bench/README.md, "sticky
+// cache"). The price is one recovery rule: when history shows that the task this run answered was
+// failed or timed out (the server threw its commands away), the run cannot undo what its code did
+// since, and a fresh run replays the whole history, exactly as after an eviction.
 // Exercised by tests/worker/three_ways_test.cpp and tests/worker/task_failure_test.cpp.
 #include "reprise/workflow_run.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "replay/workflow_machines.h"
@@ -57,44 +58,62 @@ WorkflowRun::~WorkflowRun() = default;
 void WorkflowRun::rebuild_machines() {
   machines_.reset();  // frees the old coroutines before the new machines exist
   machines_ = std::make_unique<detail::WorkflowMachines>(registry_, start_);
+  next_event_id_ = 1;
+  at_task_started_ = false;
 }
-
-std::int64_t WorkflowRun::next_event_id() const { return history_.empty() ? 1 : history_.back().event_id() + 1; }
 
 Activation WorkflowRun::activate(const temporal::api::history::v1::History& history) {
   std::vector<HistoryEvent> events(history.events().begin(), history.events().end());
-  return activate(std::move(events));
+  return activate(events);
 }
 
-Activation WorkflowRun::activate(std::span<const HistoryEvent> new_events) { return append_and_apply(new_events); }
+std::size_t WorkflowRun::already_applied(std::span<const HistoryEvent> new_events) const {
+  std::size_t count = 0;
+  while (count < new_events.size() && new_events[count].event_id() < next_event_id_) ++count;
+  return count;
+}
 
-Activation WorkflowRun::activate(std::vector<HistoryEvent>&& new_events) { return append_and_apply(new_events); }
-
-template <class Events>
-Activation WorkflowRun::append_and_apply(Events& new_events) {
-  if (poisoned_) return Activation{{}, poisoned_, false};
-
-  // Skip what is already applied; refuse a gap.
-  std::size_t skip = 0;
-  while (skip < new_events.size() && new_events[skip].event_id() < next_event_id()) ++skip;
-  if (skip < new_events.size() && new_events[skip].event_id() != next_event_id())
-    throw std::invalid_argument("history gap: the run expects event " + std::to_string(next_event_id()) +
+std::span<const HistoryEvent> WorkflowRun::unapplied(std::span<const HistoryEvent> new_events) const {
+  const std::size_t skip = already_applied(new_events);
+  if (skip < new_events.size() && new_events[skip].event_id() != next_event_id_)
+    throw std::invalid_argument("history gap: the run expects event " + std::to_string(next_event_id_) +
                                 " but got event " + std::to_string(new_events[skip].event_id()) +
                                 "; evict the run and replay from event 1");
+  return new_events.subspan(skip);
+}
 
-  std::size_t from = history_.size();
-  bool answered_task_failed = false;
-  for (std::size_t i = skip; i < new_events.size(); ++i) {
-    answered_task_failed |= ends_task_without_completion(new_events[i], machines_->answered_task_started_id());
-    history_.push_back(std::move(new_events[i]));  // a move from a span's const event is a copy
-  }
-  if (answered_task_failed) {
+bool WorkflowRun::answered_task_failed(std::span<const HistoryEvent> fresh) const {
+  return std::any_of(fresh.begin(), fresh.end(), [&](const HistoryEvent& event) {
+    return ends_task_without_completion(event, machines_->answered_task_started_id());
+  });
+}
+
+bool WorkflowRun::must_start_over(std::span<const HistoryEvent> new_events) const {
+  if (new_events.empty() || new_events.front().event_id() == 1) return false;  // activate() copes
+  const std::size_t skip = already_applied(new_events);
+  if (skip < new_events.size() && new_events[skip].event_id() != next_event_id_) return true;  // a gap
+  return answered_task_failed(new_events.subspan(skip));
+}
+
+Activation WorkflowRun::activate(std::span<const HistoryEvent> new_events) {
+  if (poisoned_) return Activation{{}, poisoned_, false};
+
+  std::span<const HistoryEvent> fresh = unapplied(new_events);
+  if (answered_task_failed(fresh)) {
+    if (new_events.front().event_id() != 1)
+      throw std::invalid_argument("the workflow task this run answered (started at event " +
+                                  std::to_string(machines_->answered_task_started_id()) +
+                                  ") was failed or timed out; evict the run and replay from event 1");
     rebuild_machines();
-    from = 0;
+    fresh = new_events;
   }
 
+  if (!fresh.empty()) {
+    next_event_id_ = fresh.back().event_id() + 1;
+    at_task_started_ = fresh.back().event_type() == enums::EVENT_TYPE_WORKFLOW_TASK_STARTED;
+  }
   try {
-    machines_->apply(history_, from);
+    machines_->apply(fresh);
   } catch (const NondeterminismError&) {
     return fail(task_failure(enums::WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR, std::current_exception()));
   } catch (...) {
@@ -103,8 +122,7 @@ Activation WorkflowRun::append_and_apply(Events& new_events) {
   }
 
   Activation activation;
-  const bool answering = !history_.empty() && history_.back().event_type() == enums::EVENT_TYPE_WORKFLOW_TASK_STARTED;
-  if (answering) activation.commands = machines_->commands_to_send();
+  if (at_task_started_) activation.commands = machines_->commands_to_send();
   activation.workflow_closed = machines_->closed();
   return activation;
 }
