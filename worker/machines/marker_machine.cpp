@@ -80,10 +80,12 @@ void RecordedMarkers::remember(const HistoryEvent& marker_recorded) {
   markers_[{recorded.marker_name(), marker_key(recorded.marker_name(), recorded.details())}] = recorded.details();
 }
 
-const MarkerDetails* RecordedMarkers::find(const std::string& marker_name, const std::string& key) const {
+std::optional<MarkerDetails> RecordedMarkers::take(const std::string& marker_name, const std::string& key) {
   auto it = markers_.find({marker_name, key});
-  if (it == markers_.end()) return nullptr;
-  return &it->second;
+  if (it == markers_.end()) return std::nullopt;
+  std::optional<MarkerDetails> details(std::move(it->second));
+  markers_.erase(it);
+  return details;
 }
 
 }  // namespace reprise::detail

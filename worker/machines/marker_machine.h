@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <source_location>
 #include <string>
 #include <utility>
@@ -62,8 +63,10 @@ class RecordedMarkers {
  public:
   // Notes a MarkerRecorded event (a copy of its details: the run keeps no events).
   void remember(const HistoryEvent& marker_recorded);
-  // The marker's details, or nullptr if history has shown no such marker so far.
-  const MarkerDetails* find(const std::string& marker_name, const std::string& key) const;
+  // The marker's details, taken out: each marker answers one call (patched() and get_version()
+  // remember their answer per id, and every side_effect() has its own id), so the run does not keep
+  // what it has used. Empty if history has shown no such marker so far.
+  std::optional<MarkerDetails> take(const std::string& marker_name, const std::string& key);
 
  private:
   std::map<std::pair<std::string, std::string>, MarkerDetails> markers_;

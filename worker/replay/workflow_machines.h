@@ -78,9 +78,9 @@ class WorkflowMachines {
                                ActivityCancellationType cancellation_type, std::source_location where);
   Operation* start_timer(std::string timer_id, Duration duration, std::source_location where);
   void record_marker(std::string marker_name, MarkerDetails details, std::source_location where);
-  // Markers history holds for the tasks replayed so far (see marker_machine.h).
-  const MarkerDetails* recorded_marker(const std::string& marker_name, const std::string& key) const {
-    return recorded_markers_.find(marker_name, key);
+  // A marker history holds for the tasks replayed so far, taken out (see marker_machine.h).
+  std::optional<MarkerDetails> take_recorded_marker(const std::string& marker_name, const std::string& key) {
+    return recorded_markers_.take(marker_name, key);
   }
   long long next_side_effect_id() { return ++side_effect_seq_; }
   // Answers already given by patched()/get_version() in this run, by id.

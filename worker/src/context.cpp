@@ -80,7 +80,8 @@ bool WorkflowContext::patched(std::string_view patch_id, std::source_location wh
   auto& answers = machines_.patch_answers();
   if (auto it = answers.find(id); it != answers.end()) return it->second;
   // New runs take the new code; a replayed task takes it only if history recorded the marker.
-  const bool use_new_code = !machines_.replaying() || machines_.recorded_marker(detail::kPatchMarker, id) != nullptr;
+  const bool use_new_code =
+      !machines_.replaying() || machines_.take_recorded_marker(detail::kPatchMarker, id).has_value();
   if (use_new_code) machines_.record_marker(detail::kPatchMarker, detail::patch_marker_details(id), where);
   answers[id] = use_new_code;
   return use_new_code;
@@ -95,9 +96,9 @@ int WorkflowContext::get_version(std::string_view change_id, int min_supported, 
   if (!machines_.replaying()) {
     version = max_supported;
     machines_.record_marker(detail::kVersionMarker, detail::version_marker_details(id, version), where);
-  } else if (const auto* recorded = machines_.recorded_marker(detail::kVersionMarker, id)) {
+  } else if (auto recorded = machines_.take_recorded_marker(detail::kVersionMarker, id)) {
     version = detail::version_from_details(*recorded);
-    machines_.record_marker(detail::kVersionMarker, *recorded, where);
+    machines_.record_marker(detail::kVersionMarker, std::move(*recorded), where);
   }
   if (version < min_supported || version > max_supported)
     throw NondeterminismError("get_version(\"" + id + "\") at " + detail::describe_where(where) +
@@ -112,11 +113,11 @@ Payloads WorkflowContext::side_effect_payloads(const std::function<Payloads()>& 
   const long long id = machines_.next_side_effect_id();
   Payloads data;
   if (machines_.replaying()) {
-    const auto* recorded = machines_.recorded_marker(detail::kSideEffectMarker, std::to_string(id));
-    if (recorded == nullptr || recorded->find("data") == recorded->end())
+    auto recorded = machines_.take_recorded_marker(detail::kSideEffectMarker, std::to_string(id));
+    if (!recorded || recorded->find("data") == recorded->end())
       throw NondeterminismError("side_effect #" + std::to_string(id) + " at " + detail::describe_where(where) +
                                 " has no SideEffect marker in history");
-    data = recorded->at("data");
+    data = std::move(recorded->at("data"));
   } else {
     data = produce();
   }
