@@ -105,3 +105,57 @@ TEST_CASE("activity ids default to 1, 2, 3 in scheduling order, counted apart fr
                                  R"(ScheduleActivityTask {activity_id: "mine", activity_type: "b"})",
                                  R"(ScheduleActivityTask {activity_id: "3", activity_type: "c"})"});
 }
+
+namespace {
+
+// Twenty activities one after another, then a handle kept past its activity's end: awaited again
+// and canceled after a timer.
+Workflow<int> long_and_kept(WorkflowContext& ctx) {
+  int sum = 0;
+  for (int i = 0; i < 20; ++i) sum += co_await ctx.execute_activity<int>("step", {.start_to_close_timeout = 10s}, i);
+  auto kept = ctx.start_activity<int>("last", {.start_to_close_timeout = 10s});
+  int last = co_await kept;
+  co_await ctx.sleep(1s);
+  kept.cancel();  // long finished: no command
+  co_return sum + last + co_await kept;
+}
+
+}  // namespace
+
+TEST_CASE("a run lets finished activities and timers go, and a handle kept in the code outlives its machine") {
+  WorkflowRegistry r;
+  r.register_workflow("long_and_kept", long_and_kept);
+  HistoryBuilder h("long_and_kept");
+  h.workflow_task();
+  for (int i = 0; i < 20; ++i) {
+    h.task_completed();
+    h.activity_completed(h.activity_scheduled(std::to_string(i + 1), "step"), payloads(i));
+    h.workflow_task();
+  }
+  h.task_completed();
+  h.activity_completed(h.activity_scheduled("21", "last"), payloads(100));
+  h.workflow_task();
+  h.task_completed();
+  h.timer_fired(h.timer_started("1", 1s), "1");
+  h.workflow_task();
+
+  auto answers = run_three_ways(r, h.events());
+  REQUIRE(answers.size() == 23);
+  REQUIRE(answers.back().commands.size() == 1);
+  const auto& result = answers.back().commands[0].complete_workflow_execution_command_attributes().result();
+  CHECK(DataConverter().from_payloads<int>(result) == 190 + 100 + 100);
+
+  // Replayed whole, the run keeps only the machine of its closing command.
+  WorkflowRun run(r, test_start("long_and_kept"));
+  REQUIRE(run.activate(h.events()).ok());
+  CHECK(run.open_machines() == 1);
+  // Cut before the last activity closes, it keeps that activity as well.
+  WorkflowRun midway(r, test_start("long_and_kept"));
+  const auto last_scheduled = std::find_if(h.events().begin(), h.events().end(), [](const HistoryEvent& e) {
+    return e.has_activity_task_scheduled_event_attributes() &&
+           e.activity_task_scheduled_event_attributes().activity_type().name() == "last";
+  });
+  REQUIRE(
+      midway.activate(std::span<const HistoryEvent>(h.events().data(), last_scheduled - h.events().begin() + 1)).ok());
+  CHECK(midway.open_machines() == 1);
+}

@@ -15,7 +15,7 @@ using temporal::api::failure::v1::Failure;
 ActivityMachine::ActivityMachine(Scheduler& scheduler, CommandQueue& commands,
                                  temporal::api::command::v1::ScheduleActivityTaskCommandAttributes attributes,
                                  ActivityCancellationType cancellation_type, std::source_location where)
-    : Operation(scheduler, where),
+    : operation_(new Operation(scheduler, where, this)),
       commands_(commands),
       activity_id_(attributes.activity_id()),
       activity_type_(attributes.activity_type().name()),
@@ -57,6 +57,7 @@ void ActivityMachine::apply_event(const HistoryEvent& event) {
                     state_ == State::CancelRequested;
   if (!open) throw std::runtime_error("activity cannot take history event " + describe_event(event) + " now");
   const bool cancel_requested = state_ == State::CancelCommandCreated || state_ == State::CancelRequested;
+  const bool cancel_command_waiting = state_ == State::CancelCommandCreated;
   switch (event.event_type()) {
     case enums::EVENT_TYPE_ACTIVITY_TASK_STARTED:
       started_event_id_ = event.event_id();
@@ -65,20 +66,20 @@ void ActivityMachine::apply_event(const HistoryEvent& event) {
       break;
     case enums::EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
       state_ = State::Completed;
-      resolve(event.activity_task_completed_event_attributes().result());
+      operation_->resolve(event.activity_task_completed_event_attributes().result());
       break;
     case enums::EVENT_TYPE_ACTIVITY_TASK_FAILED: {
       const auto& failed = event.activity_task_failed_event_attributes();
       state_ = State::Failed;
       if (!failed.identity().empty()) identity_ = failed.identity();
-      reject(
+      operation_->reject(
           std::make_exception_ptr(ActivityError(activity_failure("failed", failed.failure(), failed.retry_state()))));
       break;
     }
     case enums::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: {
       const auto& timed_out = event.activity_task_timed_out_event_attributes();
       state_ = State::TimedOut;
-      reject(std::make_exception_ptr(
+      operation_->reject(std::make_exception_ptr(
           ActivityError(activity_failure("timed out", timed_out.failure(), timed_out.retry_state()))));
       break;
     }
@@ -89,7 +90,12 @@ void ActivityMachine::apply_event(const HistoryEvent& event) {
     default:
       throw std::runtime_error("activity cannot take history event " + describe_event(event));
   }
+  // Every event but ActivityTaskStarted closes the activity; then nothing more can reach it, unless
+  // its cancel command still waits for its event.
+  closed_in_history_ = event.event_type() != enums::EVENT_TYPE_ACTIVITY_TASK_STARTED && !cancel_command_waiting;
 }
+
+bool ActivityMachine::done() const { return closed_in_history_; }
 
 void ActivityMachine::cancel(std::source_location where) {
   switch (state_) {
@@ -136,7 +142,7 @@ Failure ActivityMachine::activity_failure(const std::string& verb, const Failure
 }
 
 void ActivityMachine::fail_as_canceled() {
-  reject(std::make_exception_ptr(ActivityError(activity_failure(
+  operation_->reject(std::make_exception_ptr(ActivityError(activity_failure(
       "canceled", CanceledError("Activity canceled").to_failure(), enums::RETRY_STATE_CANCEL_REQUESTED))));
 }
 

@@ -35,7 +35,7 @@
 
 namespace reprise::detail {
 
-class ActivityMachine final : public Machine, public Operation {
+class ActivityMachine final : public Machine, public Cancelable {
  public:
   // Emits the ScheduleActivityTask command.
   ActivityMachine(Scheduler& scheduler, CommandQueue& commands,
@@ -45,6 +45,11 @@ class ActivityMachine final : public Machine, public Operation {
   std::string apply_command_event(const HistoryEvent& event, const Command& command) override;
   void apply_event(const HistoryEvent& event) override;
   void cancel(std::source_location where) override;
+  bool done() const override;
+  ~ActivityMachine() override { operation_->detach_machine(); }
+
+  // What workflow code awaits: settled by this machine.
+  const OperationRef& operation() const { return operation_; }
 
  private:
   enum class State {
@@ -65,6 +70,7 @@ class ActivityMachine final : public Machine, public Operation {
                                                        temporal::api::enums::v1::RetryState retry_state) const;
   void fail_as_canceled();
 
+  OperationRef operation_;
   CommandQueue& commands_;
   // What replay compares and failures name; the rest of the command (its input, say) went into the
   // command itself, and the machine keeps no copy.
@@ -75,6 +81,9 @@ class ActivityMachine final : public Machine, public Operation {
   std::int64_t scheduled_event_id_ = 0;
   std::int64_t started_event_id_ = 0;
   std::string identity_;
+  // History closed the activity (Completed, Failed, TimedOut, Canceled) with no cancel command of
+  // it still waiting to be matched: nothing more can reach it.
+  bool closed_in_history_ = false;
 };
 
 }  // namespace reprise::detail

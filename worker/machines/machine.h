@@ -15,6 +15,8 @@
 // Exercised by every tests/worker/*_test.cpp that runs a workflow.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "temporal/api/command/v1/message.pb.h"
@@ -37,6 +39,16 @@ class Machine {
   // A non-command event addressed to this machine. Throws std::runtime_error for an event the
   // machine cannot take in its state (the history is not one Temporal would write).
   virtual void apply_event(const HistoryEvent& event) = 0;
+
+  // Whether history can address nothing more to this machine and no command of it is waiting:
+  // the run then lets it go (an Operation it settled lives on with the handles; operation.h).
+  virtual bool done() const { return false; }
+
+  // Kept by WorkflowMachines: the id of its first command event (ActivityTaskScheduled,
+  // TimerStarted, ...) once matched, which later events name (scheduled_event_id,
+  // started_event_id); and its place in the run's list of machines.
+  std::int64_t initial_event_id = 0;
+  std::size_t slot = 0;
 };
 
 }  // namespace reprise::detail

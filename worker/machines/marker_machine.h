@@ -50,6 +50,7 @@ class MarkerMachine final : public Machine {
 
   std::string apply_command_event(const HistoryEvent& event, const Command& command) override;
   void apply_event(const HistoryEvent& event) override;
+  bool done() const override { return state_ == State::Recorded; }
 
  private:
   enum class State { CommandCreated, Recorded };

@@ -15,7 +15,7 @@ namespace enums = temporal::api::enums::v1;
 
 TimerMachine::TimerMachine(Scheduler& scheduler, CommandQueue& commands, std::string timer_id, Duration duration,
                            std::source_location where)
-    : Operation(scheduler, where), commands_(commands), timer_id_(std::move(timer_id)) {
+    : operation_(new Operation(scheduler, where, this)), commands_(commands), timer_id_(std::move(timer_id)) {
   Command command;
   command.set_command_type(enums::COMMAND_TYPE_START_TIMER);
   auto* attributes = command.mutable_start_timer_command_attributes();
@@ -58,8 +58,10 @@ void TimerMachine::apply_event(const HistoryEvent& event) {
     throw NondeterminismError("history event " + describe_event(event) + " fires a timer the code did not start (" +
                               difference + ")");
   state_ = State::Fired;
-  resolve({});
+  operation_->resolve({});
 }
+
+bool TimerMachine::done() const { return state_ == State::Fired || state_ == State::Canceled; }
 
 void TimerMachine::cancel(std::source_location where) {
   if (state_ != State::StartCommandCreated && state_ != State::Started) return;
@@ -68,7 +70,7 @@ void TimerMachine::cancel(std::source_location where) {
   command.mutable_cancel_timer_command_attributes()->set_timer_id(timer_id_);
   commands_.push(std::move(command), this, where);
   state_ = State::CancelCommandCreated;
-  reject(std::make_exception_ptr(CanceledError("Timer canceled")));
+  operation_->reject(std::make_exception_ptr(CanceledError("Timer canceled")));
 }
 
 }  // namespace reprise::detail

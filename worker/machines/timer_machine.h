@@ -27,7 +27,7 @@
 
 namespace reprise::detail {
 
-class TimerMachine final : public Machine, public Operation {
+class TimerMachine final : public Machine, public Cancelable {
  public:
   // Emits the StartTimer command.
   TimerMachine(Scheduler& scheduler, CommandQueue& commands, std::string timer_id, Duration duration,
@@ -36,12 +36,18 @@ class TimerMachine final : public Machine, public Operation {
   std::string apply_command_event(const HistoryEvent& event, const Command& command) override;
   void apply_event(const HistoryEvent& event) override;
   void cancel(std::source_location where) override;
+  bool done() const override;
+  ~TimerMachine() override { operation_->detach_machine(); }
+
+  // What workflow code awaits: settled by this machine.
+  const OperationRef& operation() const { return operation_; }
 
  private:
   enum class State { StartCommandCreated, Started, Fired, CancelCommandCreated, Canceled };
 
   std::string check_timer_id(const std::string& in_history) const;
 
+  OperationRef operation_;
   CommandQueue& commands_;
   std::string timer_id_;
   State state_ = State::StartCommandCreated;

@@ -27,22 +27,22 @@ void WorkflowMachines::apply_non_command_event(const HistoryEvent& event) {
       on_workflow_started(event);
       break;
     case enums::EVENT_TYPE_ACTIVITY_TASK_STARTED:
-      machine_for(event.activity_task_started_event_attributes().scheduled_event_id(), event).apply_event(event);
+      apply_to_machine(event.activity_task_started_event_attributes().scheduled_event_id(), event);
       break;
     case enums::EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-      machine_for(event.activity_task_completed_event_attributes().scheduled_event_id(), event).apply_event(event);
+      apply_to_machine(event.activity_task_completed_event_attributes().scheduled_event_id(), event);
       break;
     case enums::EVENT_TYPE_ACTIVITY_TASK_FAILED:
-      machine_for(event.activity_task_failed_event_attributes().scheduled_event_id(), event).apply_event(event);
+      apply_to_machine(event.activity_task_failed_event_attributes().scheduled_event_id(), event);
       break;
     case enums::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
-      machine_for(event.activity_task_timed_out_event_attributes().scheduled_event_id(), event).apply_event(event);
+      apply_to_machine(event.activity_task_timed_out_event_attributes().scheduled_event_id(), event);
       break;
     case enums::EVENT_TYPE_ACTIVITY_TASK_CANCELED:
-      machine_for(event.activity_task_canceled_event_attributes().scheduled_event_id(), event).apply_event(event);
+      apply_to_machine(event.activity_task_canceled_event_attributes().scheduled_event_id(), event);
       break;
     case enums::EVENT_TYPE_TIMER_FIRED:
-      machine_for(event.timer_fired_event_attributes().started_event_id(), event).apply_event(event);
+      apply_to_machine(event.timer_fired_event_attributes().started_event_id(), event);
       break;
     case enums::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
       signals_.on_signaled(event);
@@ -59,11 +59,17 @@ void WorkflowMachines::apply_non_command_event(const HistoryEvent& event) {
   }
 }
 
+void WorkflowMachines::apply_to_machine(std::int64_t initial_event_id, const HistoryEvent& event) {
+  Machine& machine = machine_for(initial_event_id, event);
+  machine.apply_event(event);
+  if (machine.done()) release(machine);  // the activity closed, the timer fired
+}
+
 Machine& WorkflowMachines::machine_for(std::int64_t initial_event_id, const HistoryEvent& event) {
   auto it = by_initial_event_id_.find(initial_event_id);
   if (it == by_initial_event_id_.end())
     throw std::runtime_error("history event " + describe_event(event) + " refers to event #" +
-                             std::to_string(initial_event_id) + ", which started nothing this run knows");
+                             std::to_string(initial_event_id) + ", which started nothing this run has open");
   return *it->second;
 }
 

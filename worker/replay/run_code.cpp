@@ -54,29 +54,29 @@ void WorkflowMachines::close_workflow() {
   signals_.clear_handlers();
   closed_ = true;
   if (!error) {
-    machines_.push_back(std::make_unique<CompleteWorkflowMachine>(commands_, std::move(result)));
+    adopt(std::make_unique<CompleteWorkflowMachine>(commands_, std::move(result)));
     return;
   }
   try {
     std::rethrow_exception(error);
   } catch (const ContinueAsNewError& continue_as_new) {
-    machines_.push_back(std::make_unique<CompleteWorkflowMachine>(commands_, continue_as_new.attributes()));
+    adopt(std::make_unique<CompleteWorkflowMachine>(commands_, continue_as_new.attributes()));
     return;
   } catch (const CanceledError&) {
     if (cancel_requested_) {  // the workflow accepted the request: the run ends as Canceled
-      machines_.push_back(std::make_unique<CompleteWorkflowMachine>(commands_, CancelWorkflow{}));
+      adopt(std::make_unique<CompleteWorkflowMachine>(commands_, CancelWorkflow{}));
       return;
     }
   } catch (...) {
   }
   if (fails_workflow(error)) {
-    machines_.push_back(std::make_unique<CompleteWorkflowMachine>(commands_, exception_to_failure(error)));
+    adopt(std::make_unique<CompleteWorkflowMachine>(commands_, exception_to_failure(error)));
   } else {
     std::rethrow_exception(error);
   }
 }
 
-Operation* WorkflowMachines::schedule_activity(
+OperationRef WorkflowMachines::schedule_activity(
     temporal::api::command::v1::ScheduleActivityTaskCommandAttributes attributes,
     ActivityCancellationType cancellation_type, std::source_location where) {
   ++activity_seq_;
@@ -84,22 +84,35 @@ Operation* WorkflowMachines::schedule_activity(
   if (attributes.task_queue().name().empty()) attributes.mutable_task_queue()->set_name(info_.task_queue);
   auto machine =
       std::make_unique<ActivityMachine>(scheduler_, commands_, std::move(attributes), cancellation_type, where);
-  Operation* operation = machine.get();
-  machines_.push_back(std::move(machine));
+  OperationRef operation = machine->operation();
+  adopt(std::move(machine));
   return operation;
 }
 
-Operation* WorkflowMachines::start_timer(std::string timer_id, Duration duration, std::source_location where) {
+OperationRef WorkflowMachines::start_timer(std::string timer_id, Duration duration, std::source_location where) {
   ++timer_seq_;
   if (timer_id.empty()) timer_id = std::to_string(timer_seq_);
   auto machine = std::make_unique<TimerMachine>(scheduler_, commands_, std::move(timer_id), duration, where);
-  Operation* operation = machine.get();
-  machines_.push_back(std::move(machine));
+  OperationRef operation = machine->operation();
+  adopt(std::move(machine));
   return operation;
 }
 
+void WorkflowMachines::adopt(std::unique_ptr<Machine> machine) {
+  machine->slot = machines_.size();
+  machines_.push_back(std::move(machine));
+}
+
+void WorkflowMachines::release(Machine& machine) {
+  if (machine.initial_event_id != 0) by_initial_event_id_.erase(machine.initial_event_id);
+  const std::size_t slot = machine.slot;
+  machines_[slot] = std::move(machines_.back());  // destroys it
+  machines_[slot]->slot = slot;
+  machines_.pop_back();
+}
+
 void WorkflowMachines::record_marker(std::string marker_name, MarkerDetails details, std::source_location where) {
-  machines_.push_back(std::make_unique<MarkerMachine>(commands_, std::move(marker_name), std::move(details), where));
+  adopt(std::make_unique<MarkerMachine>(commands_, std::move(marker_name), std::move(details), where));
 }
 
 }  // namespace reprise::detail

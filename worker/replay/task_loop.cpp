@@ -32,7 +32,11 @@ void WorkflowMachines::apply(std::span<const HistoryEvent> events) {
     }
     if (is_command_event(type)) {
       Machine* machine = commands_.match(event, scheduler_.last_blocked_at());
-      by_initial_event_id_[event.event_id()] = machine;
+      if (machine->initial_event_id == 0) {  // its first command event: later events name its id
+        machine->initial_event_id = event.event_id();
+        by_initial_event_id_[event.event_id()] = machine;
+      }
+      if (machine->done()) release(*machine);  // a marker, a canceled timer
       continue;
     }
     if (first_event_after_commands_ == nullptr) first_event_after_commands_ = &event;

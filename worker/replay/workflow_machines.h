@@ -31,6 +31,7 @@
 #include <source_location>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "machines/marker_machine.h"
@@ -60,6 +61,7 @@ class WorkflowMachines {
   // The WorkflowTaskStarted event id of the last task answered (code run as new work), or 0.
   std::int64_t answered_task_started_id() const { return answered_task_started_id_; }
   bool closed() const { return closed_; }
+  std::size_t open_machines() const { return machines_.size(); }
 
   // ---- For WorkflowContext (src/context.cpp) ----
   WorkflowContext& context() { return context_; }
@@ -74,9 +76,9 @@ class WorkflowMachines {
   SignalInbox& signals() { return signals_; }
 
   // New machines; each emits its first command. Ids: "" takes the next per-kind sequence number.
-  Operation* schedule_activity(temporal::api::command::v1::ScheduleActivityTaskCommandAttributes attributes,
-                               ActivityCancellationType cancellation_type, std::source_location where);
-  Operation* start_timer(std::string timer_id, Duration duration, std::source_location where);
+  OperationRef schedule_activity(temporal::api::command::v1::ScheduleActivityTaskCommandAttributes attributes,
+                                 ActivityCancellationType cancellation_type, std::source_location where);
+  OperationRef start_timer(std::string timer_id, Duration duration, std::source_location where);
   void record_marker(std::string marker_name, MarkerDetails details, std::source_location where);
   // A marker history holds for the tasks replayed so far, taken out (see marker_machine.h).
   std::optional<MarkerDetails> take_recorded_marker(const std::string& marker_name, const std::string& key) {
@@ -95,6 +97,10 @@ class WorkflowMachines {
   void apply_non_command_event(const HistoryEvent& event);
   void on_workflow_started(const HistoryEvent& event);
   Machine& machine_for(std::int64_t initial_event_id, const HistoryEvent& event);
+  void apply_to_machine(std::int64_t initial_event_id, const HistoryEvent& event);
+  // run_code.cpp: the run owns every machine from its creation until release() (once it is done()).
+  void adopt(std::unique_ptr<Machine> machine);
+  void release(Machine& machine);
   // run_code.cpp
   void run_workflow_code();
   void close_workflow();
@@ -104,8 +110,10 @@ class WorkflowMachines {
   Payloads input_;
   Scheduler scheduler_;
   CommandQueue commands_;
-  std::vector<std::unique_ptr<Machine>> machines_;        // every machine of the run, in creation order
-  std::map<std::int64_t, Machine*> by_initial_event_id_;  // e.g. ActivityTaskScheduled id -> activity
+  // Every machine of the run that is not done() yet (in no particular order: release() moves the
+  // last one into the freed slot). What a long run keeps is what is in flight.
+  std::vector<std::unique_ptr<Machine>> machines_;
+  std::unordered_map<std::int64_t, Machine*> by_initial_event_id_;  // e.g. ActivityTaskScheduled id -> activity
   RecordedMarkers recorded_markers_;
   SignalInbox signals_;
   // Seeded from the run id on first use: seed_seq fills 312 words per seeding (1.2 % of a bench

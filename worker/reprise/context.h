@@ -170,7 +170,7 @@ class WorkflowContext {
   const DataConverter& converter() const;
 
  private:
-  detail::Operation* schedule_activity(const NameAt& activity_type, const ActivityOptions& options, Payloads input);
+  detail::OperationRef schedule_activity(const NameAt& activity_type, const ActivityOptions& options, Payloads input);
   ContinueAsNewError continue_as_new_error(Payloads input) const;
   Payloads side_effect_payloads(const std::function<Payloads()>& produce, std::source_location where);
   void set_signal_handler(const std::string& signal_name, std::function<void(const Payloads&)> handler);

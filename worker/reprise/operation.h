@@ -5,13 +5,19 @@
 // settles it when the deciding event is applied: resolve(payloads) for ActivityTaskCompleted or
 // TimerFired, reject(error) for ActivityTaskFailed, a cancellation, ... Settling makes every waiting
 // coroutine ready in the Scheduler; they run when the replay engine next runs workflow code.
-// Handles are cheap copies pointing at the operation; the run owns the operation and outlives every
-// coroutine frame, so a handle kept in a frame never dangles.
 //
-// Exercised by tests/worker/activity_test.cpp and tests/worker/timer_test.cpp.
+// Who keeps what: handles (and the awaiters made from them) and the machine share the operation
+// (reference counted), so a handle kept in a coroutine frame never dangles. The run lets a machine
+// go once history can address nothing more to it (the activity closed, the timer fired); its
+// operation lives on, settled, as long as a handle does, and cancel() through it does nothing.
+// That keeps a long run's memory to what is still in flight (bench/README.md, "sticky cache").
+//
+// Exercised by tests/worker/activity_test.cpp, tests/worker/timer_test.cpp and
+// tests/worker/frames_test.cpp.
 #pragma once
 
 #include <algorithm>
+#include <boost/smart_ptr/intrusive_ptr.hpp>
 #include <coroutine>
 #include <exception>
 #include <source_location>
@@ -24,10 +30,22 @@ namespace reprise {
 
 namespace detail {
 
-class Operation {
+// What an Operation's cancel() reaches: its machine, while the run keeps it.
+class Cancelable {
  public:
-  Operation(Scheduler& scheduler, std::source_location where) : scheduler_(scheduler), where_(where) {}
-  virtual ~Operation() = default;
+  virtual void cancel(std::source_location where) = 0;
+
+ protected:
+  ~Cancelable() = default;
+};
+
+class Operation;
+using OperationRef = boost::intrusive_ptr<Operation>;
+
+class Operation final {
+ public:
+  Operation(Scheduler& scheduler, std::source_location where, Cancelable* machine)
+      : scheduler_(scheduler), where_(where), machine_(machine) {}
   Operation(const Operation&) = delete;
   Operation& operator=(const Operation&) = delete;
 
@@ -40,7 +58,11 @@ class Operation {
   void reject(std::exception_ptr error) { settle({}, std::move(error)); }
 
   // Called by workflow code through a handle. What it does depends on the kind and its state.
-  virtual void cancel(std::source_location where) = 0;
+  void cancel(std::source_location where) {
+    if (machine_ != nullptr) machine_->cancel(where);
+  }
+  // Called by the machine as the run lets it go.
+  void detach_machine() { machine_ = nullptr; }
 
   void add_waiter(std::coroutine_handle<> waiter) {
     waiters_.push_back(waiter);
@@ -65,8 +87,15 @@ class Operation {
     waiters_.clear();
   }
 
+  friend void intrusive_ptr_add_ref(Operation* op) { ++op->references_; }
+  friend void intrusive_ptr_release(Operation* op) {
+    if (--op->references_ == 0) delete op;
+  }
+
   Scheduler& scheduler_;
   std::source_location where_;
+  Cancelable* machine_;
+  int references_ = 0;
   bool settled_ = false;
   Payloads value_;
   std::exception_ptr error_;
@@ -77,7 +106,7 @@ class Operation {
 template <class T>
 class OperationAwaiter {
  public:
-  OperationAwaiter(Operation* op, const DataConverter* converter) : op_(op), converter_(converter) {}
+  OperationAwaiter(OperationRef op, const DataConverter* converter) : op_(std::move(op)), converter_(converter) {}
   OperationAwaiter(const OperationAwaiter&) = delete;
   OperationAwaiter& operator=(const OperationAwaiter&) = delete;
   // A coroutine frame destroyed while waiting (eviction, a loser of any()) leaves the wait list.
@@ -97,7 +126,7 @@ class OperationAwaiter {
   }
 
  private:
-  Operation* op_;
+  OperationRef op_;
   const DataConverter* converter_;
   std::coroutine_handle<> waiting_;
 };
@@ -110,13 +139,13 @@ class OperationAwaiter {
 template <class T>
 class ActivityHandle {
  public:
-  ActivityHandle(detail::Operation* op, const DataConverter* converter) : op_(op), converter_(converter) {}
+  ActivityHandle(detail::OperationRef op, const DataConverter* converter) : op_(std::move(op)), converter_(converter) {}
   detail::OperationAwaiter<T> operator co_await() const { return {op_, converter_}; }
   void cancel(std::source_location where = std::source_location::current()) { op_->cancel(where); }
   bool settled() const { return op_->settled(); }
 
  private:
-  detail::Operation* op_;
+  detail::OperationRef op_;
   const DataConverter* converter_;
 };
 
@@ -124,13 +153,13 @@ class ActivityHandle {
 // when it fires, or throws CanceledError once cancel() was called.
 class TimerHandle {
  public:
-  TimerHandle(detail::Operation* op, const DataConverter* converter) : op_(op), converter_(converter) {}
+  TimerHandle(detail::OperationRef op, const DataConverter* converter) : op_(std::move(op)), converter_(converter) {}
   detail::OperationAwaiter<void> operator co_await() const { return {op_, converter_}; }
   void cancel(std::source_location where = std::source_location::current()) { op_->cancel(where); }
   bool settled() const { return op_->settled(); }
 
  private:
-  detail::Operation* op_;
+  detail::OperationRef op_;
   const DataConverter* converter_;
 };
 

@@ -106,6 +106,10 @@ class WorkflowRun {
   // The id the next event given to activate() must have (1 for a fresh run).
   std::int64_t next_event_id() const { return next_event_id_; }
 
+  // How many state machines the run still keeps: those history can still address (an activity
+  // not closed, a timer not fired) or whose command waits for its event. Finished ones are let go.
+  std::size_t open_machines() const;
+
  private:
   // How many of new_events this run has applied already (they come first).
   std::size_t already_applied(std::span<const HistoryEvent> new_events) const;

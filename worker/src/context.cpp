@@ -23,8 +23,8 @@ bool WorkflowContext::is_replaying() const { return machines_.replaying(); }
 bool WorkflowContext::cancel_requested() const { return machines_.cancel_requested(); }
 std::chrono::system_clock::time_point WorkflowContext::now() const { return machines_.now(); }
 
-detail::Operation* WorkflowContext::schedule_activity(const NameAt& activity_type, const ActivityOptions& options,
-                                                      Payloads input) {
+detail::OperationRef WorkflowContext::schedule_activity(const NameAt& activity_type, const ActivityOptions& options,
+                                                        Payloads input) {
   temporal::api::command::v1::ScheduleActivityTaskCommandAttributes attributes;
   attributes.set_activity_id(std::string(options.activity_id));
   attributes.mutable_activity_type()->set_name(activity_type.name);

@@ -62,6 +62,8 @@ void WorkflowRun::rebuild_machines() {
   at_task_started_ = false;
 }
 
+std::size_t WorkflowRun::open_machines() const { return machines_->open_machines(); }
+
 Activation WorkflowRun::activate(const temporal::api::history::v1::History& history) {
   std::vector<HistoryEvent> events(history.events().begin(), history.events().end());
   return activate(events);
