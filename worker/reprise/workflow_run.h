@@ -111,10 +111,9 @@ class WorkflowRun {
   std::size_t open_machines() const;
 
  private:
-  // How many of new_events this run has applied already (they come first).
-  std::size_t already_applied(std::span<const HistoryEvent> new_events) const;
-  // new_events without those; throws std::invalid_argument on a gap.
-  std::span<const HistoryEvent> unapplied(std::span<const HistoryEvent> new_events) const;
+  // new_events without those this run has applied already (they come first), or nothing if they
+  // leave a gap after them.
+  std::optional<std::span<const HistoryEvent>> unapplied(std::span<const HistoryEvent> new_events) const;
   // Whether `fresh` fails or times out the task this run answered last.
   bool answered_task_failed(std::span<const HistoryEvent> fresh) const;
   Activation fail(const TaskFailure& failure);

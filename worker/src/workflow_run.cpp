@@ -69,18 +69,10 @@ Activation WorkflowRun::activate(const temporal::api::history::v1::History& hist
   return activate(events);
 }
 
-std::size_t WorkflowRun::already_applied(std::span<const HistoryEvent> new_events) const {
-  std::size_t count = 0;
-  while (count < new_events.size() && new_events[count].event_id() < next_event_id_) ++count;
-  return count;
-}
-
-std::span<const HistoryEvent> WorkflowRun::unapplied(std::span<const HistoryEvent> new_events) const {
-  const std::size_t skip = already_applied(new_events);
-  if (skip < new_events.size() && new_events[skip].event_id() != next_event_id_)
-    throw std::invalid_argument("history gap: the run expects event " + std::to_string(next_event_id_) +
-                                " but got event " + std::to_string(new_events[skip].event_id()) +
-                                "; evict the run and replay from event 1");
+std::optional<std::span<const HistoryEvent>> WorkflowRun::unapplied(std::span<const HistoryEvent> new_events) const {
+  std::size_t skip = 0;
+  while (skip < new_events.size() && new_events[skip].event_id() < next_event_id_) ++skip;
+  if (skip < new_events.size() && new_events[skip].event_id() != next_event_id_) return std::nullopt;
   return new_events.subspan(skip);
 }
 
@@ -92,15 +84,22 @@ bool WorkflowRun::answered_task_failed(std::span<const HistoryEvent> fresh) cons
 
 bool WorkflowRun::must_start_over(std::span<const HistoryEvent> new_events) const {
   if (new_events.empty() || new_events.front().event_id() == 1) return false;  // activate() copes
-  const std::size_t skip = already_applied(new_events);
-  if (skip < new_events.size() && new_events[skip].event_id() != next_event_id_) return true;  // a gap
-  return answered_task_failed(new_events.subspan(skip));
+  auto fresh = unapplied(new_events);
+  return !fresh || answered_task_failed(*fresh);
 }
 
 Activation WorkflowRun::activate(std::span<const HistoryEvent> new_events) {
   if (poisoned_) return Activation{{}, poisoned_, false};
 
-  std::span<const HistoryEvent> fresh = unapplied(new_events);
+  auto unapplied_events = unapplied(new_events);
+  if (!unapplied_events) {
+    auto first_new = std::find_if(new_events.begin(), new_events.end(),
+                                  [&](const HistoryEvent& event) { return event.event_id() >= next_event_id_; });
+    throw std::invalid_argument("history gap: the run expects event " + std::to_string(next_event_id_) +
+                                " but got event " + std::to_string(first_new->event_id()) +
+                                "; evict the run and replay from event 1");
+  }
+  std::span<const HistoryEvent> fresh = *unapplied_events;
   if (answered_task_failed(fresh)) {
     if (new_events.front().event_id() != 1)
       throw std::invalid_argument("the workflow task this run answered (started at event " +
