@@ -53,6 +53,12 @@ std::string ActivityMachine::apply_command_event(const HistoryEvent& event, cons
 }
 
 void ActivityMachine::apply_event(const HistoryEvent& event) {
+  if (state_ == State::Canceled && cancellation_type_ == ActivityCancellationType::abandon) {
+    // The code stopped waiting, but the activity was never told and runs on: history still
+    // records it starting and ending, which changes nothing here.
+    closed_in_history_ = event.event_type() != enums::EVENT_TYPE_ACTIVITY_TASK_STARTED;
+    return;
+  }
   const bool open = state_ == State::Scheduled || state_ == State::Started || state_ == State::CancelCommandCreated ||
                     state_ == State::CancelRequested;
   if (!open) throw std::runtime_error("activity cannot take history event " + describe_event(event) + " now");

@@ -17,6 +17,7 @@
 //   CancelRequested        | ActivityTaskStarted                   | CancelRequested        |
 //   CancelRequested        | ActivityTaskCanceled                  | Canceled               | fails it (canceled), if not yet
 //   CancelRequested        | ActivityTaskCompleted/Failed/TimedOut | Completed, ...         | settles it, if not yet
+//   Canceled (abandoned)   | ActivityTaskStarted, any close event  | Canceled               | nothing: it ran on untold
 //   any final state        | code: cancel()                        | (same)                 | nothing
 //
 // A Started state exists although ActivityTaskStarted is only written when the activity closes
