@@ -5,23 +5,31 @@
 //   executions      one row per run: the columns list/describe need, the serialized MutableState,
 //                   `position`, the run's creation order within its namespace (newest = largest),
 //                   and `id`, the run's number in this file.
-//   history_events  the log itself, one row per event, stored in the order written (`seq`) and
-//                   found through an index on (run's id, event id). Written in that order, a
-//                   group commit's events from many runs land together on the table's last page
-//                   or two, where rows kept in (run, event id) order would dirty one page per run
-//                   in the group (every dirty page is a 4 KiB WAL frame and later a checkpoint
-//                   write: 33-36 frames per ten-activity group commit became 20-21). The index's
-//                   entries are small, so a run's entries share pages with its neighbours'.
-//                   The price is paid by reads that miss the recent-runs cache: a run's events
+//   history_batches the log itself: one row per transaction's batch of events (a workflow task's
+//                   completion and the activity it schedules, say: WorkflowTaskCompleted,
+//                   ActivityTaskScheduled, ActivityTaskStarted), its `data` the events serialized
+//                   as one temporal.api.history.v1.History, keyed by the run and the batch's first
+//                   event id. Temporal stores history the same way (its history_node table, one
+//                   row per batch, node_id = the first event id). One row per batch, not per event,
+//                   is a third of the B-tree inserts and index entries: the writer's statements
+//                   and WAL frames are what a group commit costs (server CPU per ten-activity
+//                   workflow -8 %, bench/README.md item 34). Rows are stored in the order written
+//                   (`seq`) and found through an index on (run's id, first event id). Written in
+//                   that order, a group commit's batches from many runs land together on the
+//                   table's last page or two, where rows kept in run order would dirty one page
+//                   per run in the group (every dirty page is a 4 KiB WAL frame and later a
+//                   checkpoint write: 33-36 frames per ten-activity group commit became 20-21).
+//                   The price is paid by reads that miss the recent-runs cache: a run's batches
 //                   lie on the pages of the groups that wrote them, not on a page or two.
 //                   The run's three names live once, in executions; rows name it by its number.
 //   tasks, timers   side records the engine reloads at start-up, each naming its run by number.
 //                   The writer numbers their rows itself, counting on from the largest id in the
 //                   file at open: an id is never reused while the engine may still hold it.
 // Version 1 (until 2026-12) repeated the run's three names in every event, task and timer row;
-// version 2 (2026-12-02..04) kept history_events in (run, event id) order (WITHOUT ROWID). Opening
-// an older file migrates it to version 3 in one transaction (kSetAsideV1 and kCopyFromV1, or
-// kEventsFromV2).
+// version 2 (2026-12-02..04) kept one row per event in a history_events table in (run, event id)
+// order (WITHOUT ROWID); version 3 (2026-12-04) kept that table in the order written. Opening an
+// older file migrates it to version 4 in one transaction (kSetAsideV1 and kCopyFromV1, then
+// kBatchesFromEvents: every old event becomes a batch of one).
 //
 // Threads and connections:
 //   - one write connection, owned by the writer thread (the only thread that ever writes);
@@ -45,10 +53,12 @@
 #include <latch>
 #include <limits>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <utility>
 
+#include "history/history_bytes.h"
 #include "history/memory_history_store.h"  // check_transaction: the shape rules every store applies
 #include "history/recent_runs_cache.h"
 
@@ -63,25 +73,27 @@ StoreError::StoreError(const std::string& operation, int sqlite_code, const std:
 
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
-// history_events on its own: version 2 files get it in their migration (kEventsFromV2).
-constexpr const char* kCreateHistoryEvents = R"sql(
-CREATE TABLE history_events (
-  seq         INTEGER PRIMARY KEY,  -- the order rows were written in (SQLite numbers them)
-  run         INTEGER NOT NULL,     -- executions.id
-  event_id    INTEGER NOT NULL,
-  event_type  INTEGER NOT NULL,     -- copied out of `data` for ad-hoc inspection with the sqlite3 shell
-  data        BLOB    NOT NULL      -- serialized temporal.api.history.v1.HistoryEvent
+// history_batches on its own: version 2 and 3 files get it in their migration, beside their
+// other tables.
+constexpr const char* kCreateHistoryBatches = R"sql(
+CREATE TABLE history_batches (
+  seq            INTEGER PRIMARY KEY,  -- the order rows were written in (SQLite numbers them)
+  run            INTEGER NOT NULL,     -- executions.id
+  first_event_id INTEGER NOT NULL,
+  event_count    INTEGER NOT NULL,     -- the batch holds events first_event_id .. + event_count - 1
+  data           BLOB    NOT NULL      -- the events as a serialized temporal.api.history.v1.History
 );
--- A run's history, in order: how every read finds its events. Also the (run, event id) uniqueness.
-CREATE UNIQUE INDEX history_events_by_run ON history_events (run, event_id);
+-- A run's history, in order: how every read finds its batches. Also the uniqueness of a batch's
+-- first event id within its run.
+CREATE UNIQUE INDEX history_batches_by_run ON history_batches (run, first_event_id);
 )sql";
 
 // Everything else (run with kCreateHistoryEvents for a new file).
 constexpr const char* kCreateSchema = R"sql(
 CREATE TABLE executions (
-  id                     INTEGER PRIMARY KEY,  -- the run's number in this file (history_events.run)
+  id                     INTEGER PRIMARY KEY,  -- the run's number in this file (history_batches.run)
   namespace              TEXT    NOT NULL,
   workflow_id            TEXT    NOT NULL,
   run_id                 TEXT    NOT NULL,
@@ -139,8 +151,8 @@ INSERT INTO executions (namespace, workflow_id, run_id, workflow_type, task_queu
   SELECT namespace, workflow_id, run_id, workflow_type, task_queue, status, next_event_id,
          state_transition_count, start_time_ms, close_time_ms, state, position
   FROM v1_executions ORDER BY namespace, position;
-INSERT INTO history_events (run, event_id, event_type, data)
-  SELECT e.id, h.event_id, h.event_type, h.data
+INSERT INTO history_batches (run, first_event_id, event_count, data)
+  SELECT e.id, h.event_id, 1, framed_history_event(h.data)
   FROM v1_history_events h JOIN executions e
     ON e.namespace = h.namespace AND e.workflow_id = h.workflow_id AND e.run_id = h.run_id
   ORDER BY e.id, h.event_id;
@@ -158,14 +170,14 @@ DROP TABLE v1_tasks;
 DROP TABLE v1_timers;
 )sql";
 
-// Version 2 to 3: only history_events changed (it was WITHOUT ROWID, keyed (run, event_id)).
-// Copied in key order, each run's events keep their order in the new table too.
-// The old table steps aside (kSetAsideV2), the new one is created, the rows come over (kEventsFromV2).
-constexpr const char* kSetAsideV2 = "ALTER TABLE history_events RENAME TO v2_history_events";
-constexpr const char* kEventsFromV2 = R"sql(
-INSERT INTO history_events (run, event_id, event_type, data)
-  SELECT run, event_id, event_type, data FROM v2_history_events ORDER BY run, event_id;
-DROP TABLE v2_history_events;
+// Versions 2 and 3 to 4: only the log changed. Their history_events table (one row per event:
+// run, event_id, event_type, data) becomes history_batches with every event a batch of one, its
+// bytes framed as a History (framed_history_event, registered on the writer's connection), in
+// (run, event id) order.
+constexpr const char* kBatchesFromEvents = R"sql(
+INSERT INTO history_batches (run, first_event_id, event_count, data)
+  SELECT run, event_id, 1, framed_history_event(data) FROM history_events ORDER BY run, event_id;
+DROP TABLE history_events;
 )sql";
 
 // The columns of an ExecutionRow, in the order read_execution_row() expects them.
@@ -189,8 +201,8 @@ constexpr const char* kUpdateExecution =
     "WHERE namespace = ?1 AND workflow_id = ?2 AND run_id = ?3 "
     "AND next_event_id = ?12 AND state_transition_count = ?13 RETURNING id";
 
-constexpr const char* kInsertEvent =
-    "INSERT INTO history_events (run, event_id, event_type, data) VALUES (?1, ?2, ?3, ?4)";
+constexpr const char* kInsertBatch =
+    "INSERT INTO history_batches (run, first_event_id, event_count, data) VALUES (?1, ?2, ?3, ?4)";
 
 constexpr const char* kInsertTask =
     "INSERT INTO tasks (id, kind, task_queue, run, scheduled_event_id, attempt, created_time_ms) "
@@ -209,10 +221,16 @@ constexpr const char* kSelectCurrentExecution =
     "SELECT " REPRISE_EXECUTION_COLUMNS
     " FROM executions "
     "WHERE namespace = ?1 AND workflow_id = ?2 ORDER BY position DESC LIMIT 1";
-constexpr const char* kSelectEvents =
-    "SELECT data FROM history_events "
-    "WHERE run = (SELECT id FROM executions WHERE namespace = ?1 AND workflow_id = ?2 AND run_id = ?3) "
-    "AND event_id >= ?4 ORDER BY event_id LIMIT ?5";
+// The batches holding events from ?4 on: the one that contains event ?4 (the last to start at or
+// before it), and every later one.
+#define REPRISE_RUN_NUMBER "(SELECT id FROM executions WHERE namespace = ?1 AND workflow_id = ?2 AND run_id = ?3)"
+constexpr const char* kSelectBatches =
+    "SELECT first_event_id, data FROM history_batches WHERE run = " REPRISE_RUN_NUMBER
+    " AND first_event_id >= (SELECT COALESCE(MAX(first_event_id), 0) FROM history_batches"
+    "                        WHERE run = " REPRISE_RUN_NUMBER
+    " AND first_event_id <= ?4) "
+    "ORDER BY first_event_id";
+#undef REPRISE_RUN_NUMBER
 // Tasks and timers name their run by its number; its three names come from executions.
 constexpr const char* kSelectTasks =
     "SELECT t.id, t.kind, t.task_queue, e.namespace, e.workflow_id, e.run_id, t.scheduled_event_id, "
@@ -354,6 +372,13 @@ class Connection {
     return s.integer(0);
   }
 
+  // Makes a C++ function callable from this connection's SQL as name(argument) (the migrations').
+  void define_function(const char* name, void (*function)(sqlite3_context*, int, sqlite3_value**)) {
+    const int rc =
+        sqlite3_create_function(db_, name, 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, function, nullptr, nullptr);
+    if (rc != SQLITE_OK) throw StoreError(std::string("define ") + name, rc, sqlite3_errmsg(db_));
+  }
+
   // True when no transaction is open. SQLite rolls a transaction back by itself after some errors
   // (disk full, I/O error); the writer checks this to know whether its group is still alive.
   bool in_autocommit() const { return sqlite3_get_autocommit(db_) != 0; }
@@ -390,6 +415,16 @@ class Connection {
   sqlite3* db_ = nullptr;
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
 };
+
+// SQL framed_history_event(data): one serialized HistoryEvent framed as a History of that one
+// event (history_bytes.h), which is what a batch of one holds. For the migrations from versions
+// that kept one row per event.
+void framed_history_event_sql(sqlite3_context* context, int, sqlite3_value** arguments) {
+  const auto* bytes = static_cast<const char*>(sqlite3_value_blob(arguments[0]));  // before _bytes
+  std::string framed;
+  append_history_event(framed, std::string_view(bytes ? bytes : "", sqlite3_value_bytes(arguments[0])));
+  sqlite3_result_blob(context, framed.data(), static_cast<int>(framed.size()), SQLITE_TRANSIENT);
+}
 
 ExecutionRow read_execution_row(const Statement& s) {
   ExecutionRow row;
@@ -494,6 +529,7 @@ ErrorInfo describe_current_exception() {
 struct RunWrite {
   Transaction* tx;                      // the caller's; alive until `done` has run
   std::vector<std::string> event_data;  // serialized by the caller's thread, not the writer's
+  std::string batch;                    // the same events framed as one History: the batch's row
 };
 
 // A transaction waiting for the writer, and whom to tell how it went.
@@ -608,12 +644,12 @@ struct SqliteHistoryStore::Impl {
           version == 0 ? "create schema" : "migrate schema from version " + std::to_string(version);
       writer->exec("BEGIN IMMEDIATE", operation);
       try {
+        writer->define_function("framed_history_event", framed_history_event_sql);
         if (version == 1) writer->exec(kSetAsideV1, operation);
-        if (version == 2) writer->exec(kSetAsideV2, operation);
-        if (version != 2) writer->exec(kCreateSchema, operation);  // version 2 keeps its other tables
-        writer->exec(kCreateHistoryEvents, operation);
+        if (version <= 1) writer->exec(kCreateSchema, operation);  // versions 2 and 3 keep their other tables
+        writer->exec(kCreateHistoryBatches, operation);
         if (version == 1) writer->exec(kCopyFromV1, operation);
-        if (version == 2) writer->exec(kEventsFromV2, operation);
+        if (version == 2 || version == 3) writer->exec(kBatchesFromEvents, operation);
         writer->exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str(), operation);
         writer->exec("COMMIT", operation);
       } catch (...) {
@@ -787,13 +823,14 @@ struct SqliteHistoryStore::Impl {
       s.execute();  // runs the statement to its end
     }
 
-    // 2. The events. check_transaction() already proved their ids continue the stored history.
-    for (size_t i = 0; i < tx.events.size(); ++i) {
-      Statement s = writer->statement(kInsertEvent, "insert event");
+    // 2. The events, one row for the batch. check_transaction() already proved their ids continue
+    //    the stored history.
+    if (!tx.events.empty()) {
+      Statement s = writer->statement(kInsertBatch, "insert history batch");
       s.bind(1, run_number);
-      s.bind(2, tx.events[i].event_id());
-      s.bind(3, static_cast<int64_t>(tx.events[i].event_type()));
-      s.bind_blob(4, run.event_data[i]);
+      s.bind(2, tx.events.front().event_id());
+      s.bind(3, static_cast<int64_t>(tx.events.size()));
+      s.bind_blob(4, run.batch);
       s.execute();
     }
 
@@ -928,14 +965,18 @@ void SqliteHistoryStore::commit_async(Transaction& tx, CommitDone done) {
   try {
     check_transaction(tx);
     for (Transaction* run = &tx; run != nullptr; run = run->successor.get()) {
-      RunWrite& write = pending.runs.emplace_back(RunWrite{run, {}});
+      RunWrite& write = pending.runs.emplace_back(RunWrite{run, {}, {}});
       write.event_data.reserve(run->events.size());
+      size_t batch_size = 0;
       for (const HistoryEvent& event : run->events) {
         std::string data;
         if (!event.SerializeToString(&data))
           throw std::invalid_argument("event " + std::to_string(event.event_id()) + " cannot be serialized");
+        batch_size += framed_history_event_size(data.size());
         write.event_data.push_back(std::move(data));
       }
+      write.batch.reserve(batch_size);
+      for (const std::string& data : write.event_data) append_history_event(write.batch, data);
     }
   } catch (...) {
     return done(CommitOutcome{CommitResult::Ok, std::current_exception()});
@@ -991,19 +1032,24 @@ std::vector<HistoryEvent> SqliteHistoryStore::read_events(const ExecutionKey& ke
   }
   impl_->database_reads.fetch_add(1, std::memory_order_relaxed);
   return impl_->with_reader([&](Connection& c) {
-    Statement s = c.statement(kSelectEvents, "read events");
+    Statement s = c.statement(kSelectBatches, "read events");
     s.bind(1, key.namespace_);
     s.bind(2, key.workflow_id);
     s.bind(3, key.run_id);
     s.bind(4, first_event_id);
-    s.bind(5, max_count > 0 ? max_count : int64_t{-1});  // LIMIT -1: no limit
     std::vector<HistoryEvent> events;
-    while (s.step()) {
-      const std::string data = s.blob(0);
-      if (!events.emplace_back().ParseFromString(data)) {
-        throw StoreError(
-            "read events", SQLITE_CORRUPT,
-            "event " + std::to_string(events.size()) + " of " + key.workflow_id + " does not decode as a HistoryEvent");
+    temporal::api::history::v1::History batch;
+    while (s.step() && (max_count <= 0 || static_cast<int64_t>(events.size()) < max_count)) {
+      if (!batch.ParseFromString(s.blob(1))) {
+        throw StoreError("read events", SQLITE_CORRUPT,
+                         "the batch of events from " + std::to_string(s.integer(0)) + " of " + key.workflow_id +
+                             " does not decode as a History");
+      }
+      // The first batch may begin before first_event_id; the last may run past max_count.
+      for (HistoryEvent& event : *batch.mutable_events()) {
+        if (event.event_id() < first_event_id) continue;
+        if (max_count > 0 && static_cast<int64_t>(events.size()) == max_count) break;
+        events.push_back(std::move(event));
       }
     }
     return events;

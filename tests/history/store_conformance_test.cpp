@@ -143,6 +143,18 @@ TEMPLATE_TEST_CASE("Reading events starts at first_event_id and stops after max_
   CHECK(ids(9, 0) == std::vector<int64_t>{9, 10});
   CHECK(ids(9, 5) == std::vector<int64_t>{9, 10});
   CHECK(ids(11, 0).empty());
+
+  // Across the transactions that wrote them (a store may keep each transaction's events together).
+  Transaction more = append(*store->get_execution(key("greet-1")), 3);
+  REQUIRE(store->commit(more) == CommitResult::Ok);
+  Transaction last = append(*store->get_execution(key("greet-1")), 1);
+  REQUIRE(store->commit(last) == CommitResult::Ok);
+  CHECK(ids(9, 3) == std::vector<int64_t>{9, 10, 11});
+  CHECK(ids(12, 0) == std::vector<int64_t>{12, 13, 14});
+  CHECK(ids(10, 5) == std::vector<int64_t>{10, 11, 12, 13, 14});
+  CHECK(ids(14, 1) == std::vector<int64_t>{14});
+  CHECK(ids(1, 0).size() == 14);
+  CHECK(ids(15, 0).empty());
 }
 
 TEMPLATE_TEST_CASE("History bytes are the same events, as one serialized History", "[store]", STORE_TYPES) {

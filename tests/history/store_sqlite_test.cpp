@@ -43,14 +43,16 @@ struct RawConnection {
   explicit RawConnection(const std::string& path) { REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK); }
   ~RawConnection() { sqlite3_close(db); }
   void exec(const char* sql) { REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK); }
-  int64_t schema_version() {
+  // The first column of the first row.
+  int64_t scalar(const char* sql) {
     sqlite3_stmt* s = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK);
     REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-    const int64_t version = sqlite3_column_int64(s, 0);
+    const int64_t value = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
-    return version;
+    return value;
   }
+  int64_t schema_version() { return scalar("PRAGMA user_version"); }
 };
 
 // Waits (10 s at most, then fails) until the store's counters satisfy `ready`.
@@ -107,6 +109,31 @@ TEST_CASE("A reopened SQLite store still has every run with its events and tasks
   Transaction third = start_run(key("greet-3"), 2);
   REQUIRE(store.commit(third) == CommitResult::Ok);
   CHECK(store.list_executions(in_namespace("default")).executions.at(0).key.workflow_id == "greet-3");
+}
+
+TEST_CASE("A transaction's events are one row of history_batches, a History keyed by its first event", "[sqlite]") {
+  TempDir dir;
+  SqliteHistoryStore store(options_for(dir));
+  Transaction start = start_run(key("greet-1"), 3);
+  REQUIRE(store.commit(start) == CommitResult::Ok);
+  Transaction next = append(start.execution, 2);
+  REQUIRE(store.commit(next) == CommitResult::Ok);
+
+  RawConnection raw(dir.file("history.db"));
+  sqlite3_stmt* s = nullptr;
+  REQUIRE(sqlite3_prepare_v2(raw.db, "SELECT first_event_id, event_count, data FROM history_batches ORDER BY seq", -1,
+                             &s, nullptr) == SQLITE_OK);
+  std::vector<std::vector<int64_t>> batches;  // the event ids each row's History holds
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    temporal::api::history::v1::History history;
+    REQUIRE(history.ParseFromArray(sqlite3_column_blob(s, 2), sqlite3_column_bytes(s, 2)));
+    std::vector<int64_t>& ids = batches.emplace_back();
+    for (const auto& e : history.events()) ids.push_back(e.event_id());
+    CHECK(ids.front() == sqlite3_column_int64(s, 0));
+    CHECK(static_cast<int64_t>(ids.size()) == sqlite3_column_int64(s, 1));
+  }
+  sqlite3_finalize(s);
+  CHECK(batches == std::vector<std::vector<int64_t>>{{1, 2, 3}, {4, 5}});
 }
 
 TEST_CASE("A commit acknowledged before the process is killed is in the file afterwards", "[sqlite]") {
@@ -225,7 +252,7 @@ TEST_CASE("A version 1 file is migrated at open with every run, event, task and 
   }
 
   SqliteHistoryStore store(options_for(dir));
-  CHECK(RawConnection(dir.file("history.db")).schema_version() == 3);
+  CHECK(RawConnection(dir.file("history.db")).schema_version() == 4);
   // Rows, state blobs and each run's own events (told apart by their markers), creation order.
   auto first = store.get_execution(key("greet", "run-1"));
   REQUIRE(first.has_value());
@@ -262,9 +289,9 @@ TEST_CASE("A version 1 file is migrated at open with every run, event, task and 
 
 namespace {
 
-// Version 2 as it shipped (2026-12-02..04): history_events kept in (run, event_id) order. The
-// other tables are version 3's.
-constexpr const char* kSchemaV2 = R"sql(
+// Versions 2 and 3 as they shipped (2026-12-02..04): one row per event in history_events. Their
+// other tables are version 4's.
+constexpr const char* kOtherTablesV2V3 = R"sql(
 CREATE TABLE executions (
   id INTEGER PRIMARY KEY, namespace TEXT NOT NULL, workflow_id TEXT NOT NULL, run_id TEXT NOT NULL,
   workflow_type TEXT NOT NULL, task_queue TEXT NOT NULL, status INTEGER NOT NULL, next_event_id INTEGER NOT NULL,
@@ -272,34 +299,51 @@ CREATE TABLE executions (
   state BLOB NOT NULL, position INTEGER NOT NULL, UNIQUE (namespace, workflow_id, run_id));
 CREATE INDEX executions_by_workflow ON executions (namespace, workflow_id, position);
 CREATE INDEX executions_by_position ON executions (namespace, position);
-CREATE TABLE history_events (
-  run INTEGER NOT NULL, event_id INTEGER NOT NULL, event_type INTEGER NOT NULL, data BLOB NOT NULL,
-  PRIMARY KEY (run, event_id)) WITHOUT ROWID;
 CREATE TABLE tasks (
   id INTEGER PRIMARY KEY, kind INTEGER NOT NULL, task_queue TEXT NOT NULL, run INTEGER NOT NULL,
   scheduled_event_id INTEGER NOT NULL, attempt INTEGER NOT NULL, created_time_ms INTEGER NOT NULL);
 CREATE TABLE timers (
   id INTEGER PRIMARY KEY, fire_time_ms INTEGER NOT NULL, kind INTEGER NOT NULL, run INTEGER NOT NULL,
   event_id INTEGER NOT NULL, attempt INTEGER NOT NULL, timer_id TEXT NOT NULL);
+)sql";
+
+// Version 2 kept history_events in (run, event_id) order.
+constexpr const char* kEventsV2 = R"sql(
+CREATE TABLE history_events (
+  run INTEGER NOT NULL, event_id INTEGER NOT NULL, event_type INTEGER NOT NULL, data BLOB NOT NULL,
+  PRIMARY KEY (run, event_id)) WITHOUT ROWID;
 PRAGMA user_version = 2;
+)sql";
+
+// Version 3 kept them in the order written.
+constexpr const char* kEventsV3 = R"sql(
+CREATE TABLE history_events (
+  seq INTEGER PRIMARY KEY, run INTEGER NOT NULL, event_id INTEGER NOT NULL, event_type INTEGER NOT NULL,
+  data BLOB NOT NULL);
+CREATE UNIQUE INDEX history_events_by_run ON history_events (run, event_id);
+PRAGMA user_version = 3;
 )sql";
 
 }  // namespace
 
-TEST_CASE("A version 2 file is migrated at open with every event kept in its run's order", "[sqlite]") {
+TEST_CASE("A version 2 or 3 file is migrated at open with every event kept in its run's order", "[sqlite]") {
+  const char* events_table = GENERATE(kEventsV2, kEventsV3);
+  CAPTURE(events_table);
   TempDir dir;
   {
     RawConnection raw(dir.file("history.db"));
-    raw.exec(kSchemaV2);
+    raw.exec(kOtherTablesV2V3);
+    raw.exec(events_table);
     raw.exec(
         "INSERT INTO executions VALUES (1, 'default', 'greet', 'run-1', 'Greet', 'greetings', 1, 4, 1, 1700000000000, "
         "0, x'00', 1), (2, 'default', 'other', 'run-2', 'Greet', 'greetings', 1, 3, 1, 1700000000000, 0, x'01', 2)");
-    // Rows written out of order across runs, as version 2 allowed; each event carries a marker.
+    // Rows written out of order across runs, as both versions allowed; each event carries a marker.
     auto insert_event = [&](int run, int id) {
       const std::string data = event(id, /*marker=*/100 * run + id).SerializeAsString();
       sqlite3_stmt* s = nullptr;
-      REQUIRE(sqlite3_prepare_v2(raw.db, "INSERT INTO history_events VALUES (?1, ?2, 0, ?3)", -1, &s, nullptr) ==
-              SQLITE_OK);
+      REQUIRE(sqlite3_prepare_v2(raw.db,
+                                 "INSERT INTO history_events (run, event_id, event_type, data) VALUES (?1, ?2, 0, ?3)",
+                                 -1, &s, nullptr) == SQLITE_OK);
       sqlite3_bind_int64(s, 1, run);
       sqlite3_bind_int64(s, 2, id);
       sqlite3_bind_blob(s, 3, data.data(), static_cast<int>(data.size()), SQLITE_TRANSIENT);
@@ -311,7 +355,7 @@ TEST_CASE("A version 2 file is migrated at open with every event kept in its run
   }
 
   SqliteHistoryStore store(options_for(dir));
-  CHECK(RawConnection(dir.file("history.db")).schema_version() == 3);
+  CHECK(RawConnection(dir.file("history.db")).schema_version() == 4);
   auto first = store.get_execution(key("greet", "run-1"));
   REQUIRE(first.has_value());
   auto events = store.read_events(key("greet", "run-1"), 1);
@@ -324,7 +368,8 @@ TEST_CASE("A version 2 file is migrated at open with every event kept in its run
   REQUIRE(store.load_tasks().size() == 1);
   CHECK(store.load_tasks()[0].execution == key("other", "run-2"));
 
-  // Appends continue the history; a duplicate event id is still refused by the new index.
+  // Appends continue the history, as one batch (events 4 and 5); a second batch starting at the
+  // same event is refused by the new index.
   Transaction more = append(*first, 2, /*marker=*/7);
   REQUIRE(store.commit(more) == CommitResult::Ok);
   auto after = store.read_events(key("greet", "run-1"), 1);
@@ -332,7 +377,9 @@ TEST_CASE("A version 2 file is migrated at open with every event kept in its run
   CHECK(after[3].event_id() == 4);
   CHECK(after[4].task_id() == 7);
   RawConnection raw(dir.file("history.db"));
-  CHECK(sqlite3_exec(raw.db, "INSERT INTO history_events (run, event_id, event_type, data) VALUES (1, 5, 0, x'')",
+  CHECK(raw.scalar("SELECT count(*) FROM history_batches WHERE run = 1") == 4);  // 3 of one event, 1 of two
+  CHECK(sqlite3_exec(raw.db,
+                     "INSERT INTO history_batches (run, first_event_id, event_count, data) VALUES (1, 4, 1, x'')",
                      nullptr, nullptr, nullptr) == SQLITE_CONSTRAINT);
 }
 
@@ -698,13 +745,14 @@ TEST_CASE("A transaction that fails halfway is rolled back alone and its neighbo
   Transaction start = start_run(key("damaged"), 2);
   REQUIRE(store.commit(start) == CommitResult::Ok);
 
-  // Damage the file behind the store's back: a stray event 3 for the run. The next append passes
-  // the version check (the row's UPDATE succeeds) and then fails inserting its event 3, halfway
-  // through. Its savepoint must undo the UPDATE; the other transactions of the group must land.
+  // Damage the file behind the store's back: a stray batch from event 3 for the run. The next
+  // append passes the version check (the row's UPDATE succeeds) and then fails inserting its batch
+  // from event 3, halfway through. Its savepoint must undo the UPDATE; the other transactions of
+  // the group must land.
   RawConnection other(dir.file("history.db"));
   other.exec(
-      "INSERT INTO history_events (run, event_id, event_type, data) "
-      "SELECT id, 3, 0, x'' FROM executions WHERE workflow_id = 'damaged'");
+      "INSERT INTO history_batches (run, first_event_id, event_count, data) "
+      "SELECT id, 3, 1, x'' FROM executions WHERE workflow_id = 'damaged'");
   other.exec("BEGIN IMMEDIATE");  // hold the writer back so that everything below forms one group
 
   std::atomic<int> constraint_errors{0}, new_ok{0}, other_outcomes{0};
