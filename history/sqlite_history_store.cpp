@@ -10,17 +10,18 @@
 //                   ActivityTaskScheduled, ActivityTaskStarted), its `data` the events serialized
 //                   as one temporal.api.history.v1.History, keyed by the run and the batch's first
 //                   event id. Temporal stores history the same way (its history_node table, one
-//                   row per batch, node_id = the first event id). One row per batch, not per event,
-//                   is a third of the B-tree inserts and index entries: the writer's statements
-//                   and WAL frames are what a group commit costs (server CPU per ten-activity
-//                   workflow -8 %, bench/README.md item 34). Rows are stored in the order written
-//                   (`seq`) and found through an index on (run's id, first event id). Written in
-//                   that order, a group commit's batches from many runs land together on the
-//                   table's last page or two, where rows kept in run order would dirty one page
-//                   per run in the group (every dirty page is a 4 KiB WAL frame and later a
-//                   checkpoint write: 33-36 frames per ten-activity group commit became 20-21).
-//                   The price is paid by reads that miss the recent-runs cache: a run's batches
-//                   lie on the pages of the groups that wrote them, not on a page or two.
+//                   row per batch, node_id = the first event id). One row per batch, not per
+//                   event, is a third of the B-tree inserts and index entries, and the writer's
+//                   statements and WAL frames are what a group commit costs (ten-activity
+//                   workflows: server CPU -5 %, +6 % wf/s; bench/README.md item 34).
+//                   Rows are stored in the order written (`seq`) and found through an index on
+//                   (run's id, first event id). Written in that order, a group commit's batches
+//                   from many runs land together on the table's last page or two, where rows kept
+//                   in run order would dirty one page per run in the group (every dirty page is a
+//                   4 KiB WAL frame and later a checkpoint write: 33-36 frames per ten-activity
+//                   group commit became 20-21). The price is paid by reads that miss the
+//                   recent-runs cache: a run's batches lie on the pages of the groups that wrote
+//                   them, not on a page or two.
 //                   The run's three names live once, in executions; rows name it by its number.
 //   tasks, timers   side records the engine reloads at start-up, each naming its run by number.
 //                   The writer numbers their rows itself, counting on from the largest id in the
