@@ -136,6 +136,23 @@ TEST_CASE("A transaction's events are one row of history_batches, a History keye
   CHECK(batches == std::vector<std::vector<int64_t>>{{1, 2, 3}, {4, 5}});
 }
 
+TEST_CASE("A batch whose bytes do not decode is reported by name when read, not handed on", "[sqlite]") {
+  TempDir dir;
+  SqliteStoreOptions options = options_for(dir);
+  options.recent_runs_cache_bytes = 0;  // every read goes to the file
+  SqliteHistoryStore store(options);
+  Transaction start = start_run(key("greet-1"), 3);
+  REQUIRE(store.commit(start) == CommitResult::Ok);
+  RawConnection(dir.file("history.db")).exec("UPDATE history_batches SET data = x'0aff' WHERE first_event_id = 1");
+  try {
+    (void)store.read_events(key("greet-1"), 2);
+    FAIL("a damaged batch was read without an error");
+  } catch (const StoreError& e) {
+    CHECK(e.sqlite_code() == SQLITE_CORRUPT);
+    CHECK_THAT(e.what(), Catch::Contains("the batch of events from 1 of greet-1 does not decode"));
+  }
+}
+
 TEST_CASE("A commit acknowledged before the process is killed is in the file afterwards", "[sqlite]") {
   TempDir dir;
   constexpr int kRuns = 20;
