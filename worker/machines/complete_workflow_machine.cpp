@@ -15,7 +15,7 @@ CompleteWorkflowMachine::CompleteWorkflowMachine(CommandQueue& commands, tempora
   Command command;
   command.set_command_type(enums::COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION);
   *command.mutable_complete_workflow_execution_command_attributes()->mutable_result() = std::move(result);
-  commands.push(std::move(command), this, std::string("when the workflow function returned"));
+  commands.push(std::move(command), this, "when the workflow function returned");
 }
 
 CompleteWorkflowMachine::CompleteWorkflowMachine(CommandQueue& commands, temporal::api::failure::v1::Failure failure)
@@ -23,7 +23,7 @@ CompleteWorkflowMachine::CompleteWorkflowMachine(CommandQueue& commands, tempora
   Command command;
   command.set_command_type(enums::COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION);
   *command.mutable_fail_workflow_execution_command_attributes()->mutable_failure() = std::move(failure);
-  commands.push(std::move(command), this, std::string("when the workflow function threw a TemporalFailure"));
+  commands.push(std::move(command), this, "when the workflow function threw a TemporalFailure");
 }
 
 CompleteWorkflowMachine::CompleteWorkflowMachine(
@@ -32,7 +32,7 @@ CompleteWorkflowMachine::CompleteWorkflowMachine(
   Command command;
   command.set_command_type(enums::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION);
   *command.mutable_continue_as_new_workflow_execution_command_attributes() = std::move(attributes);
-  commands.push(std::move(command), this, std::string("when the workflow function threw ContinueAsNewError"));
+  commands.push(std::move(command), this, "when the workflow function threw ContinueAsNewError");
 }
 
 CompleteWorkflowMachine::CompleteWorkflowMachine(CommandQueue& commands, CancelWorkflow cancel)
@@ -41,7 +41,7 @@ CompleteWorkflowMachine::CompleteWorkflowMachine(CommandQueue& commands, CancelW
   command.set_command_type(enums::COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION);
   *command.mutable_cancel_workflow_execution_command_attributes()->mutable_details() = std::move(cancel.details);
   commands.push(std::move(command), this,
-                std::string("when the workflow function threw CanceledError after a cancellation request"));
+                "when the workflow function threw CanceledError after a cancellation request");
 }
 
 std::string CompleteWorkflowMachine::apply_command_event(const HistoryEvent& event, const Command& command) {

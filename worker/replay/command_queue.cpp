@@ -57,7 +57,7 @@ EventType event_produced_by(CommandType type) {
 std::string mismatch(const HistoryEvent& event, const CommandQueue::Entry& entry, const std::string& difference) {
   return "history event " + describe_event(event) +
          " does not match the command the workflow code produced: " + describe_command(entry.command) + " " +
-         entry.origin + " (" + difference + ")";
+         entry.origin.describe() + " (" + difference + ")";
 }
 
 }  // namespace
@@ -86,12 +86,14 @@ bool is_command_event(EventType type) {
   }
 }
 
+std::string CommandQueue::Origin::describe() const { return when ? std::string(when) : "at " + describe_where(where); }
+
 void CommandQueue::push(Command command, Machine* machine, std::source_location where) {
-  push(std::move(command), machine, "at " + describe_where(where));
+  entries_.push_back(Entry{std::move(command), machine, Origin{where}});
 }
 
-void CommandQueue::push(Command command, Machine* machine, std::string origin) {
-  entries_.push_back(Entry{std::move(command), machine, std::move(origin)});
+void CommandQueue::push(Command command, Machine* machine, const char* when) {
+  entries_.push_back(Entry{std::move(command), machine, Origin{std::source_location(), when}});
 }
 
 bool CommandQueue::withdraw(const Machine* machine) {
@@ -125,7 +127,7 @@ void CommandQueue::expect_all_matched(const HistoryEvent* next_event) const {
   if (entries_.empty()) return;
   const Entry& extra = entries_.front();
   throw NondeterminismError(
-      "the workflow code produced " + describe_command(extra.command) + " " + extra.origin +
+      "the workflow code produced " + describe_command(extra.command) + " " + extra.origin.describe() +
       ", but history has no event for it (" +
       (next_event ? "the workflow task's command events end before history event " + describe_event(*next_event)
                   : std::string("history ends there")) +

@@ -37,14 +37,22 @@ bool is_command_event(temporal::api::enums::v1::EventType type);
 
 class CommandQueue {
  public:
+  // What produced a command: a line of the workflow code, or something the workflow function did
+  // ("when the workflow function returned"). Put into words only when a message names it:
+  // formatting "at file:line" for every command was 3 % of a replay.
+  struct Origin {
+    std::source_location where;
+    const char* when = nullptr;    // set: the command came from this, not from `where`
+    std::string describe() const;  // "at greet.cpp:12", "when the workflow function returned"
+  };
   struct Entry {
     Command command;
     Machine* machine;
-    std::string origin;  // what produced it: "at greet.cpp:12", "when the workflow function returned"
+    Origin origin;
   };
 
   void push(Command command, Machine* machine, std::source_location where);
-  void push(Command command, Machine* machine, std::string origin);
+  void push(Command command, Machine* machine, const char* when);  // a string literal
 
   // Removes `machine`'s commands still waiting here: a command cancelled in the same code run that
   // produced it is never sent (an activity cancelled before it was scheduled). Returns whether any.
