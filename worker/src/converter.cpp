@@ -2,6 +2,8 @@
 // Exercised by tests/worker/converter_test.cpp.
 #include "reprise/converter.h"
 
+#include <string_view>
+
 namespace reprise {
 
 namespace {
@@ -28,7 +30,7 @@ Payload PayloadConverter::to_payload(const Value& value) const {
 
 Value PayloadConverter::from_payload(const Payload& payload) const {
   auto it = payload.metadata().find(kEncoding);
-  const std::string encoding = it == payload.metadata().end() ? "" : it->second;
+  const std::string_view encoding = it == payload.metadata().end() ? std::string_view() : std::string_view(it->second);
   if (encoding == kNull) return Value{};
   if (encoding == kBinary) return Value(std::in_place_type<Bytes>, payload.data().begin(), payload.data().end());
   if (encoding == kJson) {
@@ -38,7 +40,7 @@ Value PayloadConverter::from_payload(const Payload& payload) const {
       throw DataConversionError(std::string("json/plain payload is not JSON: ") + e.what());
     }
   }
-  throw DataConversionError("unknown payload encoding \"" + encoding + "\"");
+  throw DataConversionError("unknown payload encoding \"" + std::string(encoding) + "\"");
 }
 
 DataConverter::DataConverter() : converter_(std::make_shared<PayloadConverter>()) {}
@@ -54,6 +56,7 @@ Payload DataConverter::encode(const Value& value) const {
 }
 
 Value DataConverter::decode(const Payload& payload) const {
+  if (codecs_.empty()) return converter_->from_payload(payload);  // nothing to undo: no copy
   Payload decoded = payload;
   for (auto it = codecs_.rbegin(); it != codecs_.rend(); ++it) decoded = (*it)->decode(decoded);
   return converter_->from_payload(decoded);
