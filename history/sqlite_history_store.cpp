@@ -19,9 +19,9 @@
 //                   from many runs land together on the table's last page or two, where rows kept
 //                   in run order would dirty one page per run in the group (every dirty page is a
 //                   4 KiB WAL frame and later a checkpoint write: 33-36 frames per ten-activity
-//                   group commit became 20-21). The price is paid by reads that miss the
-//                   recent-runs cache: a run's batches lie on the pages of the groups that wrote
-//                   them, not on a page or two.
+//                   group commit became 20-21, and 17 with a row per batch). The price is paid by
+//                   reads that miss the recent-runs cache: a run's batches lie on the pages of the
+//                   groups that wrote them, not on a page or two.
 //                   The run's three names live once, in executions; rows name it by its number.
 //   tasks, timers   side records the engine reloads at start-up, each naming its run by number.
 //                   The writer numbers their rows itself, counting on from the largest id in the
@@ -91,7 +91,7 @@ CREATE TABLE history_batches (
 CREATE UNIQUE INDEX history_batches_by_run ON history_batches (run, first_event_id);
 )sql";
 
-// Everything else (run with kCreateHistoryEvents for a new file).
+// Everything else (run with kCreateHistoryBatches for a new file).
 constexpr const char* kCreateSchema = R"sql(
 CREATE TABLE executions (
   id                     INTEGER PRIMARY KEY,  -- the run's number in this file (history_batches.run)
