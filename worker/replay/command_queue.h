@@ -39,7 +39,8 @@ class CommandQueue {
  public:
   // What produced a command: a line of the workflow code, or something the workflow function did
   // ("when the workflow function returned"). Put into words only when a message names it:
-  // formatting "at file:line" for every command was 3 % of a replay.
+  // formatting "at file:line" for every command was 6 % of a replay's instructions (20 % for
+  // timers; bench/replay_instructions.sh).
   struct Origin {
     std::source_location where;
     const char* when = nullptr;    // set: the command came from this, not from `where`
