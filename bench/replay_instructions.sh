@@ -25,7 +25,7 @@ for shape in sequential timers fanout signals mixed; do
   total=$(awk '/^summary:/ {print $2}' "$out")
   # The calls into replay_once, from every place main calls it (warm-up, calibration, repetitions).
   id=$(grep -m1 'replay_once' "$out" | sed 's/^c\{0,1\}fn=(\([0-9]*\)).*/\1/')
-  calls=$(grep -A1 "^cfn=($id)" "$out" | grep -o 'calls=[0-9]*' | cut -d= -f2 | paste -sd+ | bc)
+  calls=$(grep -A1 "^cfn=($id)" "$out" | grep -o 'calls=[0-9]*' | cut -d= -f2 | awk '{ n += $1 } END { print n }')
   printf '%-11s %7s %9s %16s %14s\n' "$shape" "$n" "$events" $((total / calls)) $((total / calls / events))
 done
 echo "profiles: $work (callgrind_annotate --inclusive=yes $work/callgrind.sequential.$n)"
