@@ -191,16 +191,23 @@ constexpr const char* kInsertExecution =
     ", position) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
     "        (SELECT COALESCE(MAX(position), 0) + 1 FROM executions WHERE namespace = ?1)) "
-    // A run that already exists changes nothing and returns no id: AlreadyExists.
-    "ON CONFLICT (namespace, workflow_id, run_id) DO NOTHING RETURNING id";
+    // A run that already exists changes nothing (no row changed): AlreadyExists.
+    "ON CONFLICT (namespace, workflow_id, run_id) DO NOTHING";
+
+// The run's number, for updating its row and naming it in the rows beside it. Answered from the
+// unique index alone, which holds the id.
+constexpr const char* kSelectRunNumber =
+    "SELECT id FROM executions WHERE namespace = ?1 AND workflow_id = ?2 AND run_id = ?3";
 
 // The optimistic concurrency check IS the WHERE clause: the row changes only if it is still at
-// the version the caller read. No row (no id returned) means somebody else got there first.
+// the version the caller read. No row changed means somebody else got there first.
+// (Neither this nor kInsertExecution says RETURNING id: SQLite gathers a RETURNING clause's rows
+// in a temporary B-tree made and dropped per statement, ~10 % of the server's instructions in a
+// ten-activity run; bench/README.md item 35.)
 constexpr const char* kUpdateExecution =
     "UPDATE executions SET workflow_type = ?4, task_queue = ?5, status = ?6, next_event_id = ?7, "
     "state_transition_count = ?8, start_time_ms = ?9, close_time_ms = ?10, state = ?11 "
-    "WHERE namespace = ?1 AND workflow_id = ?2 AND run_id = ?3 "
-    "AND next_event_id = ?12 AND state_transition_count = ?13 RETURNING id";
+    "WHERE id = ?14 AND next_event_id = ?12 AND state_transition_count = ?13";
 
 constexpr const char* kInsertBatch =
     "INSERT INTO history_batches (run, first_event_id, event_count, data) VALUES (?1, ?2, ?3, ?4)";
@@ -286,6 +293,8 @@ class Statement {
     }
     return sqlite3_changes(db_);
   }
+  // The rowid of the row the connection's last successful INSERT made.
+  int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 
   int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
   std::string text(int column) const {
@@ -807,21 +816,29 @@ struct SqliteHistoryStore::Impl {
 
     // 1. The execution row first: it is the concurrency check, and on Conflict/AlreadyExists
     //    nothing else has been written yet (the savepoint rollback is then a formality).
-    //    Both statements return the run's number in this file (executions.id), which keys its
-    //    events and names it in its task and timer rows.
+    //    The run's number in this file (executions.id: the new row's rowid, or found by the
+    //    run's names) keys its events and names it in its task and timer rows.
     int64_t run_number = 0;
-    {
-      const bool inserting = !tx.expected_next_event_id;
-      Statement s = inserting ? writer->statement(kInsertExecution, "insert execution")
-                              : writer->statement(kUpdateExecution, "update execution");
+    if (!tx.expected_next_event_id) {
+      Statement s = writer->statement(kInsertExecution, "insert execution");
       bind_execution_row(s, row);
-      if (!inserting) {
-        s.bind(12, *tx.expected_next_event_id);
-        s.bind(13, *tx.expected_state_transition_count);
+      if (s.execute() == 0) return CommitResult::AlreadyExists;
+      run_number = s.last_insert_rowid();
+    } else {
+      {
+        Statement s = writer->statement(kSelectRunNumber, "find run number");
+        s.bind(1, row.key.namespace_);
+        s.bind(2, row.key.workflow_id);
+        s.bind(3, row.key.run_id);
+        if (!s.step()) return CommitResult::Conflict;  // no such run: nobody's version matches
+        run_number = s.integer(0);
       }
-      if (!s.step()) return inserting ? CommitResult::AlreadyExists : CommitResult::Conflict;
-      run_number = s.integer(0);
-      s.execute();  // runs the statement to its end
+      Statement s = writer->statement(kUpdateExecution, "update execution");
+      bind_execution_row(s, row);
+      s.bind(12, *tx.expected_next_event_id);
+      s.bind(13, *tx.expected_state_transition_count);
+      s.bind(14, run_number);
+      if (s.execute() == 0) return CommitResult::Conflict;
     }
 
     // 2. The events, one row for the batch. check_transaction() already proved their ids continue
