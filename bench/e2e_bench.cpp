@@ -218,6 +218,9 @@ struct RunOptions {
   // workers and the load generator.
   std::string server_commit;
   std::string self_binary;
+  // What each worker process runs, given `--role worker ...`: this binary unless --worker-binary
+  // names another (a copy built from another commit, or a script putting callgrind in front).
+  std::string worker_binary;
   std::string sync = "full";
   std::string workdir;
   int workers = 2;
@@ -300,7 +303,7 @@ nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool
   const std::string address = "127.0.0.1:" + std::to_string(wait_for_port(server));
   std::vector<std::unique_ptr<ChildProcess>> workers;
   for (int w = 0; w < o.workers; ++w) {
-    std::vector<std::string> args{o.self_binary,
+    std::vector<std::string> args{o.worker_binary.empty() ? o.self_binary : o.worker_binary,
                                   "--role",
                                   "worker",
                                   "--address",
@@ -601,6 +604,9 @@ int main(int argc, char** argv) {
   app.add_option("--server-commit", o.server_commit,
                  "the commit the --reprise binary was built from, stamped as server_commit (a binary "
                  "other than this tree's is otherwise stamped \"unknown\")");
+  app.add_option("--worker-binary", o.worker_binary,
+                 "run each worker as this program with --role worker and its flags (default: this "
+                 "e2e_bench); e.g. a script that puts callgrind in front");
   app.add_option("--workflow-pollers", o.worker_flags.workflow_pollers)->capture_default_str();
   app.add_option("--sticky-workflow-pollers", o.worker_flags.sticky_workflow_pollers)->capture_default_str();
   app.add_option("--activity-pollers", o.worker_flags.activity_pollers)->capture_default_str();
