@@ -4,16 +4,16 @@
 #
 # e2e_bench's wf/s and CPU per workflow move with this VM's phase (15-20 % within an hour), so a
 # server change worth a few percent needs many alternating pairs to show. The instructions the
-# server executes for a fixed run hardly move (two runs of one binary differ by < 0.1 %): this
+# server executes for a fixed run hardly move (two runs of one binary differ by < 0.3 %): this
 # runs e2e_bench with the server under callgrind (~50x slower, so the run is bounded by count,
 # not time) and divides the server's instructions, less those of a run with no workflows (start,
 # idle polls, shutdown), by the workflows completed. What it cannot see: the kernel's share
 # (system calls, switches; a quarter of the server's CPU) and waiting.
 # One pitfall: now and then (1 run in 6 here) gRPC's executor threads, which gRPC hands work to
 # by how long a thread has been busy, take over under callgrind's slow clock and the count
-# triples. So every binary runs REPEAT times (default 2) and the smallest count stands; all are
-# printed. Profiles stay in the work folder printed at the end (callgrind_annotate
-# --inclusive=yes <file>).
+# triples; an idle run varies too (39 M or 55 M). So every binary runs REPEAT times (default 2),
+# idle and loaded, and the smallest counts stand; each loaded run's figure is printed. Profiles
+# stay in the work folder printed at the end (callgrind_annotate --inclusive=yes <file>).
 #   ACTIVITIES=10 CONCURRENCY=64 COUNT=300 REPEAT=2 bench/server_instructions.sh build/client/reprise /tmp/reprise-old
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,8 +54,11 @@ for binary in "$@"; do
   turn=$((turn + 1))
   warmup=$concurrency
   workflows=$((count + warmup))
-  idle=$(run "$turn" idle 0 0 "$binary")
-  least='' runs=''
+  least='' runs='' idle=''
+  for r in $(seq "$repeat"); do
+    count_idle=$(run "$turn" "idle$r" 0 0 "$binary")
+    if [ -z "$idle" ] || [ "$count_idle" -lt "$idle" ]; then idle=$count_idle; fi
+  done
   for r in $(seq "$repeat"); do
     total=$(run "$turn" "load$r" "$count" "$warmup" "$binary")
     runs="$runs $(((total - idle) / workflows))"

@@ -39,9 +39,18 @@ bool is_close_command(enums::CommandType type) {
          type == enums::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION;
 }
 
-// Fills and caps an activity's timeouts as Temporal does (temporal-semantics.md 2.1).
+// What ActivityTaskScheduled records of a ScheduleActivityTask command beyond its own fields: the
+// timeouts filled and capped, and the retry policy with its defaults.
+struct ActivityTerms {
+  int64_t schedule_to_close_ms = 0, schedule_to_start_ms = 0, start_to_close_ms = 0, heartbeat_ms = 0;
+  api::common::v1::RetryPolicy retry_policy;
+};
+
+// Fills and caps an activity's timeouts as Temporal does (temporal-semantics.md 2.1), into
+// `terms`; the command itself is read, not copied (its input may be large).
 // Returns an error message, or empty when the attributes are usable.
-std::string normalize_activity(ScheduleActivityTaskCommandAttributes& a, const MutableState& st) {
+std::string normalize_activity(const ScheduleActivityTaskCommandAttributes& a, const MutableState& st,
+                               ActivityTerms& terms) {
   if (a.activity_id().empty()) return "ActivityId is not set on ScheduleActivityTaskCommand";
   if (a.activity_type().name().empty()) return "ActivityType is not set on ScheduleActivityTaskCommand";
   int64_t s2c = ms_from_duration(a.schedule_to_close_timeout());
@@ -65,14 +74,12 @@ std::string normalize_activity(ScheduleActivityTaskCommandAttributes& a, const M
     stc = std::min(stc, run);
   }
   hb = std::min(hb, stc);
-  *a.mutable_schedule_to_close_timeout() = duration_from_ms(s2c);
-  *a.mutable_schedule_to_start_timeout() = duration_from_ms(s2s);
-  *a.mutable_start_to_close_timeout() = duration_from_ms(stc);
-  *a.mutable_heartbeat_timeout() = duration_from_ms(hb);
-  if (a.task_queue().name().empty()) a.mutable_task_queue()->set_name(st.execution().task_queue());
-  a.mutable_task_queue()->set_kind(enums::TASK_QUEUE_KIND_NORMAL);
+  terms.schedule_to_close_ms = s2c;
+  terms.schedule_to_start_ms = s2s;
+  terms.start_to_close_ms = stc;
+  terms.heartbeat_ms = hb;
   try {
-    *a.mutable_retry_policy() = normalize_retry_policy(a.retry_policy());
+    terms.retry_policy = normalize_retry_policy(a.retry_policy());
   } catch (const EngineError& e) {
     return e.what();
   }
@@ -172,11 +179,11 @@ std::optional<BadCommand> validate_commands(const MutableState& st,
 
   for (int i = 0; i < commands.size(); ++i) {
     const Command& c = commands[i];
-    const std::string name = enums::CommandType_Name(c.command_type());
     switch (c.command_type()) {
       case enums::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: {
-        auto a = c.schedule_activity_task_command_attributes();
-        if (auto err = normalize_activity(a, st); !err.empty())
+        const auto& a = c.schedule_activity_task_command_attributes();
+        ActivityTerms terms;
+        if (auto err = normalize_activity(a, st, terms); !err.empty())
           return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES, err};
         if (!activity_ids.insert(a.activity_id()).second)
           return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_SCHEDULE_ACTIVITY_DUPLICATE_ID,
@@ -237,7 +244,7 @@ std::optional<BadCommand> validate_commands(const MutableState& st,
         break;
       default:
         return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
-                          "command " + name + " is not supported by Reprise yet"};
+                          "command " + enums::CommandType_Name(c.command_type()) + " is not supported by Reprise yet"};
     }
   }
   return std::nullopt;
@@ -250,21 +257,24 @@ void HistoryEngine::apply_commands(ExecutionUpdate& u, const google::protobuf::R
     HistoryEvent e;
     switch (c.command_type()) {
       case enums::COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: {
-        auto a = c.schedule_activity_task_command_attributes();
-        normalize_activity(a, st);  // validated already
+        const auto& a = c.schedule_activity_task_command_attributes();
+        ActivityTerms terms;
+        normalize_activity(a, st, terms);  // validated already
         e.set_event_type(enums::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
         auto* ea = e.mutable_activity_task_scheduled_event_attributes();
         ea->set_activity_id(a.activity_id());
         *ea->mutable_activity_type() = a.activity_type();
         *ea->mutable_task_queue() = a.task_queue();
+        if (a.task_queue().name().empty()) ea->mutable_task_queue()->set_name(st.execution().task_queue());
+        ea->mutable_task_queue()->set_kind(enums::TASK_QUEUE_KIND_NORMAL);
         if (a.has_header()) *ea->mutable_header() = a.header();
         if (a.has_input()) *ea->mutable_input() = a.input();
-        *ea->mutable_schedule_to_close_timeout() = a.schedule_to_close_timeout();
-        *ea->mutable_schedule_to_start_timeout() = a.schedule_to_start_timeout();
-        *ea->mutable_start_to_close_timeout() = a.start_to_close_timeout();
-        *ea->mutable_heartbeat_timeout() = a.heartbeat_timeout();
+        *ea->mutable_schedule_to_close_timeout() = duration_from_ms(terms.schedule_to_close_ms);
+        *ea->mutable_schedule_to_start_timeout() = duration_from_ms(terms.schedule_to_start_ms);
+        *ea->mutable_start_to_close_timeout() = duration_from_ms(terms.start_to_close_ms);
+        *ea->mutable_heartbeat_timeout() = duration_from_ms(terms.heartbeat_ms);
         ea->set_workflow_task_completed_event_id(completed_id);
-        *ea->mutable_retry_policy() = a.retry_policy();
+        *ea->mutable_retry_policy() = std::move(terms.retry_policy);
         int64_t id = u.append(std::move(e));
         ActivityInfo& act = st.mutable_activities()->at(id);
         // Eager execution: the worker completing this task has a free slot and asks to run the
@@ -272,7 +282,7 @@ void HistoryEngine::apply_commands(ExecutionUpdate& u, const google::protobuf::R
         // may be served by other workers. The attempt starts in this commit and its task goes back
         // in the response (workflow_tasks.cpp); nothing waits in a queue.
         if (a.request_eager_execution() && options_.eager_activity_execution &&
-            a.task_queue().name() == st.execution().task_queue()) {
+            ea->task_queue().name() == st.execution().task_queue()) {
           start_activity_attempt(u, act, identity);
           u.eager_activities.push_back(id);
         } else {
