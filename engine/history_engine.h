@@ -411,7 +411,7 @@ class HistoryEngine {
   // Parked history polls, by run and by deadline; history_wake_ sleeps until the earliest deadline
   // (it is armed for history_armed_for_, max when not armed).
   std::mutex waiters_mu_;
-  std::multimap<ExecutionKey, std::shared_ptr<HistoryWaiter>> history_waiters_;
+  std::unordered_multimap<ExecutionKey, std::shared_ptr<HistoryWaiter>, history::ExecutionKeyHash> history_waiters_;
   std::multimap<SteadyTime, std::shared_ptr<HistoryWaiter>> history_deadlines_;
   SteadyTime history_armed_for_ = SteadyTime::max();
   boost::asio::steady_timer history_wake_{io_};

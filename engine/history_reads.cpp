@@ -243,7 +243,7 @@ void HistoryEngine::expire_history_waiters() {
 }
 
 void HistoryEngine::cancel_history_waiters() {
-  std::multimap<ExecutionKey, std::shared_ptr<HistoryWaiter>> all;
+  decltype(history_waiters_) all;
   {
     std::lock_guard lock(waiters_mu_);
     all.swap(history_waiters_);

@@ -25,6 +25,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "clock.h"
@@ -70,8 +71,9 @@ class TimerService {
   Fire fire_;
   boost::asio::steady_timer wake_;
   std::mutex mu_;
-  Due due_;                                                     // by fire time (ms)
-  std::multimap<history::ExecutionKey, Due::iterator> by_run_;  // the same timers, by run
+  Due due_;  // by fire time (ms)
+  std::unordered_multimap<history::ExecutionKey, Due::iterator, history::ExecutionKeyHash>
+      by_run_;  // the same timers, by run
   bool stopped_ = false;
   // When the armed wake-up fires (Unix ms; max when none is armed). add() wakes the io thread only
   // for a timer due before it.

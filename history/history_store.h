@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "temporal/api/history/v1/message.pb.h"
@@ -37,6 +38,19 @@ struct ExecutionKey {
   std::string workflow_id;
   std::string run_id;
   auto operator<=>(const ExecutionKey&) const = default;
+};
+
+// For the engine's and the cache's maps from a run to what they hold of it, which only look runs
+// up: hashing the three names is cheaper than ordering them, which compares the namespace (the
+// same for every run) and a workflow id's common prefix at every step of a tree.
+struct ExecutionKeyHash {
+  size_t operator()(const ExecutionKey& key) const noexcept {
+    const std::hash<std::string_view> hash;
+    size_t h = hash(key.run_id);
+    h ^= hash(key.workflow_id) + 0x9e3779b97f4a7c15 + (h << 6) + (h >> 2);
+    h ^= hash(key.namespace_) + 0x9e3779b97f4a7c15 + (h << 6) + (h >> 2);
+    return h;
+  }
 };
 
 // One row of the executions table. The columns beside `state` are copies of fields of the

@@ -22,10 +22,10 @@
 #include <cstdint>
 #include <deque>
 #include <list>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "history/history_store.h"
@@ -79,7 +79,7 @@ class RecentRunsCache {
 
   const Limits limits_;
   std::mutex mu_;
-  std::map<ExecutionKey, Entry> entries_;
+  std::unordered_map<ExecutionKey, Entry, ExecutionKeyHash> entries_;
   std::list<const ExecutionKey*> lru_;  // keys of entries_, most recently written or read first
   size_t bytes_ = 0;
 };
