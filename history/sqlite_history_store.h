@@ -4,8 +4,9 @@
 // its own, the whole server would manage a few hundred state changes per second. So commit() does
 // not write: it queues the transaction and waits (commit_async leaves a callback instead, and its
 // caller goes on at once). One writer thread takes everything queued, applies it inside ONE SQLite
-// transaction (each caller's transaction in its own SAVEPOINT, so one Conflict does not spoil its
-// neighbours) and pays ONE fsync for the whole group; a second thread then answers every caller of
+// transaction (a Conflict writes nothing, so it does not spoil its neighbours; a transaction that
+// fails half-way makes the writer redo the group with each caller's transaction in its own
+// SAVEPOINT) and pays ONE fsync for the whole group; a second thread then answers every caller of
 // the group, while the writer goes on with the next. Readers use separate connections; SQLite's
 // WAL mode lets them read beside the writer. What was just committed is also kept in memory
 // (recent_runs_cache.h) for the reads that follow. The file layout (tables, indexes) is described
