@@ -215,7 +215,7 @@ struct RunOptions {
   std::string reprise_binary;
   // Set when the server is not this tree's build (--reprise): the commit that binary was built from
   // (--server-commit), else "unknown: <path>". The "commit" field names the tree, which built the
-  // workers and the load generator.
+  // load generator and, unless the line says worker_binary, the workers.
   std::string server_commit;
   std::string self_binary;
   // What each worker process runs, given `--role worker ...`: this binary unless --worker-binary
@@ -425,6 +425,7 @@ nlohmann::json run_one(const RunOptions& o, int64_t steps, int concurrency, bool
   };
   nlohmann::json line = provenance();
   if (!o.server_commit.empty()) line["server_commit"] = o.server_commit;
+  if (!o.worker_binary.empty()) line["worker_binary"] = o.worker_binary;
   line["bench"] = "e2e";
   line["activities"] = steps;
   line["concurrency"] = concurrency;

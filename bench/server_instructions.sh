@@ -36,16 +36,30 @@ exec valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.$TURN.$RUN"
 EOF
 chmod +x "$work/callgrind-server"
 
-# Runs e2e_bench once; prints the server's instruction total and the workflows completed.
+# Runs e2e_bench once; prints the server's instruction total. Fails (and so stops the script,
+# whose callers assign its output) when the run leaves no profile: a server that did not start
+# or stop in time under callgrind is killed before it writes one.
 run() {  # run <turn> <name> <count> <warmup> <binary>
-  local log=$work/e2e.$1.$2.log
+  local log=$work/e2e.$1.$2.log profile=$work/callgrind.$1.$2
+  local status=0
   WORK=$work TURN=$1 RUN=$2 BINARY=$5 "$build/bench/e2e_bench" --reprise "$work/callgrind-server" \
-    --activities "$activities" --concurrency "$concurrency" --count "$3" --warmup "$4" --seconds 600 > "$log" 2>&1 || true
-  # A run with no workflows reports FAILED and keeps its work folder: nothing in it is needed.
-  local kept
-  kept=$(sed -n 's/^work folder kept: //p' "$log")
-  [ -n "$kept" ] && rm -rf "$kept"
-  echo "$(awk '/^summary:/ {print $2}' "$work/callgrind.$1.$2")"
+    --activities "$activities" --concurrency "$concurrency" --count "$3" --warmup "$4" --seconds 600 > "$log" 2>&1 || status=$?
+  if [ "$3" -eq 0 ]; then
+    # A run with no workflows reports FAILED and keeps its work folder: nothing in it is needed.
+    local kept
+    kept=$(sed -n 's/^work folder kept: //p' "$log")
+    if [ -n "$kept" ]; then rm -rf "$kept"; fi
+  elif [ "$status" -ne 0 ]; then
+    echo "e2e_bench failed (exit $status): see $log" >&2
+    return 1
+  fi
+  local total
+  total=$(awk '/^summary:/ {print $2}' "$profile" 2> /dev/null)
+  if ! [[ $total =~ ^[0-9]+$ ]]; then
+    echo "no callgrind profile $profile: see $log" >&2
+    return 1
+  fi
+  echo "$total"
 }
 
 printf '%-36s %9s %14s %12s %10s  %s\n' server workflows instructions "idle run" instr/wf "(each run)"

@@ -275,14 +275,14 @@ void HistoryEngine::apply_commands(ExecutionUpdate& u, const google::protobuf::R
         *ea->mutable_heartbeat_timeout() = duration_from_ms(terms.heartbeat_ms);
         ea->set_workflow_task_completed_event_id(completed_id);
         *ea->mutable_retry_policy() = std::move(terms.retry_policy);
+        const bool on_workflow_queue = ea->task_queue().name() == st.execution().task_queue();
         int64_t id = u.append(std::move(e));
         ActivityInfo& act = st.mutable_activities()->at(id);
         // Eager execution: the worker completing this task has a free slot and asks to run the
         // activity itself. Only for the workflow's own task queue (as in Temporal): another queue
         // may be served by other workers. The attempt starts in this commit and its task goes back
         // in the response (workflow_tasks.cpp); nothing waits in a queue.
-        if (a.request_eager_execution() && options_.eager_activity_execution &&
-            ea->task_queue().name() == st.execution().task_queue()) {
+        if (a.request_eager_execution() && options_.eager_activity_execution && on_workflow_queue) {
           start_activity_attempt(u, act, identity);
           u.eager_activities.push_back(id);
         } else {

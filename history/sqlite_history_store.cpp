@@ -497,7 +497,7 @@ void bind_list_filter(Statement& s, const ListFilter& filter) {
 // queued transaction (up to max_group_size), and runs
 //
 //     BEGIN IMMEDIATE
-//       apply transaction 1      (a Conflict is found by its first statement, before any write)
+//       apply transaction 1      (a Conflict is found before it writes anything)
 //       apply transaction 2
 //       ...
 //     COMMIT                     <- the one fsync of the group
@@ -511,8 +511,8 @@ void bind_list_filter(Statement& s, const ListFilter& filter) {
 // that contains their data is on disk, so no caller is ever told "Ok" for something a crash could
 // take back. Transactions stay independent: a refused one has written nothing, and one that fails
 // after writing makes the writer roll the group back and run it again with a SAVEPOINT around each
-// transaction (ROLLBACK TO undoes that one alone); only a failing COMMIT (or an error that aborts
-// the SQLite transaction) fails the group.
+// transaction (ROLLBACK TO undoes that one alone); only a failing BEGIN, COMMIT or group
+// ROLLBACK (or an error that aborts the SQLite transaction in that second run) fails the group.
 
 namespace {
 
@@ -735,8 +735,8 @@ struct SqliteHistoryStore::Impl {
         commits.fetch_add(1, std::memory_order_relaxed);
       }
     } catch (...) {
-      // BEGIN or COMMIT failed (or a savepoint could not be rolled back): nothing of the group
-      // is known to be on disk.
+      // BEGIN or COMMIT failed (or the group or a savepoint could not be rolled back): nothing
+      // of the group is known to be on disk.
       group_error = describe_current_exception();
       if (!writer->in_autocommit()) {
         try {
@@ -800,10 +800,10 @@ struct SqliteHistoryStore::Impl {
   }
 
   // Applies one transaction with no savepoint of its own: the common case, a group in which every
-  // transaction either lands or is refused at its first statement (a Conflict or AlreadyExists
-  // writes nothing, apply() step 1). Returns false if it failed after writing something (an error,
-  // or a successor refused after its predecessor's run was written): only rolling back the whole
-  // group can take that back, and run_group then writes the group again with savepoints.
+  // transaction either lands or is refused before its first write (a Conflict or AlreadyExists
+  // writes nothing, apply() step 1). Returns false on an error (it may have written part of itself)
+  // or when a successor is refused after its predecessor's run was written: only rolling back the
+  // whole group can take that back, and run_group then writes the group again with savepoints.
   // A savepoint per transaction costs ~4 % of the server's instructions (bench/README.md item 36).
   bool apply_unguarded(Pending& pending, Outcome& outcome) {
     try {
@@ -847,7 +847,7 @@ struct SqliteHistoryStore::Impl {
     const ExecutionRow& row = tx.execution;
 
     // 1. The execution row first: it is the concurrency check, and on Conflict/AlreadyExists
-    //    nothing else has been written yet (the savepoint rollback is then a formality).
+    //    nothing has been written yet (no rollback needed: apply_unguarded counts on this).
     //    The run's number in this file (executions.id: the new row's rowid, or found by the
     //    run's names) keys its events and names it in its task and timer rows.
     int64_t run_number = 0;
