@@ -450,11 +450,15 @@ ExecutionRow read_execution_row(const Statement& s) {
   return row;
 }
 
-// Parameters ?1..?11 of kInsertExecution / kUpdateExecution.
+// Parameters ?1..?3 (the run's names) of kInsertExecution and kSelectRunNumber.
+void bind_run_names(Statement& s, const ExecutionKey& key) {
+  s.bind(1, key.namespace_);
+  s.bind(2, key.workflow_id);
+  s.bind(3, key.run_id);
+}
+
+// Parameters ?4..?11 (what the row says of the run) of kInsertExecution and kUpdateExecution.
 void bind_execution_row(Statement& s, const ExecutionRow& row) {
-  s.bind(1, row.key.namespace_);
-  s.bind(2, row.key.workflow_id);
-  s.bind(3, row.key.run_id);
   s.bind(4, row.workflow_type);
   s.bind(5, row.task_queue);
   s.bind(6, int64_t{row.status});
@@ -853,15 +857,14 @@ struct SqliteHistoryStore::Impl {
     int64_t run_number = 0;
     if (!tx.expected_next_event_id) {
       Statement s = writer->statement(kInsertExecution, "insert execution");
+      bind_run_names(s, row.key);
       bind_execution_row(s, row);
       if (s.execute() == 0) return CommitResult::AlreadyExists;
       run_number = s.last_insert_rowid();
     } else {
       {
         Statement s = writer->statement(kSelectRunNumber, "find run number");
-        s.bind(1, row.key.namespace_);
-        s.bind(2, row.key.workflow_id);
-        s.bind(3, row.key.run_id);
+        bind_run_names(s, row.key);
         if (!s.step()) return CommitResult::Conflict;  // no such run: nobody's version matches
         run_number = s.integer(0);
       }
