@@ -715,8 +715,8 @@ struct SqliteHistoryStore::Impl {
       bool unguarded_ok = true;
       for (size_t i = 0; i < group.size() && unguarded_ok; ++i) unguarded_ok = apply_unguarded(group[i], outcomes[i]);
       if (!unguarded_ok) {
-        // One transaction failed after writing part of itself. Undo the group and write it again
-        // with a savepoint around each transaction, so that the failure stays that one's alone.
+        // A transaction failed, perhaps after writing part of itself. Undo the group and write it
+        // again with a savepoint around each transaction, so that the failure stays that one's.
         if (!writer->in_autocommit()) writer->exec("ROLLBACK", "roll back group");
         outcomes.assign(group.size(), Outcome{});
         writer->run("BEGIN IMMEDIATE", "begin group");
