@@ -16,6 +16,7 @@
 // Exercised by tests/history/store_conformance_test.cpp (one suite, every implementation).
 #pragma once
 
+#include <boost/container_hash/hash.hpp>
 #include <compare>
 #include <cstdint>
 #include <exception>
@@ -23,7 +24,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "temporal/api/history/v1/message.pb.h"
@@ -45,10 +45,13 @@ struct ExecutionKey {
 // same for every run) and a workflow id's common prefix at every step of a tree.
 struct ExecutionKeyHash {
   size_t operator()(const ExecutionKey& key) const noexcept {
-    const std::hash<std::string_view> hash;
-    size_t h = hash(key.run_id);
-    h ^= hash(key.workflow_id) + 0x9e3779b97f4a7c15 + (h << 6) + (h >> 2);
-    h ^= hash(key.namespace_) + 0x9e3779b97f4a7c15 + (h << 6) + (h >> 2);
+    // The standard library's string hash, combined by Boost's: Boost 1.74 hashes a string a byte
+    // at a time (+1.3 % of the server's instructions when tried).
+    const std::hash<std::string> hash;
+    size_t h = 0;
+    boost::hash_combine(h, hash(key.run_id));
+    boost::hash_combine(h, hash(key.workflow_id));
+    boost::hash_combine(h, hash(key.namespace_));
     return h;
   }
 };

@@ -450,7 +450,8 @@ ExecutionRow read_execution_row(const Statement& s) {
   return row;
 }
 
-// Parameters ?1..?3 (the run's names) of kInsertExecution and kSelectRunNumber.
+// Parameters ?1..?3 (the run's names) of kInsertExecution, kSelectRunNumber and the reads that
+// find one run (kSelectExecution, kSelectBatches).
 void bind_run_names(Statement& s, const ExecutionKey& key) {
   s.bind(1, key.namespace_);
   s.bind(2, key.workflow_id);
@@ -1056,9 +1057,7 @@ std::optional<ExecutionRow> SqliteHistoryStore::get_execution(const ExecutionKey
   impl_->database_reads.fetch_add(1, std::memory_order_relaxed);
   return impl_->with_reader([&](Connection& c) -> std::optional<ExecutionRow> {
     Statement s = c.statement(kSelectExecution, "get execution");
-    s.bind(1, key.namespace_);
-    s.bind(2, key.workflow_id);
-    s.bind(3, key.run_id);
+    bind_run_names(s, key);
     if (!s.step()) return std::nullopt;
     return read_execution_row(s);
   });
@@ -1086,9 +1085,7 @@ std::vector<HistoryEvent> SqliteHistoryStore::read_events(const ExecutionKey& ke
   impl_->database_reads.fetch_add(1, std::memory_order_relaxed);
   return impl_->with_reader([&](Connection& c) {
     Statement s = c.statement(kSelectBatches, "read events");
-    s.bind(1, key.namespace_);
-    s.bind(2, key.workflow_id);
-    s.bind(3, key.run_id);
+    bind_run_names(s, key);
     s.bind(4, first_event_id);
     std::vector<HistoryEvent> events;
     temporal::api::history::v1::History batch;
