@@ -8,6 +8,7 @@
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
 #include <future>
+#include <mutex>
 
 #include "google/rpc/status.pb.h"
 #include "temporal/api/errordetails/v1/message.pb.h"
@@ -48,6 +49,8 @@ ServiceError::ServiceError(int grpc_code, const std::string& message) : ClientEr
 struct Client::Impl {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<ws::WorkflowService::Stub> stub;
+  std::once_flag worker_channel_made;
+  std::shared_ptr<grpc::Channel> worker_channel;
 };
 
 namespace {
@@ -62,6 +65,13 @@ std::string default_identity() {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   return std::to_string(getpid()) + "@" + host;
+}
+
+std::shared_ptr<grpc::Channel> make_channel(const std::string& address, bool grpc_retries) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(128 * 1024 * 1024);
+  if (!grpc_retries) args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
 // Turns a failed call into the matching typed error.
@@ -96,15 +106,19 @@ Client::Client(ClientOptions options) : options_(std::move(options)), impl_(std:
   // a graph update on every contended lock (1-3 % of a worker's samples in perf; bench/README.md,
   // optimisation 10). Process-wide.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(128 * 1024 * 1024);
-  impl_->channel = grpc::CreateCustomChannel(options_.address, grpc::InsecureChannelCredentials(), args);
+  impl_->channel = make_channel(options_.address, /*grpc_retries=*/true);
   impl_->stub = ws::WorkflowService::NewStub(impl_->channel);
 }
 
 Client::~Client() = default;
 
 std::shared_ptr<grpc::Channel> Client::channel() const { return impl_->channel; }
+
+std::shared_ptr<grpc::Channel> Client::worker_channel() const {
+  std::call_once(impl_->worker_channel_made,
+                 [&] { impl_->worker_channel = make_channel(options_.address, /*grpc_retries=*/false); });
+  return impl_->worker_channel;
+}
 
 namespace {
 template <class Req, class Resp, class Fn>

@@ -171,8 +171,13 @@ class Client {
   void result_async(const std::string& workflow_id, const std::string& run_id, Then<Payloads> then,
                     std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
-  // The connection, shared with workers built on this client (reprise::Worker).
+  // The connection this client's calls use.
   std::shared_ptr<grpc::Channel> channel() const;
+  // The connection the workers built on this client share (reprise::Worker): a second channel to
+  // the same server with gRPC's own retries turned off, made on first use. A worker retries its
+  // reports itself (worker/runtime/report_retry.h), and gRPC's retry machinery, which runs on every
+  // call whether it retries or not, was 11 % of a worker's instructions (bench/README.md, item 39).
+  std::shared_ptr<grpc::Channel> worker_channel() const;
 
   struct Impl;
   Impl& impl() { return *impl_; }

@@ -2,7 +2,6 @@
 // A commit that fails before writing leaves nothing behind and the caller is told to retry
 // (UNAVAILABLE); a commit that wrote and then failed (a crash between write and acknowledgement)
 // is recognised as landed. Either way nothing is lost and nothing is written twice.
-#include "history/fault_injecting_store.h"
 #include "test_server.h"
 
 using namespace reprise::testing;
@@ -10,21 +9,6 @@ using reprise::history::FaultInjectingStore;
 using Lines = std::vector<std::string>;
 
 namespace {
-struct FaultyServer {
-  std::shared_ptr<reprise::history::HistoryStore> inner = std::make_shared<reprise::history::MemoryHistoryStore>();
-  FaultInjectingStore* faults = nullptr;
-  std::unique_ptr<TestServer> server;
-  FaultyServer() {
-    TestServerOptions o;
-    o.make_store = [this] {
-      auto store = std::make_unique<FaultInjectingStore>(inner);
-      faults = store.get();
-      return store;
-    };
-    server = std::make_unique<TestServer>(o);
-  }
-};
-
 // Runs a workflow up to a started activity and returns the activity task.
 ws::PollActivityTaskQueueResponse run_to_activity(RawWorker& w, const std::string& id) {
   w.start(id);

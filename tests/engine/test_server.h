@@ -17,6 +17,7 @@
 #include "engine/history_engine.h"
 #include "engine/server.h"
 #include "engine/time_util.h"
+#include "history/fault_injecting_store.h"
 #include "history/memory_history_store.h"
 #include "history/sqlite_history_store.h"
 #include "temporal/api/workflowservice/v1/service.grpc.pb.h"
@@ -111,6 +112,23 @@ class TestServer {
 
   std::filesystem::path dir_;
   engine::EngineOptions engine_options_;
+};
+
+// A TestServer over a FaultInjectingStore, so a test can make the server's next commits fail
+// (tests/engine/store_faults_test.cpp; tests/worker/report_retry_test.cpp).
+struct FaultyServer {
+  std::shared_ptr<history::HistoryStore> inner = std::make_shared<history::MemoryHistoryStore>();
+  history::FaultInjectingStore* faults = nullptr;
+  std::unique_ptr<TestServer> server;
+  FaultyServer() {
+    TestServerOptions o;
+    o.make_store = [this] {
+      auto store = std::make_unique<history::FaultInjectingStore>(inner);
+      faults = store.get();
+      return store;
+    };
+    server = std::make_unique<TestServer>(o);
+  }
 };
 
 // Calls one RPC with a deadline; returns the status. `fn` is a stub member like

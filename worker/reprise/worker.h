@@ -69,6 +69,7 @@ struct WorkerStats {
   std::uint64_t activity_tasks = 0;   // activity attempts executed
   std::uint64_t activity_failures = 0;
   std::uint64_t eager_activity_tasks = 0;  // of activity_tasks: handed back with a workflow task's answer
+  std::uint64_t reports_retried = 0;       // answers and outcomes sent again because the server could not take them
 };
 
 class Worker {

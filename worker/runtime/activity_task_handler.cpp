@@ -98,32 +98,35 @@ void Worker::Impl::run_activity_task(const ws::PollActivityTaskQueueResponse& ta
 
   // The report goes out through the callback API: this pool thread is free for the next attempt
   // while the server commits it.
-  auto report = [&](auto rpc, auto start) {
-    rpc->req.set_namespace_(namespace_name);
-    rpc->req.set_task_token(token);
-    rpc->req.set_identity(options.identity);
-    rpc->ctx.set_deadline(call_deadline());
-    start(*stub->async(), &rpc->ctx, &rpc->req, &rpc->resp,
-          [rpc, reported = std::move(reported), activity_id = info.activity_id,
-           workflow_id = info.workflow_id](grpc::Status status) {
-            if (!status.ok())
-              spdlog::warn("reporting activity {} of {} failed: {}", activity_id, workflow_id, status.error_message());
-            reported();
-          });
+  auto send = [&](auto report, auto start) {
+    report->req.set_namespace_(namespace_name);
+    report->req.set_task_token(token);
+    report->req.set_identity(options.identity);
+    send_report(
+        std::move(report), start,
+        [reported = std::move(reported), activity_id = info.activity_id,
+         workflow_id = info.workflow_id](const grpc::Status& status) {
+          if (!status.ok())
+            spdlog::warn("reporting activity {} of {} failed: {}", activity_id, workflow_id, status.error_message());
+          reported();
+        },
+        "reporting an activity's outcome");
   };
   if (outcome == Outcome::Completed) {
-    auto rpc =
-        std::make_shared<Rpc<ws::RespondActivityTaskCompletedRequest, ws::RespondActivityTaskCompletedResponse>>();
-    *rpc->req.mutable_result() = std::move(result);
-    report(rpc, [](auto& api, auto... args) { api.RespondActivityTaskCompleted(args...); });
+    auto report =
+        std::make_shared<Report<ws::RespondActivityTaskCompletedRequest, ws::RespondActivityTaskCompletedResponse>>();
+    *report->req.mutable_result() = std::move(result);
+    send(report, [](auto& api, auto... args) { api.RespondActivityTaskCompleted(args...); });
   } else if (outcome == Outcome::Canceled) {
-    auto rpc = std::make_shared<Rpc<ws::RespondActivityTaskCanceledRequest, ws::RespondActivityTaskCanceledResponse>>();
-    report(rpc, [](auto& api, auto... args) { api.RespondActivityTaskCanceled(args...); });
+    auto report =
+        std::make_shared<Report<ws::RespondActivityTaskCanceledRequest, ws::RespondActivityTaskCanceledResponse>>();
+    send(report, [](auto& api, auto... args) { api.RespondActivityTaskCanceled(args...); });
   } else {
     ++activity_failures;
-    auto rpc = std::make_shared<Rpc<ws::RespondActivityTaskFailedRequest, ws::RespondActivityTaskFailedResponse>>();
-    *rpc->req.mutable_failure() = std::move(failure);
-    report(rpc, [](auto& api, auto... args) { api.RespondActivityTaskFailed(args...); });
+    auto report =
+        std::make_shared<Report<ws::RespondActivityTaskFailedRequest, ws::RespondActivityTaskFailedResponse>>();
+    *report->req.mutable_failure() = std::move(failure);
+    send(report, [](auto& api, auto... args) { api.RespondActivityTaskFailed(args...); });
   }
 }
 

@@ -14,17 +14,21 @@
 
 #include <grpcpp/alarm.h>
 #include <grpcpp/client_context.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <boost/asio/thread_pool.hpp>
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include "report_retry.h"
 #include "reprise/worker.h"
 #include "sticky_cache.h"
 #include "temporal/api/workflowservice/v1/service.grpc.pb.h"
@@ -56,6 +60,19 @@ struct Rpc {
   grpc::ClientContext ctx;
   Req req;
   Resp resp;
+};
+
+// A report (a workflow task's answer, an activity attempt's outcome) through the callback API, sent
+// again while the server cannot take it (report_retry.h). Each attempt needs a context of its own;
+// the request, the response and the retry state live here until the last attempt's completion has
+// run.
+template <class Req, class Resp>
+struct Report {
+  Req req;
+  Resp resp;
+  std::unique_ptr<grpc::ClientContext> ctx;
+  detail::ReportRetry retry;
+  std::unique_ptr<grpc::Alarm> wait;  // the wait before the next attempt
 };
 
 struct Worker::Impl {
@@ -111,7 +128,7 @@ struct Worker::Impl {
 
   // Stats (see WorkerStats).
   std::atomic<std::uint64_t> workflow_tasks{0}, workflow_task_failures{0}, cache_hits{0}, full_replays{0},
-      events_replayed{0}, activity_tasks{0}, activity_failures{0}, eager_activity_tasks{0};
+      events_replayed{0}, activity_tasks{0}, activity_failures{0}, eager_activity_tasks{0}, reports_retried{0};
 
   // worker.cpp: the pollers. Each step ends by starting the next (poll_again) or, once stopping,
   // by poller_stopped(), exactly once per poller.
@@ -126,6 +143,12 @@ struct Worker::Impl {
   void shutdown();
   template <class Req, class Resp, class Fn>
   grpc::Status call(Fn fn, const Req& req, Resp& resp);
+  // Sends a report with `start` (a call of one of the stub's async methods: start(api, ctx, req,
+  // resp, completion)), again after a wait while report_retry.h says so, and calls done(status)
+  // once: with the server's answer, or the last failure. Once the worker is stopping a failed
+  // attempt is not retried, so shutdown() waits for at most one more.
+  template <class Req, class Resp, class Start, class Done>
+  void send_report(std::shared_ptr<Report<Req, Resp>> report, Start start, Done done, const char* what);
 
   // workflow_task_handler.cpp: answers the task (and any next task the server hands back with
   // the answer), then calls `then` once. prepare_answer() replays and returns what sends the
@@ -134,7 +157,7 @@ struct Worker::Impl {
                             bool on_replay_pool = false);
   std::function<void()> prepare_answer(ws::PollWorkflowTaskQueueResponse& task, std::function<void()>& then,
                                        bool on_replay_pool);
-  void answered(Rpc<ws::RespondWorkflowTaskCompletedRequest, ws::RespondWorkflowTaskCompletedResponse>& rpc,
+  void answered(Report<ws::RespondWorkflowTaskCompletedRequest, ws::RespondWorkflowTaskCompletedResponse>& report,
                 const grpc::Status& status, int eager_slots, bool keep, const std::string& run_id,
                 const std::string& workflow_id, std::function<void()> then);
 
@@ -169,6 +192,34 @@ grpc::Status Worker::Impl::call(Fn fn, const Req& req, Resp& resp) {
   grpc::ClientContext ctx;
   ctx.set_deadline(call_deadline());
   return ((*stub).*fn)(&ctx, req, &resp);
+}
+
+template <class Req, class Resp, class Start, class Done>
+void Worker::Impl::send_report(std::shared_ptr<Report<Req, Resp>> report, Start start, Done done, const char* what) {
+  report->ctx = std::make_unique<grpc::ClientContext>();
+  report->ctx->set_deadline(call_deadline());
+  Report<Req, Resp>& r = *report;
+  start(*stub->async(), r.ctx.get(), &r.req, &r.resp,
+        [this, report = std::move(report), start, done = std::move(done), what](grpc::Status status) mutable {
+          // The wait that started this attempt (if any) is over; letting go of it here, not in its
+          // own callback, also frees the callback's hold on the report.
+          report->wait.reset();
+          std::optional<std::chrono::milliseconds> wait;
+          if (!status.ok() && !stopping) wait = report->retry.after(status);
+          if (!wait) {
+            if (!status.ok() && report->retry.retries() > 0)
+              spdlog::warn("{}: giving up after {} retries: {}", what, report->retry.retries(), status.error_message());
+            return done(status);
+          }
+          ++reports_retried;
+          spdlog::info("{} failed ({}); sending it again in {} ms", what, status.error_message(), wait->count());
+          report->wait = std::make_unique<grpc::Alarm>();
+          auto& alarm = *report->wait;
+          alarm.Set(std::chrono::system_clock::now() + *wait,
+                    [this, report = std::move(report), start, done = std::move(done), what](bool) mutable {
+                      send_report(std::move(report), start, std::move(done), what);
+                    });
+        });
 }
 
 }  // namespace reprise

@@ -148,21 +148,23 @@ std::function<void()> Worker::Impl::prepare_answer(ws::PollWorkflowTaskQueueResp
                  activation.failure->failure.message());
     // The run is dropped: the next attempt replays from event 1 (with fixed code, perhaps).
     if (task.attempt() > 1) return nullptr;
-    auto rpc = std::make_shared<Rpc<ws::RespondWorkflowTaskFailedRequest, ws::RespondWorkflowTaskFailedResponse>>();
-    rpc->req.set_namespace_(namespace_name);
-    rpc->req.set_task_token(task.task_token());
-    rpc->req.set_cause(activation.failure->cause);
-    *rpc->req.mutable_failure() = std::move(activation.failure->failure);
-    rpc->req.set_identity(options.identity);
-    return [this, rpc, then = std::move(then)]() mutable {
-      rpc->ctx.set_deadline(call_deadline());
-      stub->async()->RespondWorkflowTaskFailed(&rpc->ctx, &rpc->req, &rpc->resp,
-                                               [rpc, then = std::move(then)](const grpc::Status&) { then(); });
+    auto report =
+        std::make_shared<Report<ws::RespondWorkflowTaskFailedRequest, ws::RespondWorkflowTaskFailedResponse>>();
+    report->req.set_namespace_(namespace_name);
+    report->req.set_task_token(task.task_token());
+    report->req.set_cause(activation.failure->cause);
+    *report->req.mutable_failure() = std::move(activation.failure->failure);
+    report->req.set_identity(options.identity);
+    return [this, report, then = std::move(then)]() mutable {
+      send_report(
+          report, [](auto& api, auto... args) { api.RespondWorkflowTaskFailed(args...); },
+          [then = std::move(then)](const grpc::Status&) mutable { then(); }, "failing a workflow task");
     };
   }
 
-  auto rpc = std::make_shared<Rpc<ws::RespondWorkflowTaskCompletedRequest, ws::RespondWorkflowTaskCompletedResponse>>();
-  auto& req = rpc->req;
+  auto report =
+      std::make_shared<Report<ws::RespondWorkflowTaskCompletedRequest, ws::RespondWorkflowTaskCompletedResponse>>();
+  auto& req = report->req;
   req.set_namespace_(namespace_name);
   req.set_task_token(task.task_token());
   req.set_identity(options.identity);
@@ -185,24 +187,25 @@ std::function<void()> Worker::Impl::prepare_answer(ws::PollWorkflowTaskQueueResp
     check_in.done = true;
   }
   int eager_slots = activation.workflow_closed ? 0 : request_eager_activities(req);
-  return [this, rpc, eager_slots, keep, run_id, workflow_id = task.workflow_execution().workflow_id(),
+  return [this, report, eager_slots, keep, run_id, workflow_id = task.workflow_execution().workflow_id(),
           then = std::move(then)]() mutable {
-    rpc->ctx.set_deadline(call_deadline());
-    stub->async()->RespondWorkflowTaskCompleted(&rpc->ctx, &rpc->req, &rpc->resp,
-                                                [this, rpc, eager_slots, keep, run_id, workflow_id,
-                                                 then = std::move(then)](const grpc::Status& status) mutable {
-                                                  answered(*rpc, status, eager_slots, keep, run_id, workflow_id,
-                                                           std::move(then));
-                                                });
+    send_report(
+        report, [](auto& api, auto... args) { api.RespondWorkflowTaskCompleted(args...); },
+        [this, report, eager_slots, keep, run_id, workflow_id,
+         then = std::move(then)](const grpc::Status& status) mutable {
+          answered(*report, status, eager_slots, keep, run_id, workflow_id, std::move(then));
+        },
+        "completing a workflow task");
   };
 }
 
 // RespondWorkflowTaskCompleted's completion: start the eager activities, and answer the next task
 // if the server handed one back inline.
-void Worker::Impl::answered(Rpc<ws::RespondWorkflowTaskCompletedRequest, ws::RespondWorkflowTaskCompletedResponse>& rpc,
-                            const grpc::Status& status, int eager_slots, bool keep, const std::string& run_id,
-                            const std::string& workflow_id, std::function<void()> then) {
-  auto& resp = rpc.resp;
+void Worker::Impl::answered(
+    Report<ws::RespondWorkflowTaskCompletedRequest, ws::RespondWorkflowTaskCompletedResponse>& report,
+    const grpc::Status& status, int eager_slots, bool keep, const std::string& run_id, const std::string& workflow_id,
+    std::function<void()> then) {
+  auto& resp = report.resp;
   // Each eager activity task uses one reserved slot; the server may grant fewer than asked. The
   // slots it did not use go back first: a non-blocking attempt runs on this thread, below.
   const int granted = std::min(resp.activity_tasks_size(), eager_slots);

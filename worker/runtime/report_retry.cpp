@@ -1,0 +1,36 @@
+// ReportRetry (report_retry.h): the backoff between a report's attempts.
+#include "report_retry.h"
+
+#include <algorithm>
+
+namespace reprise::detail {
+
+bool ReportRetry::retryable(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::INTERNAL:
+    case grpc::StatusCode::UNKNOWN:
+    case grpc::StatusCode::DATA_LOSS:
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::optional<std::chrono::milliseconds> ReportRetry::after(const grpc::Status& status, Clock::time_point now) {
+  if (status.ok() || !retryable(status.error_code())) return std::nullopt;
+  if (!first_failure_) first_failure_ = now;
+  if (retries_ == kMaxRetries || now - *first_failure_ >= kGiveUpAfter) return std::nullopt;
+  ++retries_;
+  // Seeded once per thread: the jitter only has to differ between workers and reports.
+  thread_local std::minstd_rand random{std::random_device{}()};
+  std::uniform_real_distribution<double> jitter(1 - kJitter, 1 + kJitter);
+  auto wait = std::chrono::milliseconds(static_cast<long>(wait_ms_ * jitter(random)));
+  wait_ms_ = std::min(wait_ms_ * kGrowth, static_cast<double>(kLongestWait.count()));
+  return wait;
+}
+
+}  // namespace reprise::detail
