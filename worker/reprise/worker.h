@@ -15,8 +15,9 @@
 //     events instead of replaying from event 1; an evicted run is replayed in full (sticky_cache.h);
 //   - activity pollers hand activity tasks to a pool of max_concurrent_activities threads
 //     (activity_task_handler.cpp);
-//   - lost connections are retried with backoff; shutdown() stops polling, lets running activities
-//     finish within a grace period and reports the rest as failed.
+//   - failed polls are retried with backoff, and so are answers and outcomes the server could not
+//     take (report_retry.h); shutdown() stops polling, lets running activities finish within a
+//     grace period and reports the rest as failed.
 // Exercised by tests/worker/runtime_test.cpp (against an in-process server) and, as separate
 // processes killed with SIGKILL, by the labs (tests/examples/labs_test.cpp).
 #pragma once
@@ -69,7 +70,7 @@ struct WorkerStats {
   std::uint64_t activity_tasks = 0;   // activity attempts executed
   std::uint64_t activity_failures = 0;
   std::uint64_t eager_activity_tasks = 0;  // of activity_tasks: handed back with a workflow task's answer
-  std::uint64_t reports_retried = 0;       // answers and outcomes sent again because the server could not take them
+  std::uint64_t report_retries = 0;        // answers and outcomes sent again because the server could not take them
 };
 
 class Worker {

@@ -104,9 +104,12 @@ void Worker::Impl::run_activity_task(const ws::PollActivityTaskQueueResponse& ta
     report->req.set_identity(options.identity);
     send_report(
         std::move(report), start,
-        [reported = std::move(reported), activity_id = info.activity_id,
-         workflow_id = info.workflow_id](const grpc::Status& status) {
-          if (!status.ok())
+        [reported = std::move(reported), activity_id = info.activity_id, workflow_id = info.workflow_id](
+            const grpc::Status& status, int retries) {
+          if (status.error_code() == grpc::StatusCode::NOT_FOUND && retries > 0)
+            spdlog::info("activity {} of {}: an earlier attempt of its report landed (NOT_FOUND on a retry)",
+                         activity_id, workflow_id);
+          else if (!status.ok())
             spdlog::warn("reporting activity {} of {} failed: {}", activity_id, workflow_id, status.error_message());
           reported();
         },
@@ -130,23 +133,27 @@ void Worker::Impl::run_activity_task(const ws::PollActivityTaskQueueResponse& ta
   }
 }
 
-grpc::Status Worker::Impl::respond_activity_failed(const std::string& task_token, const Failure& failure) {
+grpc::Status Worker::Impl::report_worker_shutdown(const std::string& task_token) {
   ++activity_failures;
   ws::RespondActivityTaskFailedRequest req;
   req.set_namespace_(namespace_name);
   req.set_task_token(task_token);
-  *req.mutable_failure() = failure;
+  *req.mutable_failure() = application_failure(
+      "worker " + options.identity + " shut down while the activity was running", "WorkerShutdown", false);
   req.set_identity(options.identity);
   ws::RespondActivityTaskFailedResponse resp;
-  return call(&ws::WorkflowService::Stub::RespondActivityTaskFailed, req, resp);
-}
-
-grpc::Status Worker::Impl::report_worker_shutdown(const std::string& task_token) {
-  auto status = respond_activity_failed(
-      task_token, application_failure("worker " + options.identity + " shut down while the activity was running",
-                                      "WorkerShutdown", false));
-  if (!status.ok()) spdlog::warn("reporting an activity stopped by shutdown failed: {}", status.error_message());
-  return status;
+  // A report like any other (report_retry.h), sent from shutdown's own thread, which may wait.
+  detail::ReportRetry retry;
+  for (;;) {
+    auto status = call(&ws::WorkflowService::Stub::RespondActivityTaskFailed, req, resp);
+    auto next_wait = retry.next_wait(status);
+    if (!next_wait) {
+      if (!status.ok()) spdlog::warn("reporting an activity stopped by shutdown failed: {}", status.error_message());
+      return status;
+    }
+    ++report_retries;
+    std::this_thread::sleep_for(*next_wait);
+  }
 }
 
 }  // namespace reprise

@@ -20,15 +20,14 @@ bool ReportRetry::retryable(grpc::StatusCode code) {
   }
 }
 
-std::optional<std::chrono::milliseconds> ReportRetry::after(const grpc::Status& status, Clock::time_point now) {
-  if (status.ok() || !retryable(status.error_code())) return std::nullopt;
-  if (!first_failure_) first_failure_ = now;
-  if (retries_ == kMaxRetries || now - *first_failure_ >= kGiveUpAfter) return std::nullopt;
-  ++retries_;
+std::optional<std::chrono::milliseconds> ReportRetry::next_wait(const grpc::Status& status, Clock::time_point now) {
+  if (status.ok() || !retryable(status.error_code()) || attempts_ == kMaxAttempts) return std::nullopt;
   // Seeded once per thread: the jitter only has to differ between workers and reports.
   thread_local std::minstd_rand random{std::random_device{}()};
   std::uniform_real_distribution<double> jitter(1 - kJitter, 1 + kJitter);
   auto wait = std::chrono::milliseconds(static_cast<long>(wait_ms_ * jitter(random)));
+  if (now - first_attempt_ + wait > kGiveUpAfter) return std::nullopt;
+  ++attempts_;
   wait_ms_ = std::min(wait_ms_ * kGrowth, static_cast<double>(kLongestWait.count()));
   return wait;
 }

@@ -46,6 +46,7 @@ Worker::Impl::Impl(Client& client, WorkerOptions options)
       options(std::move(options)),
       namespace_name(client.options().namespace_),
       stub(ws::WorkflowService::NewStub(client.worker_channel())),
+      blocking_stub(ws::WorkflowService::NewStub(client.channel())),
       workflows(this->options.converter),
       cache(this->options.max_cached_workflows) {
   if (this->options.identity.empty()) this->options.identity = client.options().identity;
@@ -297,7 +298,7 @@ void Worker::shutdown() { impl_->shutdown(); }
 WorkerStats Worker::stats() const {
   return WorkerStats{impl_->workflow_tasks,    impl_->workflow_task_failures, impl_->cache_hits,
                      impl_->full_replays,      impl_->events_replayed,        impl_->activity_tasks,
-                     impl_->activity_failures, impl_->eager_activity_tasks,   impl_->reports_retried};
+                     impl_->activity_failures, impl_->eager_activity_tasks,   impl_->report_retries};
 }
 const WorkerOptions& Worker::options() const { return impl_->options; }
 const std::string& Worker::sticky_queue() const { return impl_->sticky_queue; }

@@ -2,6 +2,7 @@
 //   worker.cpp                   pollers, backoff, activity slots, shutdown
 //   workflow_task_handler.cpp    answering one workflow task with a (cached or fresh) WorkflowRun
 //   activity_task_handler.cpp    running one activity attempt and reporting its outcome
+//   report_retry.h               when a report the server could not take is sent again (send_report, below)
 //
 // The pollers use gRPC's callback API: a poller is not a thread but a chain of RPCs, each started
 // from the completion of the one before (poll, answer the task, poll again), and completions run
@@ -72,7 +73,7 @@ struct Report {
   Resp resp;
   std::unique_ptr<grpc::ClientContext> ctx;
   detail::ReportRetry retry;
-  std::unique_ptr<grpc::Alarm> wait;  // the wait before the next attempt
+  std::unique_ptr<grpc::Alarm> retry_alarm;  // the wait before the next attempt
 };
 
 struct Worker::Impl {
@@ -89,7 +90,12 @@ struct Worker::Impl {
   WorkerOptions options;
   std::string namespace_name;
   std::string sticky_queue;
+  // Polls and reports go through `stub`, on the worker's channel without gRPC's retries
+  // (Client::worker_channel); the few blocking calls (heartbeats, shutdown's reports) through
+  // `blocking_stub`, on the client's channel, whose gRPC retries cover a request that never
+  // left.
   std::unique_ptr<ws::WorkflowService::Stub> stub;
+  std::unique_ptr<ws::WorkflowService::Stub> blocking_stub;
   WorkflowRegistry workflows;
   ActivityRegistry activities;
   detail::StickyCache cache;
@@ -128,7 +134,7 @@ struct Worker::Impl {
 
   // Stats (see WorkerStats).
   std::atomic<std::uint64_t> workflow_tasks{0}, workflow_task_failures{0}, cache_hits{0}, full_replays{0},
-      events_replayed{0}, activity_tasks{0}, activity_failures{0}, eager_activity_tasks{0}, reports_retried{0};
+      events_replayed{0}, activity_tasks{0}, activity_failures{0}, eager_activity_tasks{0}, report_retries{0};
 
   // worker.cpp: the pollers. Each step ends by starting the next (poll_again) or, once stopping,
   // by poller_stopped(), exactly once per poller.
@@ -144,9 +150,10 @@ struct Worker::Impl {
   template <class Req, class Resp, class Fn>
   grpc::Status call(Fn fn, const Req& req, Resp& resp);
   // Sends a report with `start` (a call of one of the stub's async methods: start(api, ctx, req,
-  // resp, completion)), again after a wait while report_retry.h says so, and calls done(status)
-  // once: with the server's answer, or the last failure. Once the worker is stopping a failed
-  // attempt is not retried, so shutdown() waits for at most one more.
+  // resp, completion)), again after a wait while report_retry.h says so, and calls
+  // done(status, retries) once: with the server's answer, or the last failure. A stopping worker
+  // goes on retrying (shutdown() waits for the report, at most ~10 s): its last outcomes are the
+  // ones a restart is most likely to cut off.
   template <class Req, class Resp, class Start, class Done>
   void send_report(std::shared_ptr<Report<Req, Resp>> report, Start start, Done done, const char* what);
 
@@ -158,7 +165,7 @@ struct Worker::Impl {
   std::function<void()> prepare_answer(ws::PollWorkflowTaskQueueResponse& task, std::function<void()>& then,
                                        bool on_replay_pool);
   void answered(Report<ws::RespondWorkflowTaskCompletedRequest, ws::RespondWorkflowTaskCompletedResponse>& report,
-                const grpc::Status& status, int eager_slots, bool keep, const std::string& run_id,
+                const grpc::Status& status, int retries, int eager_slots, bool keep, const std::string& run_id,
                 const std::string& workflow_id, std::function<void()> then);
 
   // Activity slots (worker.cpp). take_slot() never waits; execute_activity() runs an attempt on
@@ -180,8 +187,8 @@ struct Worker::Impl {
   // up once by execute_activity().
   void run_activity_task(const ws::PollActivityTaskQueueResponse& task, const RegisteredActivity* activity,
                          std::function<void()> reported);
-  grpc::Status respond_activity_failed(const std::string& task_token, const Failure& failure);
-  // RespondActivityTaskFailed for an attempt the worker gives up on because it is shutting down.
+  // RespondActivityTaskFailed for an attempt the worker gives up on because it is shutting down,
+  // retried like any report, on the calling thread.
   grpc::Status report_worker_shutdown(const std::string& task_token);
 };
 
@@ -191,7 +198,7 @@ template <class Req, class Resp, class Fn>
 grpc::Status Worker::Impl::call(Fn fn, const Req& req, Resp& resp) {
   grpc::ClientContext ctx;
   ctx.set_deadline(call_deadline());
-  return ((*stub).*fn)(&ctx, req, &resp);
+  return ((*blocking_stub).*fn)(&ctx, req, &resp);
 }
 
 template <class Req, class Resp, class Start, class Done>
@@ -201,21 +208,20 @@ void Worker::Impl::send_report(std::shared_ptr<Report<Req, Resp>> report, Start 
   Report<Req, Resp>& r = *report;
   start(*stub->async(), r.ctx.get(), &r.req, &r.resp,
         [this, report = std::move(report), start, done = std::move(done), what](grpc::Status status) mutable {
-          // The wait that started this attempt (if any) is over; letting go of it here, not in its
-          // own callback, also frees the callback's hold on the report.
-          report->wait.reset();
-          std::optional<std::chrono::milliseconds> wait;
-          if (!status.ok() && !stopping) wait = report->retry.after(status);
-          if (!wait) {
+          report->retry_alarm.reset();  // the one that started this attempt, if any, has fired
+          std::optional<std::chrono::milliseconds> next_wait;
+          if (!status.ok()) next_wait = report->retry.next_wait(status);
+          if (!next_wait) {
             if (!status.ok() && report->retry.retries() > 0)
               spdlog::warn("{}: giving up after {} retries: {}", what, report->retry.retries(), status.error_message());
-            return done(status);
+            return done(status, report->retry.retries());
           }
-          ++reports_retried;
-          spdlog::info("{} failed ({}); sending it again in {} ms", what, status.error_message(), wait->count());
-          report->wait = std::make_unique<grpc::Alarm>();
-          auto& alarm = *report->wait;
-          alarm.Set(std::chrono::system_clock::now() + *wait,
+          ++report_retries;
+          spdlog::info("{} failed (code {}: {}); sending it again in {} ms", what,
+                       static_cast<int>(status.error_code()), status.error_message(), next_wait->count());
+          report->retry_alarm = std::make_unique<grpc::Alarm>();
+          auto& alarm = *report->retry_alarm;
+          alarm.Set(std::chrono::system_clock::now() + *next_wait,
                     [this, report = std::move(report), start, done = std::move(done), what](bool) mutable {
                       send_report(std::move(report), start, std::move(done), what);
                     });

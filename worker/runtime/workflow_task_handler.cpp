@@ -158,7 +158,7 @@ std::function<void()> Worker::Impl::prepare_answer(ws::PollWorkflowTaskQueueResp
     return [this, report, then = std::move(then)]() mutable {
       send_report(
           report, [](auto& api, auto... args) { api.RespondWorkflowTaskFailed(args...); },
-          [then = std::move(then)](const grpc::Status&) mutable { then(); }, "failing a workflow task");
+          [then = std::move(then)](const grpc::Status&, int) mutable { then(); }, "failing a workflow task");
     };
   }
 
@@ -191,9 +191,9 @@ std::function<void()> Worker::Impl::prepare_answer(ws::PollWorkflowTaskQueueResp
           then = std::move(then)]() mutable {
     send_report(
         report, [](auto& api, auto... args) { api.RespondWorkflowTaskCompleted(args...); },
-        [this, report, eager_slots, keep, run_id, workflow_id,
-         then = std::move(then)](const grpc::Status& status) mutable {
-          answered(*report, status, eager_slots, keep, run_id, workflow_id, std::move(then));
+        [this, report, eager_slots, keep, run_id, workflow_id, then = std::move(then)](const grpc::Status& status,
+                                                                                       int retries) mutable {
+          answered(*report, status, retries, eager_slots, keep, run_id, workflow_id, std::move(then));
         },
         "completing a workflow task");
   };
@@ -203,8 +203,8 @@ std::function<void()> Worker::Impl::prepare_answer(ws::PollWorkflowTaskQueueResp
 // if the server handed one back inline.
 void Worker::Impl::answered(
     Report<ws::RespondWorkflowTaskCompletedRequest, ws::RespondWorkflowTaskCompletedResponse>& report,
-    const grpc::Status& status, int eager_slots, bool keep, const std::string& run_id, const std::string& workflow_id,
-    std::function<void()> then) {
+    const grpc::Status& status, int retries, int eager_slots, bool keep, const std::string& run_id,
+    const std::string& workflow_id, std::function<void()> then) {
   auto& resp = report.resp;
   // Each eager activity task uses one reserved slot; the server may grant fewer than asked. The
   // slots it did not use go back first: a non-blocking attempt runs on this thread, below.
@@ -216,6 +216,13 @@ void Worker::Impl::answered(
   for (int i = 0; i < granted; ++i) {
     ++eager_activity_tasks;
     execute_activity(std::move(*resp.mutable_activity_tasks(i)));
+  }
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND && retries > 0) {
+    // An earlier attempt landed and only its response was lost: the cached run is the server's.
+    // Should the task have timed out instead, the run's next task tells (must_start_over).
+    spdlog::info("workflow {}: an earlier attempt of a workflow task's answer landed (NOT_FOUND on a retry)",
+                 workflow_id);
+    return then();
   }
   if (!status.ok()) {
     spdlog::warn("completing a workflow task of {} failed: {}", workflow_id, status.error_message());
