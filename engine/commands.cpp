@@ -17,6 +17,8 @@
 //
 // All commands are validated before any is applied (validate_commands): a bad one fails the
 // workflow task with the matching WorkflowTaskFailedCause and nothing of the completion is kept.
+// Temporal's limits hold too: ids and names up to 1,000 bytes, and at most
+// EngineOptions::max_pending_activities (2,000) activities pending per run.
 // A close command that is not the last one makes the whole request malformed
 // (validate_command_sequence): it is refused and nothing at all is written.
 // Exercised by tests/engine/server_errors_test.cpp, server_timer_test.cpp and the other server tests.
@@ -39,6 +41,18 @@ bool is_close_command(enums::CommandType type) {
          type == enums::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION;
 }
 
+// The longest id or name a command may carry (activity ids and types, timer ids, marker names),
+// Temporal's limit.maxIDLength: they are stored in every event and row that names them.
+constexpr size_t kMaxIdLength = 1000;
+
+// Temporal's wording: "ActivityId on ScheduleActivityTaskCommand exceeds length limit. ...".
+// Returns empty when `value` fits.
+std::string too_long(const char* field, const std::string& value, const char* command) {
+  if (value.size() <= kMaxIdLength) return {};
+  return std::string(field) + " on " + command + " exceeds length limit. Length=" + std::to_string(value.size()) +
+         " Limit=" + std::to_string(kMaxIdLength);
+}
+
 // What ActivityTaskScheduled records of a ScheduleActivityTask command beyond its own fields: the
 // timeouts filled and capped, and the retry policy with its defaults.
 struct ActivityTerms {
@@ -53,6 +67,9 @@ std::string normalize_activity(const ScheduleActivityTaskCommandAttributes& a, c
                                ActivityTerms& terms) {
   if (a.activity_id().empty()) return "ActivityId is not set on ScheduleActivityTaskCommand";
   if (a.activity_type().name().empty()) return "ActivityType is not set on ScheduleActivityTaskCommand";
+  if (auto err = too_long("ActivityId", a.activity_id(), "ScheduleActivityTaskCommand"); !err.empty()) return err;
+  if (auto err = too_long("ActivityType", a.activity_type().name(), "ScheduleActivityTaskCommand"); !err.empty())
+    return err;
   int64_t s2c = ms_from_duration(a.schedule_to_close_timeout());
   int64_t s2s = ms_from_duration(a.schedule_to_start_timeout());
   int64_t stc = ms_from_duration(a.start_to_close_timeout());
@@ -170,9 +187,13 @@ std::optional<std::string> validate_command_sequence(const google::protobuf::Rep
 }
 
 std::optional<BadCommand> validate_commands(const MutableState& st,
-                                            const google::protobuf::RepeatedPtrField<Command>& commands) {
+                                            const google::protobuf::RepeatedPtrField<Command>& commands,
+                                            int max_pending_activities) {
   std::set<std::string> activity_ids;
   for (const auto& [id, act] : st.activities()) activity_ids.insert(act.activity_id());
+  // Pending activities as the commands are applied in order: a cancel of one not yet started
+  // ends it on the spot (apply_commands), one scheduled adds to them.
+  int pending = st.activities_size();
   std::set<std::string> timers;
   for (const auto& [id, t] : st.timers()) timers.insert(id);
   std::set<int64_t> cancels_requested;  // activities this completion asks to cancel
@@ -188,24 +209,33 @@ std::optional<BadCommand> validate_commands(const MutableState& st,
         if (!activity_ids.insert(a.activity_id()).second)
           return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_SCHEDULE_ACTIVITY_DUPLICATE_ID,
                             "activity id " + a.activity_id() + " is already in use by a pending activity"};
+        // As in Temporal (limit.numPendingActivities.error): a run's mutable state, written with
+        // every transaction of the run, holds each pending activity, so their number is bounded.
+        if (max_pending_activities > 0 && pending >= max_pending_activities)
+          return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_PENDING_ACTIVITIES_LIMIT_EXCEEDED,
+                            "the number of pending activities, " + std::to_string(pending) +
+                                ", has reached the per-workflow limit of " + std::to_string(max_pending_activities)};
+        ++pending;
         break;
       }
       case enums::COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: {
         // As in Temporal: an activity that ended while the worker decided (its end is buffered)
         // may still be asked to cancel; one already asked may not be asked again.
         int64_t id = c.request_cancel_activity_task_command_attributes().scheduled_event_id();
-        auto pending = st.activities().find(id);
-        if (pending == st.activities().end() && !buffered_activity_finish(st, id))
+        auto pending_activity = st.activities().find(id);
+        if (pending_activity == st.activities().end() && !buffered_activity_finish(st, id))
           return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
                             "no pending activity was scheduled by event " + std::to_string(id)};
-        if ((pending != st.activities().end() && pending->second.cancel_requested()) ||
+        if ((pending_activity != st.activities().end() && pending_activity->second.cancel_requested()) ||
             !cancels_requested.insert(id).second)
           return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
                             "the activity scheduled by event " + std::to_string(id) + " is already asked to cancel"};
         // One that has not started is canceled on the spot (apply_commands), so a later command
         // of this completion may schedule its activity id again, as in Temporal.
-        if (pending != st.activities().end() && !pending->second.started())
-          activity_ids.erase(pending->second.activity_id());
+        if (pending_activity != st.activities().end() && !pending_activity->second.started()) {
+          activity_ids.erase(pending_activity->second.activity_id());
+          --pending;
+        }
         break;
       }
       case enums::COMMAND_TYPE_START_TIMER: {
@@ -213,6 +243,8 @@ std::optional<BadCommand> validate_commands(const MutableState& st,
         if (a.timer_id().empty())
           return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES,
                             "TimerId is not set on StartTimerCommand"};
+        if (auto err = too_long("TimerId", a.timer_id(), "StartTimerCommand"); !err.empty())
+          return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES, err};
         if (ms_from_duration(a.start_to_fire_timeout()) <= 0)
           return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES,
                             "StartToFireTimeout of timer " + a.timer_id() + " must be positive"};
@@ -228,11 +260,15 @@ std::optional<BadCommand> validate_commands(const MutableState& st,
                             "no pending timer has id " + id};
         break;
       }
-      case enums::COMMAND_TYPE_RECORD_MARKER:
-        if (c.record_marker_command_attributes().marker_name().empty())
+      case enums::COMMAND_TYPE_RECORD_MARKER: {
+        const auto& name = c.record_marker_command_attributes().marker_name();
+        if (name.empty())
           return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES,
                             "MarkerName is not set on RecordMarkerCommand"};
+        if (auto err = too_long("MarkerName", name, "RecordMarkerCommand"); !err.empty())
+          return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES, err};
         break;
+      }
       case enums::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
         if (auto err = check_continue_as_new(c.continue_as_new_workflow_execution_command_attributes()); !err.empty())
           return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES, err};

@@ -68,6 +68,10 @@ struct EngineOptions {
   // system.enableActivityEagerExecution): the activity starts in the workflow task's own commit and
   // its task goes back in the RespondWorkflowTaskCompleted response instead of through a queue.
   bool eager_activity_execution = true;
+  // The most activities one run may have pending (scheduled, not yet closed); a workflow task
+  // scheduling more fails with PENDING_ACTIVITIES_LIMIT_EXCEEDED. Temporal's
+  // limit.numPendingActivities.error, with its default. 0: no limit.
+  int max_pending_activities = 2000;
 };
 
 // A parked long poll; cancel() ends it early (the client went away).
@@ -106,8 +110,10 @@ struct BadCommand {
 // this is a malformed request, refused before anything else (as in Temporal): returns why, or nullopt.
 std::optional<std::string> validate_command_sequence(const google::protobuf::RepeatedPtrField<Command>& commands);
 // Checks every command before any is applied, so a refused completion changes nothing.
+// max_pending_activities: EngineOptions' (0: no limit).
 std::optional<BadCommand> validate_commands(const MutableState& state,
-                                            const google::protobuf::RepeatedPtrField<Command>& commands);
+                                            const google::protobuf::RepeatedPtrField<Command>& commands,
+                                            int max_pending_activities);
 bool has_close_command(const google::protobuf::RepeatedPtrField<Command>& commands);
 
 class HistoryEngine {

@@ -406,7 +406,7 @@ HistoryEngine::Completion HistoryEngine::complete_workflow_task(ExecutionUpdate&
   const bool was_sticky = st.workflow_task().task_queue().kind() == enums::TASK_QUEUE_KIND_STICKY;
   const int32_t attempt = st.workflow_task().attempt();
 
-  if (auto bad = validate_commands(st, req.commands())) {
+  if (auto bad = validate_commands(st, req.commands(), options_.max_pending_activities)) {
     // Nothing of the completion is applied; the worker is told why. On a transient attempt
     // nothing else happens either: the task is left to time out, as in Temporal, so a workflow
     // stuck on a bug (or on a command Reprise does not support) retries at the timeout's pace

@@ -168,6 +168,81 @@ TEST_CASE("an activity command without timeouts fails the workflow task with BAD
   CHECK(failed.identity() == "raw-worker");
 }
 
+TEST_CASE("a workflow task that would pass the pending-activities limit fails with PENDING_ACTIVITIES_LIMIT_EXCEEDED",
+          "[server][errors]") {
+  CHECK(reprise::engine::EngineOptions{}.max_pending_activities == 2000);  // Temporal's default
+  TestServerOptions o;
+  o.engine.max_pending_activities = 2;
+  TestServer s(o);
+  RawWorker w(s, "errors");
+  w.start("wf-too-many");
+  auto wt = w.next_workflow_task();
+  auto st = w.complete_workflow_task(wt.task_token(), {schedule_activity("1", "work"), schedule_activity("2", "work"),
+                                                       schedule_activity("3", "work")});
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(st.error_message() ==
+        "PendingActivitiesLimitExceeded: the number of pending activities, 2, has reached the per-workflow limit of 2");
+  auto events = history_of(s, "wf-too-many");
+  REQUIRE(event_lines(events) == Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted",
+                                       "4 WorkflowTaskFailed"});
+  CHECK(events[3].workflow_task_failed_event_attributes().cause() ==
+        enums::WORKFLOW_TASK_FAILED_CAUSE_PENDING_ACTIVITIES_LIMIT_EXCEEDED);
+
+  // The next attempt schedules as many as the limit allows; a cancel of one not yet started frees
+  // its place within the same completion.
+  auto retry = w.next_workflow_task();
+  CHECK(retry.attempt() == 2);
+  REQUIRE(w.complete_workflow_task(retry.task_token(), {schedule_activity("1", "work"), schedule_activity("2", "work")})
+              .ok());
+  REQUIRE(send_signal(s, "wf-too-many", "wake").ok());
+  auto third = w.next_workflow_task();
+  Command cancel_first;
+  cancel_first.set_command_type(enums::COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK);
+  cancel_first.mutable_request_cancel_activity_task_command_attributes()->set_scheduled_event_id(8);
+  CHECK(w.complete_workflow_task(third.task_token(), {cancel_first, schedule_activity("3", "work")}).ok());
+  CHECK(history_lines(s, "wf-too-many") ==
+        Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted", "4 WorkflowTaskFailed",
+              "5 WorkflowTaskScheduled", "6 WorkflowTaskStarted", "7 WorkflowTaskCompleted", "8 ActivityTaskScheduled",
+              "9 ActivityTaskScheduled", "10 WorkflowExecutionSignaled", "11 WorkflowTaskScheduled",
+              "12 WorkflowTaskStarted", "13 WorkflowTaskCompleted", "14 ActivityTaskCancelRequested",
+              "15 ActivityTaskCanceled", "16 ActivityTaskScheduled", "17 WorkflowTaskScheduled"});
+}
+
+TEST_CASE("an activity id, timer id or marker name over 1,000 bytes fails the workflow task", "[server][errors]") {
+  TestServer s;
+  const std::string too_long(1001, 'x');
+  const std::string longest(1000, 'x');
+  Command marker;
+  marker.set_command_type(enums::COMMAND_TYPE_RECORD_MARKER);
+  marker.mutable_record_marker_command_attributes()->set_marker_name(too_long);
+  // Each on a workflow and queue of its own: a first attempt's failure schedules the next at once,
+  // which must not reach the next case's poll.
+  auto refusal = [&](const std::string& id, Command c) {
+    RawWorker w(s, id);
+    w.start(id);
+    auto wt = w.next_workflow_task();
+    return w.complete_workflow_task(wt.task_token(), {std::move(c)}).error_message();
+  };
+  CHECK(refusal("wf-long-activity-id", schedule_activity(too_long, "work")) ==
+        "BadScheduleActivityAttributes: ActivityId on ScheduleActivityTaskCommand exceeds length limit. "
+        "Length=1001 Limit=1000");
+  CHECK(refusal("wf-long-activity-type", schedule_activity("1", too_long)) ==
+        "BadScheduleActivityAttributes: ActivityType on ScheduleActivityTaskCommand exceeds length limit. "
+        "Length=1001 Limit=1000");
+  CHECK(refusal("wf-long-timer-id", start_timer(too_long, 10s)) ==
+        "BadStartTimerAttributes: TimerId on StartTimerCommand exceeds length limit. Length=1001 Limit=1000");
+  CHECK(refusal("wf-long-marker", marker) ==
+        "BadRecordMarkerAttributes: MarkerName on RecordMarkerCommand exceeds length limit. Length=1001 Limit=1000");
+  CHECK(history_lines(s, "wf-long-marker").back() == "4 WorkflowTaskFailed");
+  // 1,000 bytes is still allowed.
+  RawWorker w(s, "wf-longest-ids");
+  w.start("wf-longest-ids");
+  auto wt = w.next_workflow_task();
+  REQUIRE(
+      w.complete_workflow_task(wt.task_token(), {schedule_activity(longest, longest), start_timer(longest, 10s)}).ok());
+  CHECK(history_lines(s, "wf-longest-ids").back() == "6 TimerStarted");
+}
+
 TEST_CASE("a close command that is not the last command is refused without failing the workflow task",
           "[server][errors]") {
   TestServer s;
