@@ -17,8 +17,9 @@
 //
 // All commands are validated before any is applied (validate_commands): a bad one fails the
 // workflow task with the matching WorkflowTaskFailedCause and nothing of the completion is kept.
-// Temporal's limits hold too: ids and names up to 1,000 bytes, and at most
-// EngineOptions::max_pending_activities (2,000) activities pending per run.
+// Temporal's limits hold too: activity ids, types and task queues, timer ids and marker names up
+// to 1,000 bytes, and at most EngineOptions::max_pending_activities (2,000) activities pending
+// per run.
 // A close command that is not the last one makes the whole request malformed
 // (validate_command_sequence): it is refused and nothing at all is written.
 // Exercised by tests/engine/server_errors_test.cpp, server_timer_test.cpp and the other server tests.
@@ -41,12 +42,13 @@ bool is_close_command(enums::CommandType type) {
          type == enums::COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION;
 }
 
-// The longest id or name a command may carry (activity ids and types, timer ids, marker names),
-// Temporal's limit.maxIDLength: they are stored in every event and row that names them.
+// The longest id or name a command may carry (activity ids, types and task queues, timer ids,
+// marker names), Temporal's limit.maxIDLength: they are stored in every event and row that names
+// them.
 constexpr size_t kMaxIdLength = 1000;
 
-// Temporal's wording: "ActivityId on ScheduleActivityTaskCommand exceeds length limit. ...".
-// Returns empty when `value` fits.
+// Temporal's wording ("ActivityId on ScheduleActivityTaskCommand exceeds length limit. ..."),
+// without echoing the thousand-byte value itself. Returns empty when `value` fits.
 std::string too_long(const char* field, const std::string& value, const char* command) {
   if (value.size() <= kMaxIdLength) return {};
   return std::string(field) + " on " + command + " exceeds length limit. Length=" + std::to_string(value.size()) +
@@ -70,6 +72,7 @@ std::string normalize_activity(const ScheduleActivityTaskCommandAttributes& a, c
   if (auto err = too_long("ActivityId", a.activity_id(), "ScheduleActivityTaskCommand"); !err.empty()) return err;
   if (auto err = too_long("ActivityType", a.activity_type().name(), "ScheduleActivityTaskCommand"); !err.empty())
     return err;
+  if (auto err = too_long("TaskQueue", a.task_queue().name(), "ScheduleActivityTaskCommand"); !err.empty()) return err;
   int64_t s2c = ms_from_duration(a.schedule_to_close_timeout());
   int64_t s2s = ms_from_duration(a.schedule_to_start_timeout());
   int64_t stc = ms_from_duration(a.start_to_close_timeout());
@@ -191,8 +194,10 @@ std::optional<BadCommand> validate_commands(const MutableState& st,
                                             int max_pending_activities) {
   std::set<std::string> activity_ids;
   for (const auto& [id, act] : st.activities()) activity_ids.insert(act.activity_id());
-  // Pending activities as the commands are applied in order: a cancel of one not yet started
-  // ends it on the spot (apply_commands), one scheduled adds to them.
+  // Pending activities as the commands are applied in order: one scheduled adds to them; a cancel
+  // of one not yet started ends it on the spot (apply_commands), while one already started stays
+  // pending until its worker reports. (One whose end arrived during the task is not among them:
+  // its buffered event already took it out of the state.)
   int pending = st.activities_size();
   std::set<std::string> timers;
   for (const auto& [id, t] : st.timers()) timers.insert(id);
@@ -206,15 +211,16 @@ std::optional<BadCommand> validate_commands(const MutableState& st,
         ActivityTerms terms;
         if (auto err = normalize_activity(a, st, terms); !err.empty())
           return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES, err};
-        if (!activity_ids.insert(a.activity_id()).second)
-          return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_SCHEDULE_ACTIVITY_DUPLICATE_ID,
-                            "activity id " + a.activity_id() + " is already in use by a pending activity"};
-        // As in Temporal (limit.numPendingActivities.error): a run's mutable state, written with
-        // every transaction of the run, holds each pending activity, so their number is bounded.
+        // As in Temporal (limit.numPendingActivities.error), and checked before the id as there:
+        // a run's mutable state, written with every transaction of the run, holds each pending
+        // activity, so their number is bounded.
         if (max_pending_activities > 0 && pending >= max_pending_activities)
           return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_PENDING_ACTIVITIES_LIMIT_EXCEEDED,
                             "the number of pending activities, " + std::to_string(pending) +
                                 ", has reached the per-workflow limit of " + std::to_string(max_pending_activities)};
+        if (!activity_ids.insert(a.activity_id()).second)
+          return BadCommand{enums::WORKFLOW_TASK_FAILED_CAUSE_SCHEDULE_ACTIVITY_DUPLICATE_ID,
+                            "activity id " + a.activity_id() + " is already in use by a pending activity"};
         ++pending;
         break;
       }

@@ -70,7 +70,7 @@ struct EngineOptions {
   bool eager_activity_execution = true;
   // The most activities one run may have pending (scheduled, not yet closed); a workflow task
   // scheduling more fails with PENDING_ACTIVITIES_LIMIT_EXCEEDED. Temporal's
-  // limit.numPendingActivities.error, with its default. 0: no limit.
+  // limit.numPendingActivities.error, with its default. 0 or less: no limit.
   int max_pending_activities = 2000;
 };
 

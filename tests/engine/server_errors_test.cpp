@@ -196,19 +196,27 @@ TEST_CASE("a workflow task that would pass the pending-activities limit fails wi
               .ok());
   REQUIRE(send_signal(s, "wf-too-many", "wake").ok());
   auto third = w.next_workflow_task();
-  Command cancel_first;
-  cancel_first.set_command_type(enums::COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK);
-  cancel_first.mutable_request_cancel_activity_task_command_attributes()->set_scheduled_event_id(8);
-  CHECK(w.complete_workflow_task(third.task_token(), {cancel_first, schedule_activity("3", "work")}).ok());
+  CHECK(
+      w.complete_workflow_task(third.task_token(), {request_cancel_activity(8), schedule_activity("3", "work")}).ok());
   CHECK(history_lines(s, "wf-too-many") ==
         Lines{"1 WorkflowExecutionStarted", "2 WorkflowTaskScheduled", "3 WorkflowTaskStarted", "4 WorkflowTaskFailed",
               "5 WorkflowTaskScheduled", "6 WorkflowTaskStarted", "7 WorkflowTaskCompleted", "8 ActivityTaskScheduled",
               "9 ActivityTaskScheduled", "10 WorkflowExecutionSignaled", "11 WorkflowTaskScheduled",
               "12 WorkflowTaskStarted", "13 WorkflowTaskCompleted", "14 ActivityTaskCancelRequested",
               "15 ActivityTaskCanceled", "16 ActivityTaskScheduled", "17 WorkflowTaskScheduled"});
+
+  // A started activity asked to cancel stays pending until its worker reports: no place freed.
+  auto fourth = w.next_workflow_task();
+  auto started = w.next_activity_task();
+  REQUIRE(started.activity_id() == "2");  // scheduled by event 9
+  auto refused =
+      w.complete_workflow_task(fourth.task_token(), {request_cancel_activity(9), schedule_activity("4", "work")});
+  CHECK(refused.error_message() ==
+        "PendingActivitiesLimitExceeded: the number of pending activities, 2, has reached the per-workflow limit of 2");
 }
 
-TEST_CASE("an activity id, timer id or marker name over 1,000 bytes fails the workflow task", "[server][errors]") {
+TEST_CASE("an activity id, type or task queue, a timer id or a marker name over 1,000 bytes fails the workflow task",
+          "[server][errors]") {
   TestServer s;
   const std::string too_long(1001, 'x');
   const std::string longest(1000, 'x');
@@ -228,6 +236,11 @@ TEST_CASE("an activity id, timer id or marker name over 1,000 bytes fails the wo
         "Length=1001 Limit=1000");
   CHECK(refusal("wf-long-activity-type", schedule_activity("1", too_long)) ==
         "BadScheduleActivityAttributes: ActivityType on ScheduleActivityTaskCommand exceeds length limit. "
+        "Length=1001 Limit=1000");
+  Command long_queue = schedule_activity("1", "work");
+  long_queue.mutable_schedule_activity_task_command_attributes()->mutable_task_queue()->set_name(too_long);
+  CHECK(refusal("wf-long-activity-queue", long_queue) ==
+        "BadScheduleActivityAttributes: TaskQueue on ScheduleActivityTaskCommand exceeds length limit. "
         "Length=1001 Limit=1000");
   CHECK(refusal("wf-long-timer-id", start_timer(too_long, 10s)) ==
         "BadStartTimerAttributes: TimerId on StartTimerCommand exceeds length limit. Length=1001 Limit=1000");
