@@ -133,7 +133,8 @@ void Worker::Impl::run_activity_task(const ws::PollActivityTaskQueueResponse& ta
   }
 }
 
-grpc::Status Worker::Impl::report_worker_shutdown(const std::string& task_token) {
+grpc::Status Worker::Impl::report_worker_shutdown(const std::string& task_token,
+                                                  std::chrono::steady_clock::time_point first_attempt) {
   ++activity_failures;
   ws::RespondActivityTaskFailedRequest req;
   req.set_namespace_(namespace_name);
@@ -142,8 +143,10 @@ grpc::Status Worker::Impl::report_worker_shutdown(const std::string& task_token)
       "worker " + options.identity + " shut down while the activity was running", "WorkerShutdown", false);
   req.set_identity(options.identity);
   ws::RespondActivityTaskFailedResponse resp;
-  // A report like any other (report_retry.h), sent from shutdown's own thread, which may wait.
-  detail::ReportRetry retry;
+  // A report like any other (report_retry.h), sent from shutdown's own thread, which may wait;
+  // its 10 s count from `first_attempt`, shared by all of shutdown's reports, so that a server
+  // that is gone holds shutdown ~10 s, not 10 s per activity.
+  detail::ReportRetry retry(first_attempt);
   for (;;) {
     auto status = call(&ws::WorkflowService::Stub::RespondActivityTaskFailed, req, resp);
     auto next_wait = retry.next_wait(status);

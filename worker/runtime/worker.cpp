@@ -237,7 +237,8 @@ void Worker::Impl::shutdown() {
       tokens.push_back(attempt.task_token);
     }
     lock.unlock();
-    for (const auto& token : tokens) report_worker_shutdown(token);
+    const auto reporting_began = std::chrono::steady_clock::now();
+    for (const auto& token : tokens) report_worker_shutdown(token, reporting_began);
     lock.lock();
     slots_cv.wait(lock, [&] { return running_activities == 0; });
   }

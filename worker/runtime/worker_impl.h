@@ -188,8 +188,9 @@ struct Worker::Impl {
   void run_activity_task(const ws::PollActivityTaskQueueResponse& task, const RegisteredActivity* activity,
                          std::function<void()> reported);
   // RespondActivityTaskFailed for an attempt the worker gives up on because it is shutting down,
-  // retried like any report, on the calling thread.
-  grpc::Status report_worker_shutdown(const std::string& task_token);
+  // retried like any report, on the calling thread; `first_attempt`: when shutdown began reporting.
+  grpc::Status report_worker_shutdown(const std::string& task_token,
+                                      std::chrono::steady_clock::time_point first_attempt);
 };
 
 // Calls a unary RPC with the worker's usual deadline, blocking the calling thread (heartbeats from
