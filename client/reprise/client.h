@@ -171,9 +171,11 @@ class Client {
   void result_async(const std::string& workflow_id, const std::string& run_id, Then<Payloads> then,
                     std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
-  // The connection this client's calls use.
+  // The connection this client's calls use (and a worker's blocking ones: heartbeats, history
+  // fetches, shutdown's reports).
   std::shared_ptr<grpc::Channel> channel() const;
-  // The connection the workers built on this client share (reprise::Worker): a second channel to
+  // The connection the workers built on this client share for their polls and reports
+  // (reprise::Worker): a second channel to
   // the same server with gRPC's own retries turned off, made on first use. A worker retries its
   // reports itself (worker/runtime/report_retry.h), and gRPC's retry machinery, which runs on every
   // call whether it retries or not, was 11 % of a worker's instructions (bench/README.md, item 39).

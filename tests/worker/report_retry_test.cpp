@@ -16,7 +16,7 @@ using namespace reprise::testing;
 using reprise::detail::ReportRetry;
 using Lines = std::vector<std::string>;
 
-TEST_CASE("a report is retried on codes that may pass and never on the server's refusals", "[runtime][retry]") {
+TEST_CASE("a report is retried on codes that may pass, never on refusals or its own deadline", "[runtime][retry]") {
   for (auto code : {grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::RESOURCE_EXHAUSTED, grpc::StatusCode::ABORTED,
                     grpc::StatusCode::INTERNAL, grpc::StatusCode::UNKNOWN, grpc::StatusCode::DATA_LOSS,
                     grpc::StatusCode::OUT_OF_RANGE})

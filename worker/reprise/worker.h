@@ -70,7 +70,7 @@ struct WorkerStats {
   std::uint64_t activity_tasks = 0;   // activity attempts executed
   std::uint64_t activity_failures = 0;
   std::uint64_t eager_activity_tasks = 0;  // of activity_tasks: handed back with a workflow task's answer
-  std::uint64_t report_retries = 0;        // answers and outcomes sent again because the server could not take them
+  std::uint64_t report_retries = 0;        // resends of answers and outcomes after a retryable failure
 };
 
 class Worker {
@@ -95,7 +95,8 @@ class Worker {
   // start(), then blocks until shutdown() is called or the process gets SIGINT/SIGTERM.
   void run();
   // Stops polling, waits up to graceful_shutdown_timeout for running activities, reports the ones
-  // still running as failed, and joins every thread. A running non-blocking activity (ActivityKind)
+  // still running as failed, waits for reports still being sent again (report_retry.h; ~10 s at
+  // most of retrying when the server is gone), and joins every thread. A running non-blocking activity (ActivityKind)
   // is waited for to its end, however long: it runs on a gRPC thread the worker cannot take back. Idempotent; safe from any thread but a worker's own.
   void shutdown();
 

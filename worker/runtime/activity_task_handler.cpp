@@ -4,7 +4,9 @@
 //   threw ApplicationError     -> RespondActivityTaskFailed{its Failure: type, non_retryable, details}
 //   threw anything else        -> RespondActivityTaskFailed{type = the exception's class name}
 // Retries are the server's business (engine/activities.cpp): the worker only reports.
-// Exercised by tests/worker/runtime_test.cpp (failures, cancellation, heartbeats, shutdown).
+// The report is sent again while the server cannot take it (report_retry.h).
+// Exercised by tests/worker/runtime_test.cpp (failures, cancellation, heartbeats, shutdown) and
+// report_retry_test.cpp.
 #include <cxxabi.h>
 #include <spdlog/spdlog.h>
 
@@ -107,8 +109,10 @@ void Worker::Impl::run_activity_task(const ws::PollActivityTaskQueueResponse& ta
         [reported = std::move(reported), activity_id = info.activity_id, workflow_id = info.workflow_id](
             const grpc::Status& status, int retries) {
           if (status.error_code() == grpc::StatusCode::NOT_FOUND && retries > 0)
-            spdlog::info("activity {} of {}: an earlier attempt of its report landed (NOT_FOUND on a retry)",
-                         activity_id, workflow_id);
+            spdlog::info(
+                "activity {} of {}: on a retry of its report the server no longer has the attempt open (an earlier "
+                "attempt may have landed, or the attempt timed out meanwhile)",
+                activity_id, workflow_id);
           else if (!status.ok())
             spdlog::warn("reporting activity {} of {} failed: {}", activity_id, workflow_id, status.error_message());
           reported();
@@ -145,7 +149,8 @@ grpc::Status Worker::Impl::report_worker_shutdown(const std::string& task_token,
   ws::RespondActivityTaskFailedResponse resp;
   // A report like any other (report_retry.h), sent from shutdown's own thread, which may wait;
   // its 10 s count from `first_attempt`, shared by all of shutdown's reports, so that a server
-  // that is gone holds shutdown ~10 s, not 10 s per activity.
+  // that is gone holds shutdown ~10 s of retrying (plus each attempt's own deadline), not 10 s
+  // per activity.
   detail::ReportRetry retry(first_attempt);
   for (;;) {
     auto status = call(&ws::WorkflowService::Stub::RespondActivityTaskFailed, req, resp);

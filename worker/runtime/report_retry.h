@@ -9,8 +9,9 @@
 // or restarting, or its store failed before writing; RESOURCE_EXHAUSTED; ABORTED: a conflict;
 // INTERNAL, UNKNOWN, DATA_LOSS, OUT_OF_RANGE), after 100 ms, then 1.7 times longer each time up
 // to 5 s, each wait varied by up to 20 % so that workers cut off together do not come back
-// together; at most 10 attempts, none sent later than 10 s after the first. Any other code is the
-// server's answer and final (NOT_FOUND: the task is no longer open; INVALID_ARGUMENT).
+// together; at most 10 attempts, none sent later than 10 s after the first. Any other code is
+// final: a refusal (NOT_FOUND: the task is no longer open; INVALID_ARGUMENT), or the attempt's
+// own end (DEADLINE_EXCEEDED, CANCELLED), after which sdk-core does not retry either.
 //
 // Sending a report twice never changes history twice: once the first has landed, the second is
 // refused as NOT_FOUND. What is lost when only the first one's response was lost is what that

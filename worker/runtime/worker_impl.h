@@ -152,8 +152,8 @@ struct Worker::Impl {
   // Sends a report with `start` (a call of one of the stub's async methods: start(api, ctx, req,
   // resp, completion)), again after a wait while report_retry.h says so, and calls
   // done(status, retries) once: with the server's answer, or the last failure. A stopping worker
-  // goes on retrying (shutdown() waits for the report, at most ~10 s): its last outcomes are the
-  // ones a restart is most likely to cut off.
+  // goes on retrying (shutdown() waits for the report: up to ~10 s of retries, plus the last
+  // attempt's own deadline): its last outcomes are the ones a restart is most likely to cut off.
   template <class Req, class Resp, class Start, class Done>
   void send_report(std::shared_ptr<Report<Req, Resp>> report, Start start, Done done, const char* what);
 

@@ -218,10 +218,13 @@ void Worker::Impl::answered(
     execute_activity(std::move(*resp.mutable_activity_tasks(i)));
   }
   if (status.error_code() == grpc::StatusCode::NOT_FOUND && retries > 0) {
-    // An earlier attempt landed and only its response was lost: the cached run is the server's.
-    // Should the task have timed out instead, the run's next task tells (must_start_over).
-    spdlog::info("workflow {}: an earlier attempt of a workflow task's answer landed (NOT_FOUND on a retry)",
-                 workflow_id);
+    // The task is no longer open: either an earlier attempt landed and only its response was lost
+    // (the cached run is then the server's), or the task timed out meanwhile, which the run's next
+    // task tells (must_start_over). Either way the cached run may stay.
+    spdlog::info(
+        "workflow {}: on a retry of a workflow task's answer the server no longer has the task open (an earlier "
+        "attempt may have landed, or the task timed out meanwhile)",
+        workflow_id);
     return then();
   }
   if (!status.ok()) {
