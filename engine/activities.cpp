@@ -112,6 +112,7 @@ ws::PollActivityTaskQueueResponse activity_task_response(const ExecutionKey& key
   resp.set_activity_id(act.activity_id());
   if (scheduled.has_header()) *resp.mutable_header() = scheduled.header();
   if (scheduled.has_input()) *resp.mutable_input() = scheduled.input();
+  if (scheduled.has_priority()) *resp.mutable_priority() = scheduled.priority();
   if (act.has_heartbeat_details()) *resp.mutable_heartbeat_details() = act.heartbeat_details();
   *resp.mutable_scheduled_time() = act.scheduled_time();
   *resp.mutable_current_attempt_scheduled_time() = act.current_attempt_scheduled_time();

@@ -311,6 +311,7 @@ void HistoryEngine::apply_commands(ExecutionUpdate& u, const google::protobuf::R
         ea->mutable_task_queue()->set_kind(enums::TASK_QUEUE_KIND_NORMAL);
         if (a.has_header()) *ea->mutable_header() = a.header();
         if (a.has_input()) *ea->mutable_input() = a.input();
+        if (a.has_priority()) *ea->mutable_priority() = a.priority();  // recorded, not used for ordering
         *ea->mutable_schedule_to_close_timeout() = duration_from_ms(terms.schedule_to_close_ms);
         *ea->mutable_schedule_to_start_timeout() = duration_from_ms(terms.schedule_to_start_ms);
         *ea->mutable_start_to_close_timeout() = duration_from_ms(terms.start_to_close_ms);

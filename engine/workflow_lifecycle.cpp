@@ -168,6 +168,8 @@ struct HistoryEngine::AsyncStart : std::enable_shared_from_this<AsyncStart> {
     if (req.has_memo()) *a->mutable_memo() = req.memo();
     if (req.has_search_attributes()) *a->mutable_search_attributes() = req.search_attributes();
     if (req.has_header()) *a->mutable_header() = req.header();
+    // Recorded as sent; Reprise's matching does not order tasks by it.
+    if (req.has_priority()) *a->mutable_priority() = req.priority();
     a->set_workflow_id(req.workflow_id());
     if (plan.execution_timeout > 0)
       *a->mutable_workflow_execution_expiration_time() = timestamp_from_ms(u.now_ms() + plan.execution_timeout);

@@ -84,3 +84,32 @@ TEST_CASE("activity timeouts are normalised into ActivityTaskScheduled as Tempor
   CHECK(first.task_queue().kind() == enums::TASK_QUEUE_KIND_NORMAL);
   CHECK(first.retry_policy().maximum_attempts() == 0);
 }
+
+TEST_CASE("a workflow's and an activity's priority are recorded as sent and reach the activity's worker",
+          "[server][activity]") {
+  TestServer s;
+  RawWorker w(s, "hello");
+  w.start("wf-priority", "TestWorkflow",
+          [](ws::StartWorkflowExecutionRequest& r) { r.mutable_priority()->set_priority_key(2); });
+  auto wt = w.next_workflow_task();
+  Command c = schedule_activity("1", "compose_greeting");
+  auto* p = c.mutable_schedule_activity_task_command_attributes()->mutable_priority();
+  p->set_priority_key(4);
+  p->set_fairness_key("tenant-a");
+  p->set_fairness_weight(1.5);
+  REQUIRE(w.complete_workflow_task(wt.task_token(), {c}).ok());
+  auto at = w.next_activity_task();
+  CHECK(at.priority().priority_key() == 4);
+  CHECK(at.priority().fairness_key() == "tenant-a");
+  CHECK(at.priority().fairness_weight() == 1.5f);
+
+  auto events = history_of(s, "wf-priority");
+  CHECK(events[0].workflow_execution_started_event_attributes().priority().priority_key() == 2);
+  REQUIRE(events[4].event_type() == enums::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
+  const auto& recorded = events[4].activity_task_scheduled_event_attributes().priority();
+  CHECK(recorded.priority_key() == 4);
+  CHECK(recorded.fairness_key() == "tenant-a");
+  // None sent, none recorded.
+  w.start("wf-no-priority");
+  CHECK_FALSE(history_of(s, "wf-no-priority")[0].workflow_execution_started_event_attributes().has_priority());
+}
